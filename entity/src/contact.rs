@@ -1,0 +1,40 @@
+use sea_orm::entity::prelude::*;
+
+/// A person or organisation the business talks to.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "contacts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub display_name: Option<String>,
+    /// Lower-cased display name ("" when there is none): the keyset sort key
+    /// for DISPLAY_NAME order, non-null so that cursors never meet NULL.
+    pub sort_name: String,
+    pub avatar_url: Option<String>,
+    pub title: Option<String>,
+    pub timezone: Option<String>,
+    pub gender: Option<String>,
+    pub locale: Option<String>,
+    pub organization_name: Option<String>,
+    pub description: Option<String>,
+    pub contact_type: String,
+    pub is_spammer: bool,
+    #[sea_orm(unique)]
+    pub external_id: Option<String>,
+    /// JSON array of URL strings, in the order the client gave them.
+    pub links: Json,
+    pub address_organization_name: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub address_postcode: Option<String>,
+    pub address_city: Option<String>,
+    pub address_state: Option<String>,
+    pub address_country: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,10 @@
+//! SeaORM entities of the contacts service. Database shapes only: the GraphQL
+//! types live in the service crate and are built from these models.
+
+pub mod contact;
+pub mod contact_group;
+pub mod contact_group_member;
+pub mod contact_handle;
+pub mod contact_metadata;
+pub mod conversation;
+pub mod merge_record;

@@ -1,0 +1,150 @@
+//! The service's configuration: command-line flags, each with an environment
+//! fallback, parsed once into typed values.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::domain::{ContactTypeDef, Rules};
+
+#[derive(Debug, Parser)]
+#[command(name = "contacts-api", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run migrations, then serve GraphQL (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL, sorted) without touching a database.
+    ExportSchema {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database URL: sqlite://FILE?mode=rwc or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://contacts.db?mode=rwc",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "CONTACTS_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// Region (ISO 3166 code) for phone numbers written without a leading +.
+    #[arg(
+        long,
+        env = "CONTACTS_DEFAULT_REGION",
+        default_value = "US",
+        global = true
+    )]
+    pub default_region: String,
+
+    /// Contact types offered, as value:Display pairs separated by commas.
+    #[arg(
+        long,
+        env = "CONTACTS_CONTACT_TYPES",
+        default_value = "contact:Contact,lead:Lead",
+        global = true
+    )]
+    pub contact_types: String,
+
+    /// Deepest query accepted (LIMIT_EXCEEDED beyond it).
+    #[arg(long, env = "CONTACTS_MAX_DEPTH", default_value_t = 16, global = true)]
+    pub max_depth: usize,
+
+    /// Largest query complexity accepted (LIMIT_EXCEEDED beyond it). A field
+    /// counts once, a list of contacts counts once per requested row.
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_COMPLEXITY",
+        default_value_t = 20_000,
+        global = true
+    )]
+    pub max_complexity: usize,
+
+    /// Largest database connection pool.
+    #[arg(
+        long,
+        env = "CONTACTS_DB_POOL_SIZE",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_pool_size: u32,
+}
+
+impl Config {
+    /// The validation rules the configuration implies; fails on a bad flag.
+    pub fn rules(&self) -> anyhow::Result<Rules> {
+        let default_region = self
+            .default_region
+            .trim()
+            .to_ascii_uppercase()
+            .parse::<phonenumber::country::Id>()
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "--default-region {:?} is not an ISO 3166 region code",
+                    self.default_region
+                )
+            })?;
+        let contact_types = parse_contact_types(&self.contact_types)?;
+        Ok(Rules::new(default_region, contact_types))
+    }
+}
+
+fn parse_contact_types(spec: &str) -> anyhow::Result<Vec<ContactTypeDef>> {
+    let mut types: Vec<ContactTypeDef> = Vec::new();
+    for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (value, display) = item.split_once(':').unwrap_or((item, item));
+        let (value, display) = (value.trim(), display.trim());
+        if value.is_empty() || display.is_empty() {
+            anyhow::bail!("--contact-types: {item:?} must be value:Display");
+        }
+        if types.iter().any(|t| t.value == value) {
+            anyhow::bail!("--contact-types: {value:?} is listed twice");
+        }
+        types.push(ContactTypeDef {
+            value: value.to_owned(),
+            display: display.to_owned(),
+        });
+    }
+    if types.is_empty() {
+        anyhow::bail!("--contact-types must list at least one type");
+    }
+    Ok(types)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_types_parse_pairs_and_reject_duplicates() {
+        let types = parse_contact_types("contact:Contact, lead:Lead").unwrap();
+        assert_eq!(types.len(), 2);
+        assert_eq!(types[1].value, "lead");
+        assert_eq!(types[1].display, "Lead");
+        assert!(parse_contact_types("a:A,a:B").is_err());
+        assert!(parse_contact_types(" , ").is_err());
+        assert!(parse_contact_types("x:").is_err());
+    }
+}

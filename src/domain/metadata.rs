@@ -1,0 +1,127 @@
+//! Metadata: JSON objects without arrays, capped in size, updated by JSON
+//! Merge Patch (RFC 7386).
+
+use serde_json::{Map, Value};
+
+use crate::error::AppError;
+
+/// Largest metadata object a contact may carry, serialised.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
+const MAX_DEPTH: usize = 16;
+
+/// Checks that `value` is an object with no array at any depth and non-empty
+/// keys. `field` is its input path; nested paths are reported precisely.
+pub fn validate_metadata(field: &str, value: &Value) -> Result<Map<String, Value>, AppError> {
+    let Value::Object(map) = value else {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field}: must be a JSON object"),
+        ));
+    };
+    check_object(field, map, 1)?;
+    let size = value.to_string().len();
+    if size > MAX_METADATA_BYTES {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field}: {size} bytes, more than the {MAX_METADATA_BYTES} allowed"),
+        ));
+    }
+    Ok(map.clone())
+}
+
+fn check_object(path: &str, map: &Map<String, Value>, depth: usize) -> Result<(), AppError> {
+    if depth > MAX_DEPTH {
+        return Err(AppError::bad_input(
+            path,
+            format!("{path}: nested deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    for (key, value) in map {
+        let child = format!("{path}.{key}");
+        if key.trim().is_empty() {
+            return Err(AppError::bad_input(
+                path,
+                format!("{path}: keys must not be empty"),
+            ));
+        }
+        match value {
+            Value::Array(_) => {
+                return Err(AppError::bad_input(
+                    &child,
+                    format!("{child}: arrays are not allowed in metadata"),
+                ))
+            }
+            Value::Object(inner) => check_object(&child, inner, depth + 1)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// RFC 7386: null removes a key, objects merge recursively, anything else replaces.
+pub fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
+    for (key, value) in patch {
+        match value {
+            Value::Null => {
+                target.remove(key);
+            }
+            Value::Object(inner) => {
+                let slot = target
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !slot.is_object() {
+                    *slot = Value::Object(Map::new());
+                }
+                if let Value::Object(existing) = slot {
+                    merge_patch(existing, inner);
+                }
+            }
+            other => {
+                target.insert(key.clone(), other.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn arrays_are_rejected_at_any_depth_with_their_path() {
+        let err = validate_metadata("input.metadata", &json!({"a": {"b": [1]}})).unwrap_err();
+        assert_eq!(err.code(), "BAD_USER_INPUT");
+        assert_eq!(err.field(), Some("input.metadata.a.b"));
+        assert!(validate_metadata("m", &json!([1])).is_err());
+        assert!(validate_metadata("m", &json!("x")).is_err());
+        assert!(validate_metadata("m", &json!({"a": {"b": 1, "c": null}})).is_ok());
+    }
+
+    #[test]
+    fn size_is_capped() {
+        let big = "x".repeat(MAX_METADATA_BYTES);
+        assert!(validate_metadata("m", &json!({ "k": big })).is_err());
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let mut target = json!({"a": "b", "c": {"d": "e", "f": "g"}, "keep": 1})
+            .as_object()
+            .unwrap()
+            .clone();
+        let patch = json!({"a": "z", "c": {"f": null}, "new": {"x": null, "y": 2}});
+        merge_patch(&mut target, patch.as_object().unwrap());
+        assert_eq!(
+            Value::Object(target),
+            json!({"a": "z", "c": {"d": "e"}, "keep": 1, "new": {"y": 2}})
+        );
+    }
+
+    #[test]
+    fn merge_patch_replaces_scalars_with_objects() {
+        let mut target = json!({"a": 1}).as_object().unwrap().clone();
+        merge_patch(&mut target, json!({"a": {"b": 2}}).as_object().unwrap());
+        assert_eq!(Value::Object(target), json!({"a": {"b": 2}}));
+    }
+}

@@ -1,0 +1,179 @@
+use async_graphql::{InputObject, MaybeUndefined, ID};
+
+use crate::domain::{self, ContactInput, Patch};
+use crate::graphql::types::JsonObject;
+
+/// A channel address to attach to a contact.
+#[derive(InputObject, Clone)]
+pub struct HandleInput {
+    /// Channel: lower-case [a-z0-9_.-]+ (phone, email, twitter, facebook, ...).
+    pub source: String,
+    /// Address on that channel; normalised (E.164 phones, lower-case emails, @twitter).
+    pub handle: String,
+}
+
+/// A postal address. On update each field follows the update rules: absent
+/// keeps it, null or "" removes it.
+#[derive(InputObject, Clone, Default)]
+pub struct AddressInput {
+    pub organization_name: MaybeUndefined<String>,
+    pub address_line1: MaybeUndefined<String>,
+    pub address_line2: MaybeUndefined<String>,
+    pub postcode: MaybeUndefined<String>,
+    pub city: MaybeUndefined<String>,
+    pub state: MaybeUndefined<String>,
+    pub country: MaybeUndefined<String>,
+}
+
+/// A conversation to tie to the contact (created if unknown).
+#[derive(InputObject, Clone)]
+pub struct ConversationInput {
+    /// UUID of the conversation.
+    pub id: ID,
+    /// Channel source, e.g. facebook, twilio.sms
+    pub channel: String,
+}
+
+/// All fields are optional, but an input with none set is rejected
+/// (BAD_USER_INPUT), as in Airy.
+#[derive(InputObject, Clone, Default)]
+pub struct CreateContactInput {
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub title: Option<String>,
+    pub timezone: Option<String>,
+    pub gender: Option<String>,
+    pub locale: Option<String>,
+    pub organization_name: Option<String>,
+    pub description: Option<String>,
+    pub contact_type: Option<String>,
+    pub is_spammer: Option<bool>,
+    pub external_id: Option<String>,
+    pub group_names: Option<Vec<String>>,
+    pub links: Option<Vec<String>>,
+    pub via: Option<Vec<HandleInput>>,
+    pub address: Option<AddressInput>,
+    pub conversations: Option<Vec<ConversationInput>>,
+    pub metadata: Option<JsonObject>,
+}
+
+/// Field absent: unchanged. Field null or "": removed (Airy's rule).
+/// Lists (groupNames, links, via) given: replace the whole list.
+/// metadata: applied as a JSON Merge Patch (RFC 7386): a key set to null is removed,
+/// nested objects are merged, other keys are kept.
+#[derive(InputObject, Clone)]
+pub struct UpdateContactInput {
+    /// The contact to update.
+    pub id: ID,
+    pub display_name: MaybeUndefined<String>,
+    pub avatar_url: MaybeUndefined<String>,
+    pub title: MaybeUndefined<String>,
+    pub timezone: MaybeUndefined<String>,
+    pub gender: MaybeUndefined<String>,
+    pub locale: MaybeUndefined<String>,
+    pub organization_name: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
+    pub contact_type: MaybeUndefined<String>,
+    pub is_spammer: MaybeUndefined<bool>,
+    pub external_id: MaybeUndefined<String>,
+    pub group_names: MaybeUndefined<Vec<String>>,
+    pub links: MaybeUndefined<Vec<String>>,
+    pub via: MaybeUndefined<Vec<HandleInput>>,
+    pub address: MaybeUndefined<AddressInput>,
+    pub metadata: MaybeUndefined<JsonObject>,
+}
+
+fn patch<T>(value: MaybeUndefined<T>) -> Patch<T> {
+    match value {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(v) => Patch::Set(v),
+    }
+}
+
+fn given<T>(value: Option<T>) -> Patch<T> {
+    value.map_or(Patch::Keep, Patch::Set)
+}
+
+impl From<HandleInput> for domain::HandleInput {
+    fn from(h: HandleInput) -> Self {
+        Self {
+            source: h.source,
+            handle: h.handle,
+        }
+    }
+}
+
+impl From<AddressInput> for domain::AddressInput {
+    fn from(a: AddressInput) -> Self {
+        Self {
+            organization_name: patch(a.organization_name),
+            address_line1: patch(a.address_line1),
+            address_line2: patch(a.address_line2),
+            postcode: patch(a.postcode),
+            city: patch(a.city),
+            state: patch(a.state),
+            country: patch(a.country),
+        }
+    }
+}
+
+fn handles(via: Vec<HandleInput>) -> Vec<domain::HandleInput> {
+    via.into_iter().map(Into::into).collect()
+}
+
+impl From<CreateContactInput> for ContactInput {
+    fn from(i: CreateContactInput) -> Self {
+        Self {
+            display_name: given(i.display_name),
+            avatar_url: given(i.avatar_url),
+            title: given(i.title),
+            timezone: given(i.timezone),
+            gender: given(i.gender),
+            locale: given(i.locale),
+            organization_name: given(i.organization_name),
+            description: given(i.description),
+            contact_type: given(i.contact_type),
+            is_spammer: given(i.is_spammer),
+            external_id: given(i.external_id),
+            group_names: given(i.group_names),
+            links: given(i.links),
+            via: given(i.via.map(handles)),
+            address: given(i.address.map(Into::into)),
+            metadata: given(i.metadata.map(|m| m.0)),
+            conversations: i
+                .conversations
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| domain::ConversationInput {
+                    id: c.id.0,
+                    channel: c.channel,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<UpdateContactInput> for ContactInput {
+    fn from(i: UpdateContactInput) -> Self {
+        Self {
+            display_name: patch(i.display_name),
+            avatar_url: patch(i.avatar_url),
+            title: patch(i.title),
+            timezone: patch(i.timezone),
+            gender: patch(i.gender),
+            locale: patch(i.locale),
+            organization_name: patch(i.organization_name),
+            description: patch(i.description),
+            contact_type: patch(i.contact_type),
+            is_spammer: patch(i.is_spammer),
+            external_id: patch(i.external_id),
+            group_names: patch(i.group_names),
+            links: patch(i.links),
+            via: patch(i.via.map_value(handles)),
+            address: patch(i.address.map_value(Into::into)),
+            metadata: patch(i.metadata.map_value(|m| m.0)),
+            conversations: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,88 @@
+use async_graphql::{Enum, InputObject};
+
+use crate::domain::normalize_source;
+use crate::error::AppError;
+use crate::graphql::types::DateTime;
+use crate::service::list::{self, Direction, OrderField};
+
+/// Narrows a contact list; every field given must hold.
+#[derive(InputObject, Clone, Default)]
+pub struct ContactFilter {
+    /// Case-insensitive substring of display name, organization, any handle or externalId. Phone digits match regardless of formatting.
+    pub search: Option<String>,
+    /// Contacts having a handle of this source.
+    pub source: Option<String>,
+    /// Contacts in this group.
+    pub group_name: Option<String>,
+    /// Contacts of this type.
+    pub contact_type: Option<String>,
+    /// Contacts marked (or not) as spammers.
+    pub is_spammer: Option<bool>,
+    /// Contacts created strictly after this instant.
+    pub created_after: Option<DateTime>,
+    /// Contacts created strictly before this instant.
+    pub created_before: Option<DateTime>,
+}
+
+impl ContactFilter {
+    pub fn into_domain(self) -> Result<list::ContactFilter, AppError> {
+        let nonblank = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        Ok(list::ContactFilter {
+            search: nonblank(self.search),
+            source: nonblank(self.source)
+                .map(|s| normalize_source("filter.source", &s))
+                .transpose()?,
+            group_name: nonblank(self.group_name),
+            contact_type: nonblank(self.contact_type),
+            is_spammer: self.is_spammer,
+            created_after: self.created_after.map(|t| t.0),
+            created_before: self.created_before.map(|t| t.0),
+        })
+    }
+}
+
+/// Field contacts are ordered by; ties are broken by id.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContactOrderField {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    /// Case-insensitive, contacts without a name first (ASC).
+    DisplayName,
+}
+
+/// Sort direction.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// Order of a contact list.
+#[derive(InputObject, Clone, Copy, Default)]
+pub struct ContactOrder {
+    #[graphql(default)]
+    pub field: ContactOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl From<ContactOrderField> for OrderField {
+    fn from(f: ContactOrderField) -> Self {
+        match f {
+            ContactOrderField::CreatedAt => Self::CreatedAt,
+            ContactOrderField::UpdatedAt => Self::UpdatedAt,
+            ContactOrderField::DisplayName => Self::DisplayName,
+        }
+    }
+}
+
+impl From<OrderDirection> for Direction {
+    fn from(d: OrderDirection) -> Self {
+        match d {
+            OrderDirection::Asc => Self::Asc,
+            OrderDirection::Desc => Self::Desc,
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! The GraphQL schema: thin resolvers over the service layer.
+
+mod error_codes;
+mod ids;
+pub mod input;
+pub mod loader;
+mod mutation;
+pub mod pagination;
+mod query;
+pub mod state;
+pub mod types;
+
+use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
+
+pub use state::GqlState;
+
+#[derive(MergedObject, Default)]
+pub struct Query(query::ContactQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::ContactMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Depth and complexity limits (LIMIT_EXCEEDED beyond them).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+}
+
+/// The schema's shape, without any data: what `export-schema` prints.
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .extension(error_codes::ErrorCodes)
+}
+
+/// The schema the server executes.
+pub fn build_schema(state: GqlState, limits: Limits) -> AppSchema {
+    schema_builder()
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .data(loader::DbLoader::new_loader(state.db.clone()))
+        .data(state)
+        .finish()
+}
+
+/// The schema as SDL, fields, arguments and enum values sorted, so that the
+/// committed schema.graphql changes only when the schema does.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
+}

@@ -1,0 +1,3 @@
+mod contact;
+
+pub use contact::ContactQuery;

@@ -1,0 +1,119 @@
+use std::sync::Arc;
+
+use async_graphql::{Context, Object};
+use entity::contact;
+
+use super::Contact;
+use crate::graphql::pagination::encode_cursor;
+use crate::graphql::state::ctx_db;
+use crate::service::list::{self, ContactFilter, Direction, OrderField, Position};
+
+/// Whether rows exist on one side of a page: known from the page query
+/// itself, or to be probed (one indexed LIMIT 1 query) only if selected.
+#[derive(Clone)]
+pub enum Neighbour {
+    Known(bool),
+    /// Rows at or beyond this position, walking in this direction?
+    Probe(Position, Direction),
+}
+
+/// A page of contacts (Relay cursor connection).
+pub struct ContactConnection {
+    pub rows: Vec<contact::Model>,
+    pub field: OrderField,
+    pub filter: Arc<ContactFilter>,
+    pub has_previous: Neighbour,
+    pub has_next: Neighbour,
+}
+
+/// An edge of a contact connection.
+pub struct ContactEdge {
+    model: contact::Model,
+    field: OrderField,
+}
+
+#[Object]
+impl ContactEdge {
+    /// The contact.
+    async fn node(&self) -> Contact {
+        Contact(self.model.clone())
+    }
+
+    /// Opaque cursor of this edge, for after/before.
+    async fn cursor(&self) -> String {
+        encode_cursor(&Position::of(&self.model, self.field))
+    }
+}
+
+#[Object]
+impl ContactConnection {
+    /// The contacts of the page with their cursors.
+    async fn edges(&self) -> Vec<ContactEdge> {
+        self.rows
+            .iter()
+            .map(|model| ContactEdge {
+                model: model.clone(),
+                field: self.field,
+            })
+            .collect()
+    }
+
+    /// The contacts of the page.
+    async fn nodes(&self) -> Vec<Contact> {
+        self.rows.iter().cloned().map(Contact).collect()
+    }
+
+    /// Paging information.
+    async fn page_info(&self) -> PageInfo<'_> {
+        PageInfo { connection: self }
+    }
+
+    /// Number of contacts matching the filter, ignoring pagination.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let n = list::count(ctx_db(ctx)?, &self.filter).await?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+}
+
+/// Relay page information.
+pub struct PageInfo<'a> {
+    connection: &'a ContactConnection,
+}
+
+impl PageInfo<'_> {
+    async fn resolve(&self, ctx: &Context<'_>, n: &Neighbour) -> async_graphql::Result<bool> {
+        match n {
+            Neighbour::Known(b) => Ok(*b),
+            Neighbour::Probe(pos, dir) => {
+                Ok(list::any_from(ctx_db(ctx)?, &self.connection.filter, pos, *dir).await?)
+            }
+        }
+    }
+
+    fn cursor(&self, model: Option<&contact::Model>) -> Option<String> {
+        model.map(|m| encode_cursor(&Position::of(m, self.connection.field)))
+    }
+}
+
+#[Object]
+impl PageInfo<'_> {
+    /// Whether contacts exist before this page.
+    async fn has_previous_page(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        self.resolve(ctx, &self.connection.has_previous).await
+    }
+
+    /// Whether contacts exist after this page.
+    async fn has_next_page(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        self.resolve(ctx, &self.connection.has_next).await
+    }
+
+    /// Cursor of the first edge.
+    async fn start_cursor(&self) -> Option<String> {
+        self.cursor(self.connection.rows.first())
+    }
+
+    /// Cursor of the last edge.
+    async fn end_cursor(&self) -> Option<String> {
+        self.cursor(self.connection.rows.last())
+    }
+}

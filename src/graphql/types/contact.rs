@@ -1,0 +1,254 @@
+use async_graphql::{Context, Object, SimpleObject, ID};
+use entity::{contact, contact_handle, merge_record};
+
+use super::{Conversation, DateTime, JsonObject};
+use crate::graphql::loader::{
+    loaders, ConversationsOf, GroupNamesOf, HandlesOf, MergeRecordsOf, MetadataOf,
+};
+
+/// A person or organisation the business talks to, across every channel.
+pub struct Contact(pub contact::Model);
+
+impl From<contact::Model> for Contact {
+    fn from(model: contact::Model) -> Self {
+        Self(model)
+    }
+}
+
+#[Object]
+impl Contact {
+    /// UUID of the contact (time-ordered v7).
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Name shown for the contact.
+    async fn display_name(&self) -> Option<&str> {
+        self.0.display_name.as_deref()
+    }
+
+    /// URL of the contact's picture.
+    async fn avatar_url(&self) -> Option<&str> {
+        self.0.avatar_url.as_deref()
+    }
+
+    /// Job title.
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+
+    /// IANA zone name (Europe/Berlin) or UTC offset (+02:00); validated.
+    async fn timezone(&self) -> Option<&str> {
+        self.0.timezone.as_deref()
+    }
+
+    /// Gender, free text (female, male or any other value).
+    async fn gender(&self) -> Option<&str> {
+        self.0.gender.as_deref()
+    }
+
+    /// BCP 47 tag such as en_US or en-US; validated.
+    async fn locale(&self) -> Option<&str> {
+        self.0.locale.as_deref()
+    }
+
+    /// Organisation the contact belongs to.
+    async fn organization_name(&self) -> Option<&str> {
+        self.0.organization_name.as_deref()
+    }
+
+    /// Free-text description.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// One of the values of Query.contactTypes. Defaults to "contact".
+    async fn contact_type(&self) -> &str {
+        &self.0.contact_type
+    }
+
+    /// Whether the contact is marked as a spammer.
+    async fn is_spammer(&self) -> bool {
+        self.0.is_spammer
+    }
+
+    /// The customer's own identifier for this person (Chatwoot 'identifier'). Unique when set.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+
+    /// Groups the contact belongs to, sorted by name; unknown groups are created on first use.
+    async fn group_names(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        Ok(loaders(ctx)?
+            .load_one(GroupNamesOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Links (URLs) of the contact, in the order they were given.
+    async fn links(&self) -> Vec<String> {
+        self.0
+            .links
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Where the contact can be reached (Airy 'via', Front handles). A (source, handle)
+    /// pair belongs to at most one contact.
+    async fn via(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Handle>> {
+        Ok(loaders(ctx)?
+            .load_one(HandlesOf(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Handle::from)
+            .collect())
+    }
+
+    /// Postal address; null when no part of it is set.
+    async fn address(&self) -> Option<Address> {
+        let m = &self.0;
+        let address = Address {
+            organization_name: m.address_organization_name.clone(),
+            address_line1: m.address_line1.clone(),
+            address_line2: m.address_line2.clone(),
+            postcode: m.address_postcode.clone(),
+            city: m.address_city.clone(),
+            state: m.address_state.clone(),
+            country: m.address_country.clone(),
+        };
+        (address != Address::default()).then_some(address)
+    }
+
+    /// Free-form attributes (Airy metadata, Front custom_fields, Chatwoot
+    /// custom_attributes). Nested objects allowed, arrays rejected.
+    async fn metadata(&self, ctx: &Context<'_>) -> async_graphql::Result<JsonObject> {
+        let map = loaders(ctx)?
+            .load_one(MetadataOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(JsonObject(serde_json::Value::Object(map)))
+    }
+
+    /// Conversations tied to the contact, oldest first.
+    async fn conversations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Conversation>> {
+        Ok(loaders(ctx)?
+            .load_one(ConversationsOf(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Conversation::from)
+            .collect())
+    }
+
+    /// Snapshots of every contact merged into this one, oldest first.
+    async fn merge_history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MergeRecord>> {
+        Ok(loaders(ctx)?
+            .load_one(MergeRecordsOf(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(MergeRecord::from)
+            .collect())
+    }
+
+    /// When the contact was created.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    /// When the contact or anything attached to it last changed.
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+}
+
+/// A channel address. source is lower-case [a-z0-9_.-]+ such as phone, email,
+/// twitter, facebook, intercom, front_chat or custom. Known sources are validated
+/// and normalised: phone to E.164 (+12345678900; a number written without + is read
+/// in the server's default region), email trimmed and lower-cased, twitter with a
+/// leading @. The same normalisation applies wherever a handle appears (writes,
+/// lookups, createOrUpdate matching, import), so "+1 (617) 253-1000" finds the
+/// contact stored as +16172531000.
+#[derive(SimpleObject)]
+pub struct Handle {
+    /// Channel, e.g. phone, email, twitter, facebook.
+    pub source: String,
+    /// The normalised address on that channel.
+    pub handle: String,
+}
+
+impl From<contact_handle::Model> for Handle {
+    fn from(h: contact_handle::Model) -> Self {
+        Self {
+            source: h.source,
+            handle: h.handle,
+        }
+    }
+}
+
+/// A postal address.
+#[derive(SimpleObject, Default, PartialEq)]
+pub struct Address {
+    /// Organisation at the address.
+    pub organization_name: Option<String>,
+    /// First address line.
+    pub address_line1: Option<String>,
+    /// Second address line.
+    pub address_line2: Option<String>,
+    /// Postal code.
+    pub postcode: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// State or region.
+    pub state: Option<String>,
+    /// Country.
+    pub country: Option<String>,
+}
+
+/// A contact merged into another, kept whole so that the merge can be undone.
+pub struct MergeRecord(pub merge_record::Model);
+
+impl From<merge_record::Model> for MergeRecord {
+    fn from(model: merge_record::Model) -> Self {
+        Self(model)
+    }
+}
+
+#[Object]
+impl MergeRecord {
+    /// Id of the merge record (what unmergeContact takes).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Id the merged-away contact had.
+    async fn source_id(&self) -> ID {
+        ID(self.0.source_id.to_string())
+    }
+
+    /// The source contact as it was just before the merge (all its fields, via, metadata, conversations).
+    async fn snapshot(&self) -> JsonObject {
+        JsonObject(self.0.snapshot.clone())
+    }
+
+    /// When the merge happened.
+    async fn merged_at(&self) -> DateTime {
+        DateTime(self.0.merged_at)
+    }
+}
+
+/// A kind of contact offered to users (RingCentral manifest contactTypes).
+#[derive(SimpleObject, Clone)]
+pub struct ContactType {
+    /// Value stored in Contact.contactType.
+    pub value: String,
+    /// Label to show users.
+    pub display: String,
+}

@@ -1,0 +1,11 @@
+use async_graphql::{Interface, ID};
+
+use super::{Contact, Conversation};
+
+/// Relay object identification. Ids are UUIDs (time-ordered v7 for new rows).
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Globally unique id (a UUID)."))]
+pub enum Node {
+    Contact(Contact),
+    Conversation(Conversation),
+}

@@ -1,0 +1,50 @@
+//! The contract's custom scalars.
+
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use chrono::{SecondsFormat, Utc};
+
+/// RFC 3339 timestamp in UTC, e.g. 2021-11-16T13:21:03.580Z
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateTime(pub chrono::DateTime<Utc>);
+
+/// RFC 3339 timestamp in UTC, e.g. 2021-11-16T13:21:03.580Z
+#[Scalar(name = "DateTime")]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| DateTime(t.with_timezone(&Utc)))
+                .map_err(|_| {
+                    InputValueError::custom(format!("{s:?} is not an RFC 3339 timestamp"))
+                }),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+}
+
+/// A JSON object. Arrays are rejected at any depth (BAD_USER_INPUT), as in Airy's
+/// via and metadata. Values are strings, numbers, booleans, null or objects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonObject(pub serde_json::Value);
+
+/// A JSON object. Arrays are rejected at any depth (BAD_USER_INPUT), as in Airy's
+/// via and metadata. Values are strings, numbers, booleans, null or objects.
+#[Scalar(name = "JSONObject")]
+impl ScalarType for JsonObject {
+    // Any JSON is accepted here and checked by the domain rules, which know
+    // the input path and so can name the offending field in the error.
+    fn parse(value: Value) -> InputValueResult<Self> {
+        value
+            .into_json()
+            .map(JsonObject)
+            .map_err(|e| InputValueError::custom(e.to_string()))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::from_json(self.0.clone()).unwrap_or(Value::Null)
+    }
+}

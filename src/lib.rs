@@ -1,0 +1,9 @@
+//! contacts-api: a GraphQL contacts service. The binary and the tests share
+//! this library: HTTP -> GraphQL -> service -> entity/database.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod service;

@@ -1,0 +1,31 @@
+//! Every database query and transaction of the service. Functions that run
+//! inside a caller's transaction are generic over `ConnectionTrait`.
+
+pub mod contacts;
+pub mod list;
+pub mod relations;
+mod write;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at
+/// once (BEGIN IMMEDIATE), so that concurrent writers wait on the busy timeout
+/// instead of failing with "database is locked" when a read lock is upgraded.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Now, at the millisecond precision timestamps are stored and shown with, so
+/// that a timestamp read back compares equal to the one written.
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}

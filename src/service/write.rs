@@ -1,0 +1,422 @@
+//! The steps of a contact write, run inside the caller's transaction.
+
+use std::collections::HashMap;
+
+use entity::{
+    contact, contact_group, contact_group_member, contact_handle, contact_metadata, conversation,
+};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, Set,
+};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{contacts, now, relations};
+use crate::domain::{
+    merge_patch, validate_metadata, AddressChanges, ContactChanges, ConversationLink,
+    MetadataChange, Patch, PathedHandle,
+};
+use crate::error::{AppError, AppResult};
+
+pub(super) async fn insert_contact<C: ConnectionTrait>(
+    conn: &C,
+    changes: &ContactChanges,
+) -> AppResult<contact::Model> {
+    let at = now();
+    let mut model = contact::Model {
+        id: Uuid::now_v7(),
+        display_name: None,
+        sort_name: String::new(),
+        avatar_url: None,
+        title: None,
+        timezone: None,
+        gender: None,
+        locale: None,
+        organization_name: None,
+        description: None,
+        contact_type: String::new(),
+        is_spammer: false,
+        external_id: None,
+        links: Value::Array(vec![]),
+        address_organization_name: None,
+        address_line1: None,
+        address_line2: None,
+        address_postcode: None,
+        address_city: None,
+        address_state: None,
+        address_country: None,
+        created_at: at,
+        updated_at: at,
+    };
+    apply_row_changes(&mut model, changes);
+    ensure_external_id_free(conn, &model, changes).await?;
+    model.clone().into_active_model().insert(conn).await?;
+    write_related(conn, model.id, changes, false).await?;
+    Ok(model)
+}
+
+pub(super) async fn update_contact<C: ConnectionTrait>(
+    conn: &C,
+    current: contact::Model,
+    changes: &ContactChanges,
+) -> AppResult<contact::Model> {
+    let mut model = current.clone();
+    apply_row_changes(&mut model, changes);
+    if model.external_id != current.external_id {
+        ensure_external_id_free(conn, &model, changes).await?;
+    }
+    let related_changed = write_related(conn, model.id, changes, true).await?;
+    if model == current && !related_changed {
+        return Ok(model);
+    }
+    contacts::touch(conn, model).await
+}
+
+/// Applies the scalar changes (columns of the contacts row). Returns nothing:
+/// callers compare before and after to know whether anything changed.
+fn apply_row_changes(model: &mut contact::Model, c: &ContactChanges) {
+    let set = |field: &mut Option<String>, patch: &Patch<String>| {
+        *field = patch.clone().apply(field.take());
+    };
+    set(&mut model.display_name, &c.display_name);
+    set(&mut model.avatar_url, &c.avatar_url);
+    set(&mut model.title, &c.title);
+    set(&mut model.timezone, &c.timezone);
+    set(&mut model.gender, &c.gender);
+    set(&mut model.locale, &c.locale);
+    set(&mut model.organization_name, &c.organization_name);
+    set(&mut model.description, &c.description);
+    set(&mut model.external_id, &c.external_id);
+    model.sort_name = model
+        .display_name
+        .as_deref()
+        .map(str::to_lowercase)
+        .unwrap_or_default();
+    if let Some(t) = &c.contact_type {
+        model.contact_type = t.clone();
+    }
+    if let Some(s) = c.is_spammer {
+        model.is_spammer = s;
+    }
+    if let Some(links) = &c.links {
+        model.links = Value::Array(links.iter().cloned().map(Value::String).collect());
+    }
+    match &c.address {
+        Patch::Keep => {}
+        Patch::Clear => apply_address(model, &AddressChanges::cleared()),
+        Patch::Set(a) => apply_address(model, a),
+    }
+}
+
+fn apply_address(model: &mut contact::Model, a: &AddressChanges) {
+    let set = |field: &mut Option<String>, patch: &Patch<String>| {
+        *field = patch.clone().apply(field.take());
+    };
+    set(&mut model.address_organization_name, &a.organization_name);
+    set(&mut model.address_line1, &a.address_line1);
+    set(&mut model.address_line2, &a.address_line2);
+    set(&mut model.address_postcode, &a.postcode);
+    set(&mut model.address_city, &a.city);
+    set(&mut model.address_state, &a.state);
+    set(&mut model.address_country, &a.country);
+}
+
+async fn ensure_external_id_free<C: ConnectionTrait>(
+    conn: &C,
+    model: &contact::Model,
+    changes: &ContactChanges,
+) -> AppResult<()> {
+    let Some(external_id) = &model.external_id else {
+        return Ok(());
+    };
+    match contacts::find_by_external_id(conn, external_id).await? {
+        Some(owner) if owner.id != model.id => {
+            let field = changes.field("externalId");
+            Err(AppError::conflict(
+                &field,
+                format!(
+                    "{field}: {external_id:?} already belongs to contact {}",
+                    owner.id
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes handles, groups, metadata and conversations. Returns whether any
+/// of them changed.
+async fn write_related<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+    changes: &ContactChanges,
+    existing: bool,
+) -> AppResult<bool> {
+    let mut changed = false;
+    if let Some(via) = &changes.via {
+        changed |= replace_handles(conn, contact_id, via, existing).await?;
+    }
+    if let Some(names) = &changes.group_names {
+        changed |= replace_groups(conn, contact_id, names, existing).await?;
+    }
+    changed |= write_metadata(conn, contact_id, changes, existing).await?;
+    changed |= link_conversations(conn, contact_id, &changes.conversations).await?;
+    Ok(changed)
+}
+
+async fn replace_handles<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+    via: &[PathedHandle],
+    existing: bool,
+) -> AppResult<bool> {
+    if !via.is_empty() {
+        let taken = contact_handle::Entity::find()
+            .filter(
+                contact_handle::Column::Handle.is_in(via.iter().map(|h| h.handle.handle.clone())),
+            )
+            .all(conn)
+            .await?;
+        for wanted in via {
+            let owner = taken.iter().find(|t| {
+                t.source == wanted.handle.source
+                    && t.handle == wanted.handle.handle
+                    && t.contact_id != contact_id
+            });
+            if let Some(owner) = owner {
+                return Err(AppError::conflict(
+                    &wanted.path,
+                    format!(
+                        "{}: {} handle {:?} already belongs to contact {}",
+                        wanted.path, wanted.handle.source, wanted.handle.handle, owner.contact_id
+                    ),
+                ));
+            }
+        }
+    }
+    if existing {
+        let current: Vec<(String, String)> = relations::handles_for(conn, &[contact_id])
+            .await?
+            .remove(&contact_id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| (h.source, h.handle))
+            .collect();
+        let wanted: Vec<(String, String)> = via
+            .iter()
+            .map(|h| (h.handle.source.clone(), h.handle.handle.clone()))
+            .collect();
+        if current == wanted {
+            return Ok(false);
+        }
+        contact_handle::Entity::delete_many()
+            .filter(contact_handle::Column::ContactId.eq(contact_id))
+            .exec(conn)
+            .await?;
+    }
+    if via.is_empty() {
+        return Ok(existing);
+    }
+    let rows = via
+        .iter()
+        .enumerate()
+        .map(|(i, h)| contact_handle::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            contact_id: Set(contact_id),
+            source: Set(h.handle.source.clone()),
+            handle: Set(h.handle.handle.clone()),
+            search_key: Set(h.handle.search_key.clone()),
+            position: Set(i as i32),
+        });
+    contact_handle::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(true)
+}
+
+async fn replace_groups<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+    names: &[String],
+    existing: bool,
+) -> AppResult<bool> {
+    if existing {
+        let mut current = relations::group_names_for(conn, &[contact_id])
+            .await?
+            .remove(&contact_id)
+            .unwrap_or_default();
+        let mut wanted = names.to_vec();
+        current.sort();
+        wanted.sort();
+        if current == wanted {
+            return Ok(false);
+        }
+        contact_group_member::Entity::delete_many()
+            .filter(contact_group_member::Column::ContactId.eq(contact_id))
+            .exec(conn)
+            .await?;
+    }
+    if names.is_empty() {
+        return Ok(existing);
+    }
+    let at = now();
+    // Groups are created on first use; a concurrent creator of the same group
+    // is fine, the unique name makes one of the inserts a no-op.
+    contact_group::Entity::insert_many(names.iter().map(|name| contact_group::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name.clone()),
+        created_at: Set(at),
+    }))
+    .on_conflict(
+        OnConflict::column(contact_group::Column::Name)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    let group_ids: Vec<Uuid> = contact_group::Entity::find()
+        .select_only()
+        .column(contact_group::Column::Id)
+        .filter(contact_group::Column::Name.is_in(names.iter().cloned()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    contact_group_member::Entity::insert_many(group_ids.into_iter().map(|group_id| {
+        contact_group_member::ActiveModel {
+            contact_id: Set(contact_id),
+            group_id: Set(group_id),
+        }
+    }))
+    .exec_without_returning(conn)
+    .await?;
+    Ok(true)
+}
+
+async fn write_metadata<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+    changes: &ContactChanges,
+    existing: bool,
+) -> AppResult<bool> {
+    let current = if existing {
+        relations::metadata_for(conn, &[contact_id])
+            .await?
+            .remove(&contact_id)
+            .unwrap_or_default()
+    } else {
+        Map::new()
+    };
+    let next = match &changes.metadata {
+        MetadataChange::Keep => return Ok(false),
+        MetadataChange::Clear => Map::new(),
+        MetadataChange::MergePatch(patch) => {
+            let mut next = current.clone();
+            merge_patch(&mut next, patch);
+            // The patch was checked alone; the merged object must fit too.
+            validate_metadata(&changes.field("metadata"), &Value::Object(next.clone()))?;
+            next
+        }
+    };
+    if next == current {
+        return Ok(false);
+    }
+    let removed: Vec<String> = current
+        .keys()
+        .filter(|k| !next.contains_key(*k))
+        .cloned()
+        .collect();
+    if !removed.is_empty() {
+        contact_metadata::Entity::delete_many()
+            .filter(contact_metadata::Column::ContactId.eq(contact_id))
+            .filter(contact_metadata::Column::Key.is_in(removed))
+            .exec(conn)
+            .await?;
+    }
+    let upserts: Vec<contact_metadata::ActiveModel> = next
+        .into_iter()
+        .filter(|(k, v)| current.get(k) != Some(v))
+        .map(|(key, value)| contact_metadata::ActiveModel {
+            contact_id: Set(contact_id),
+            key: Set(key),
+            value: Set(value),
+        })
+        .collect();
+    if !upserts.is_empty() {
+        contact_metadata::Entity::insert_many(upserts)
+            .on_conflict(
+                OnConflict::columns([
+                    contact_metadata::Column::ContactId,
+                    contact_metadata::Column::Key,
+                ])
+                .update_column(contact_metadata::Column::Value)
+                .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(true)
+}
+
+/// Links conversations to the contact, creating those not seen before. A
+/// conversation already linked to another contact is a CONFLICT.
+async fn link_conversations<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+    links: &[ConversationLink],
+) -> AppResult<bool> {
+    if links.is_empty() {
+        return Ok(false);
+    }
+    let known: HashMap<Uuid, conversation::Model> = conversation::Entity::find()
+        .filter(conversation::Column::Id.is_in(links.iter().map(|l| l.id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut to_link = Vec::new();
+    let mut to_insert = Vec::new();
+    for link in links {
+        match known.get(&link.id) {
+            Some(c) if c.contact_id == Some(contact_id) => {}
+            Some(c) if c.contact_id.is_some() => {
+                return Err(AppError::conflict(
+                    &link.path,
+                    format!(
+                        "{}: conversation {} belongs to contact {}",
+                        link.path,
+                        link.id,
+                        c.contact_id.unwrap_or_default()
+                    ),
+                ))
+            }
+            Some(_) => to_link.push(link.id),
+            None => to_insert.push(conversation::ActiveModel {
+                id: Set(link.id),
+                channel: Set(link.channel.clone()),
+                contact_id: Set(Some(contact_id)),
+                created_at: Set(now()),
+            }),
+        }
+    }
+    let changed = !to_link.is_empty() || !to_insert.is_empty();
+    if !to_link.is_empty() {
+        conversation::Entity::update_many()
+            .col_expr(
+                conversation::Column::ContactId,
+                sea_orm::sea_query::Expr::value(contact_id),
+            )
+            .filter(conversation::Column::Id.is_in(to_link))
+            .filter(conversation::Column::ContactId.is_null())
+            .exec(conn)
+            .await?;
+    }
+    if !to_insert.is_empty() {
+        conversation::Entity::insert_many(to_insert)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(changed)
+}
