@@ -47,8 +47,13 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 
 /// Connects, migrates and builds the schema the server runs.
 pub async fn build(config: &Config) -> anyhow::Result<AppSchema> {
-    let rules = config.rules()?;
     let db = connect(&config.database_url, config.db_pool_size).await?;
+    assemble(db, config).await
+}
+
+/// Migrates an open pool and builds the schema on it.
+pub async fn assemble(db: DatabaseConnection, config: &Config) -> anyhow::Result<AppSchema> {
+    let rules = config.rules()?;
     migrate(&db).await?;
     Ok(build_schema(
         GqlState {

@@ -2,9 +2,10 @@
 //! query per relation, never one per contact.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::Context;
+use async_graphql::{Context, Lookahead};
 use entity::{contact, contact_handle, conversation, merge_record};
 use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
@@ -97,4 +98,98 @@ impl Loader<ContactById> for DbLoader {
         let found = contacts::get_many(&self.db, &ids).await.map_err(to_gql)?;
         Ok(found.into_iter().map(|m| (ContactById(m.id), m)).collect())
     }
+}
+
+/// One relation's values for every row of a page; empty when the page did
+/// not select that relation.
+#[derive(Clone)]
+pub struct Batch<V>(Option<Arc<HashMap<Uuid, V>>>);
+
+impl<V> Default for Batch<V> {
+    fn default() -> Self {
+        Self(None)
+    }
+}
+
+impl<V: Clone + Default> Batch<V> {
+    /// `None` when not preloaded; a row without values gets the empty value.
+    pub fn get(&self, id: &Uuid) -> Option<V> {
+        self.0
+            .as_ref()
+            .map(|m| m.get(id).cloned().unwrap_or_default())
+    }
+}
+
+/// The relations a page of contacts preloaded.
+#[derive(Clone, Default)]
+pub struct Preloaded {
+    pub via: Batch<Vec<contact_handle::Model>>,
+    pub metadata: Batch<Map<String, Value>>,
+    pub group_names: Batch<Vec<String>>,
+    pub conversations: Batch<Vec<conversation::Model>>,
+    pub merge_history: Batch<Vec<merge_record::Model>>,
+}
+
+/// Loads `key`'s relation for all `ids` in one batch, if `selection` asks for it.
+async fn batch<K, V>(
+    loader: &Loaders,
+    selection: &Lookahead<'_>,
+    field: &str,
+    ids: &[Uuid],
+    key: fn(Uuid) -> K,
+    id_of: fn(&K) -> Uuid,
+) -> async_graphql::Result<Batch<V>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    DbLoader: Loader<K, Value = V, Error = async_graphql::Error>,
+{
+    if ids.is_empty() || !selection.field(field).exists() {
+        return Ok(Batch(None));
+    }
+    let found = loader.load_many(ids.iter().copied().map(key)).await?;
+    Ok(Batch(Some(Arc::new(
+        found.into_iter().map(|(k, v)| (id_of(&k), v)).collect(),
+    ))))
+}
+
+/// Loads, for a page of contacts, each relation the query selects on them
+/// with a single batch each, so that the page costs the same number of
+/// statements whatever its size (the DataLoader's time window alone would
+/// split a large page into several batches).
+pub async fn preload(
+    ctx: &Context<'_>,
+    selection: Lookahead<'_>,
+    rows: &[contact::Model],
+) -> async_graphql::Result<Preloaded> {
+    let loader = loaders(ctx)?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let (via, metadata, group_names, conversations, merge_history) = futures_util::try_join!(
+        batch(loader, &selection, "via", &ids, HandlesOf, |k| k.0),
+        batch(loader, &selection, "metadata", &ids, MetadataOf, |k| k.0),
+        batch(loader, &selection, "groupNames", &ids, GroupNamesOf, |k| k
+            .0),
+        batch(
+            loader,
+            &selection,
+            "conversations",
+            &ids,
+            ConversationsOf,
+            |k| k.0
+        ),
+        batch(
+            loader,
+            &selection,
+            "mergeHistory",
+            &ids,
+            MergeRecordsOf,
+            |k| k.0
+        ),
+    )?;
+    Ok(Preloaded {
+        via,
+        metadata,
+        group_names,
+        conversations,
+        merge_history,
+    })
 }

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{begin_write, now, write};
+use super::{begin_write, finish, now, write};
 use crate::domain::{ContactChanges, NormalizedHandle};
 use crate::error::{AppError, AppResult};
 
@@ -71,9 +71,8 @@ pub async fn find_by_conversation<C: ConnectionTrait>(
 /// all or nothing.
 pub async fn create(db: &DatabaseConnection, changes: ContactChanges) -> AppResult<contact::Model> {
     let txn = begin_write(db).await?;
-    let model = write::insert_contact(&txn, &changes).await?;
-    txn.commit().await?;
-    Ok(model)
+    let result = write::insert_contact(&txn, &changes).await;
+    finish(txn, result).await
 }
 
 /// Applies an update (UpdateContactInput rules) in one transaction.
@@ -83,34 +82,41 @@ pub async fn update(
     changes: ContactChanges,
 ) -> AppResult<contact::Model> {
     let txn = begin_write(db).await?;
+    let result = update_in(&txn, id, &changes).await;
+    finish(txn, result).await
+}
+
+async fn update_in<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    changes: &ContactChanges,
+) -> AppResult<contact::Model> {
     // Row lock on PostgreSQL so that concurrent patches of one contact
     // (metadata merge patches above all) apply one after the other.
     let current = contact::Entity::find_by_id(id)
         .lock_exclusive()
-        .one(&txn)
+        .one(conn)
         .await?
         .ok_or_else(|| {
             let field = changes.field("id");
             AppError::not_found(&field, format!("{field}: no contact with id {id}"))
         })?;
-    let model = write::update_contact(&txn, current, &changes).await?;
-    txn.commit().await?;
-    Ok(model)
+    write::update_contact(conn, current, changes).await
 }
 
 /// Deletes a contact; handles, metadata, memberships and merge records go with
 /// it (foreign-key cascades), conversations stay, unlinked.
 pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<()> {
     let txn = begin_write(db).await?;
-    let deleted = contact::Entity::delete_by_id(id).exec(&txn).await?;
-    if deleted.rows_affected == 0 {
-        return Err(AppError::not_found(
+    let result = match contact::Entity::delete_by_id(id).exec(&txn).await {
+        Ok(deleted) if deleted.rows_affected == 0 => Err(AppError::not_found(
             "id",
             format!("id: no contact with id {id}"),
-        ));
-    }
-    txn.commit().await?;
-    Ok(())
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.into()),
+    };
+    finish(txn, result).await
 }
 
 /// Stamps `updated_at` on a contact whose related rows changed.

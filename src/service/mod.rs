@@ -12,6 +12,8 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use crate::error::AppResult;
+
 /// Begins a transaction that will write. On SQLite it takes the write lock at
 /// once (BEGIN IMMEDIATE), so that concurrent writers wait on the busy timeout
 /// instead of failing with "database is locked" when a read lock is upgraded.
@@ -21,6 +23,24 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..Default::default()
     })
     .await
+}
+
+/// Commits on success, rolls back on failure. Rolling back explicitly matters:
+/// a dropped transaction is only rolled back when its pooled connection is next
+/// used, and until then it holds its locks.
+pub async fn finish<T>(txn: DatabaseTransaction, result: AppResult<T>) -> AppResult<T> {
+    match result {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            if let Err(rollback) = txn.rollback().await {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
+            Err(err)
+        }
+    }
 }
 
 /// Now, at the millisecond precision timestamps are stored and shown with, so

@@ -4,6 +4,7 @@ use async_graphql::{Context, Object};
 use entity::contact;
 
 use super::Contact;
+use crate::graphql::loader::{preload, Preloaded};
 use crate::graphql::pagination::encode_cursor;
 use crate::graphql::state::ctx_db;
 use crate::service::list::{self, ContactFilter, Direction, OrderField, Position};
@@ -30,13 +31,14 @@ pub struct ContactConnection {
 pub struct ContactEdge {
     model: contact::Model,
     field: OrderField,
+    preloaded: Preloaded,
 }
 
 #[Object]
 impl ContactEdge {
     /// The contact.
     async fn node(&self) -> Contact {
-        Contact(self.model.clone())
+        Contact::new(self.model.clone(), self.preloaded.clone())
     }
 
     /// Opaque cursor of this edge, for after/before.
@@ -48,19 +50,27 @@ impl ContactEdge {
 #[Object]
 impl ContactConnection {
     /// The contacts of the page with their cursors.
-    async fn edges(&self) -> Vec<ContactEdge> {
-        self.rows
+    async fn edges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ContactEdge>> {
+        let preloaded = preload(ctx, ctx.look_ahead().field("node"), &self.rows).await?;
+        Ok(self
+            .rows
             .iter()
             .map(|model| ContactEdge {
                 model: model.clone(),
                 field: self.field,
+                preloaded: preloaded.clone(),
             })
-            .collect()
+            .collect())
     }
 
     /// The contacts of the page.
-    async fn nodes(&self) -> Vec<Contact> {
-        self.rows.iter().cloned().map(Contact).collect()
+    async fn nodes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
+        let preloaded = preload(ctx, ctx.look_ahead(), &self.rows).await?;
+        Ok(self
+            .rows
+            .iter()
+            .map(|model| Contact::new(model.clone(), preloaded.clone()))
+            .collect())
     }
 
     /// Paging information.

@@ -1,17 +1,48 @@
+use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Object, SimpleObject, ID};
-use entity::{contact, contact_handle, merge_record};
+use entity::{contact, contact_handle};
 
-use super::{Conversation, DateTime, JsonObject};
+use super::{Conversation, DateTime, JsonObject, MergeRecord};
 use crate::graphql::loader::{
-    loaders, ConversationsOf, GroupNamesOf, HandlesOf, MergeRecordsOf, MetadataOf,
+    loaders, ConversationsOf, DbLoader, GroupNamesOf, HandlesOf, MergeRecordsOf, MetadataOf,
+    Preloaded,
 };
 
 /// A person or organisation the business talks to, across every channel.
-pub struct Contact(pub contact::Model);
+pub struct Contact {
+    model: contact::Model,
+    /// Relations a page loaded for all its rows at once; the rest come
+    /// through the DataLoader.
+    preloaded: Preloaded,
+}
+
+impl Contact {
+    pub fn new(model: contact::Model, preloaded: Preloaded) -> Self {
+        Self { model, preloaded }
+    }
+
+    /// A preloaded relation, or the DataLoader's answer for this contact.
+    async fn relation<K, V>(
+        &self,
+        ctx: &Context<'_>,
+        preloaded: Option<V>,
+        key: K,
+    ) -> async_graphql::Result<V>
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        DbLoader: Loader<K, Value = V, Error = async_graphql::Error>,
+        V: Clone + Default,
+    {
+        if let Some(v) = preloaded {
+            return Ok(v);
+        }
+        Ok(loaders(ctx)?.load_one(key).await?.unwrap_or_default())
+    }
+}
 
 impl From<contact::Model> for Contact {
     fn from(model: contact::Model) -> Self {
-        Self(model)
+        Self::new(model, Preloaded::default())
     }
 }
 
@@ -19,75 +50,77 @@ impl From<contact::Model> for Contact {
 impl Contact {
     /// UUID of the contact (time-ordered v7).
     pub async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.model.id.to_string())
     }
 
     /// Name shown for the contact.
     async fn display_name(&self) -> Option<&str> {
-        self.0.display_name.as_deref()
+        self.model.display_name.as_deref()
     }
 
     /// URL of the contact's picture.
     async fn avatar_url(&self) -> Option<&str> {
-        self.0.avatar_url.as_deref()
+        self.model.avatar_url.as_deref()
     }
 
     /// Job title.
     async fn title(&self) -> Option<&str> {
-        self.0.title.as_deref()
+        self.model.title.as_deref()
     }
 
     /// IANA zone name (Europe/Berlin) or UTC offset (+02:00); validated.
     async fn timezone(&self) -> Option<&str> {
-        self.0.timezone.as_deref()
+        self.model.timezone.as_deref()
     }
 
     /// Gender, free text (female, male or any other value).
     async fn gender(&self) -> Option<&str> {
-        self.0.gender.as_deref()
+        self.model.gender.as_deref()
     }
 
     /// BCP 47 tag such as en_US or en-US; validated.
     async fn locale(&self) -> Option<&str> {
-        self.0.locale.as_deref()
+        self.model.locale.as_deref()
     }
 
     /// Organisation the contact belongs to.
     async fn organization_name(&self) -> Option<&str> {
-        self.0.organization_name.as_deref()
+        self.model.organization_name.as_deref()
     }
 
     /// Free-text description.
     async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
+        self.model.description.as_deref()
     }
 
     /// One of the values of Query.contactTypes. Defaults to "contact".
     async fn contact_type(&self) -> &str {
-        &self.0.contact_type
+        &self.model.contact_type
     }
 
     /// Whether the contact is marked as a spammer.
     async fn is_spammer(&self) -> bool {
-        self.0.is_spammer
+        self.model.is_spammer
     }
 
     /// The customer's own identifier for this person (Chatwoot 'identifier'). Unique when set.
     async fn external_id(&self) -> Option<&str> {
-        self.0.external_id.as_deref()
+        self.model.external_id.as_deref()
     }
 
     /// Groups the contact belongs to, sorted by name; unknown groups are created on first use.
     async fn group_names(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
-        Ok(loaders(ctx)?
-            .load_one(GroupNamesOf(self.0.id))
-            .await?
-            .unwrap_or_default())
+        self.relation(
+            ctx,
+            self.preloaded.group_names.get(&self.model.id),
+            GroupNamesOf(self.model.id),
+        )
+        .await
     }
 
     /// Links (URLs) of the contact, in the order they were given.
     async fn links(&self) -> Vec<String> {
-        self.0
+        self.model
             .links
             .as_array()
             .map(|items| {
@@ -102,10 +135,13 @@ impl Contact {
     /// Where the contact can be reached (Airy 'via', Front handles). A (source, handle)
     /// pair belongs to at most one contact.
     async fn via(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Handle>> {
-        Ok(loaders(ctx)?
-            .load_one(HandlesOf(self.0.id))
+        Ok(self
+            .relation(
+                ctx,
+                self.preloaded.via.get(&self.model.id),
+                HandlesOf(self.model.id),
+            )
             .await?
-            .unwrap_or_default()
             .into_iter()
             .map(Handle::from)
             .collect())
@@ -113,7 +149,7 @@ impl Contact {
 
     /// Postal address; null when no part of it is set.
     async fn address(&self) -> Option<Address> {
-        let m = &self.0;
+        let m = &self.model;
         let address = Address {
             organization_name: m.address_organization_name.clone(),
             address_line1: m.address_line1.clone(),
@@ -129,19 +165,25 @@ impl Contact {
     /// Free-form attributes (Airy metadata, Front custom_fields, Chatwoot
     /// custom_attributes). Nested objects allowed, arrays rejected.
     async fn metadata(&self, ctx: &Context<'_>) -> async_graphql::Result<JsonObject> {
-        let map = loaders(ctx)?
-            .load_one(MetadataOf(self.0.id))
-            .await?
-            .unwrap_or_default();
+        let map = self
+            .relation(
+                ctx,
+                self.preloaded.metadata.get(&self.model.id),
+                MetadataOf(self.model.id),
+            )
+            .await?;
         Ok(JsonObject(serde_json::Value::Object(map)))
     }
 
     /// Conversations tied to the contact, oldest first.
     async fn conversations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Conversation>> {
-        Ok(loaders(ctx)?
-            .load_one(ConversationsOf(self.0.id))
+        Ok(self
+            .relation(
+                ctx,
+                self.preloaded.conversations.get(&self.model.id),
+                ConversationsOf(self.model.id),
+            )
             .await?
-            .unwrap_or_default()
             .into_iter()
             .map(Conversation::from)
             .collect())
@@ -149,10 +191,13 @@ impl Contact {
 
     /// Snapshots of every contact merged into this one, oldest first.
     async fn merge_history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MergeRecord>> {
-        Ok(loaders(ctx)?
-            .load_one(MergeRecordsOf(self.0.id))
+        Ok(self
+            .relation(
+                ctx,
+                self.preloaded.merge_history.get(&self.model.id),
+                MergeRecordsOf(self.model.id),
+            )
             .await?
-            .unwrap_or_default()
             .into_iter()
             .map(MergeRecord::from)
             .collect())
@@ -160,12 +205,12 @@ impl Contact {
 
     /// When the contact was created.
     async fn created_at(&self) -> DateTime {
-        DateTime(self.0.created_at)
+        DateTime(self.model.created_at)
     }
 
     /// When the contact or anything attached to it last changed.
     async fn updated_at(&self) -> DateTime {
-        DateTime(self.0.updated_at)
+        DateTime(self.model.updated_at)
     }
 }
 
@@ -210,45 +255,4 @@ pub struct Address {
     pub state: Option<String>,
     /// Country.
     pub country: Option<String>,
-}
-
-/// A contact merged into another, kept whole so that the merge can be undone.
-pub struct MergeRecord(pub merge_record::Model);
-
-impl From<merge_record::Model> for MergeRecord {
-    fn from(model: merge_record::Model) -> Self {
-        Self(model)
-    }
-}
-
-#[Object]
-impl MergeRecord {
-    /// Id of the merge record (what unmergeContact takes).
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    /// Id the merged-away contact had.
-    async fn source_id(&self) -> ID {
-        ID(self.0.source_id.to_string())
-    }
-
-    /// The source contact as it was just before the merge (all its fields, via, metadata, conversations).
-    async fn snapshot(&self) -> JsonObject {
-        JsonObject(self.0.snapshot.clone())
-    }
-
-    /// When the merge happened.
-    async fn merged_at(&self) -> DateTime {
-        DateTime(self.0.merged_at)
-    }
-}
-
-/// A kind of contact offered to users (RingCentral manifest contactTypes).
-#[derive(SimpleObject, Clone)]
-pub struct ContactType {
-    /// Value stored in Contact.contactType.
-    pub value: String,
-    /// Label to show users.
-    pub display: String,
 }

@@ -2,12 +2,16 @@
 
 mod connection;
 mod contact;
+mod contact_type;
 mod conversation;
+mod merge_record;
 mod node;
 mod scalars;
 
 pub use connection::{ContactConnection, ContactEdge, Neighbour, PageInfo};
-pub use contact::{Address, Contact, ContactType, Handle, MergeRecord};
+pub use contact::{Address, Contact, Handle};
+pub use contact_type::ContactType;
 pub use conversation::Conversation;
+pub use merge_record::MergeRecord;
 pub use node::Node;
 pub use scalars::{DateTime, JsonObject};

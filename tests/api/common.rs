@@ -1,0 +1,184 @@
+//! The test harness: a fresh database per test (a temporary SQLite file, or a
+//! fresh PostgreSQL schema when TEST_DATABASE_URL is set), the real router,
+//! and helpers to post GraphQL documents through it.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use clap::Parser;
+use contacts_api::app;
+use contacts_api::config::{Cli, Config};
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+/// Every scalar and relation of Contact, for round-trip checks.
+pub const CONTACT_FIELDS: &str =
+    "id displayName avatarUrl title timezone gender locale organizationName \
+    description contactType isSpammer externalId groupNames links via { source handle } \
+    address { organizationName addressLine1 addressLine2 postcode city state country } \
+    metadata conversations { id channel createdAt contact { id } } \
+    mergeHistory { id sourceId snapshot mergedAt } createdAt updatedAt";
+
+enum Store {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, schema: String },
+}
+
+pub struct TestApp {
+    pub router: Router,
+    statements: Arc<AtomicUsize>,
+    store: Store,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_args(&[]).await
+    }
+
+    /// A server started with extra command-line flags.
+    pub async fn with_args(args: &[&str]) -> Self {
+        let (url, store) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL");
+                admin
+                    .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+                    .await
+                    .expect("create test schema");
+                let sep = if admin_url.contains('?') { '&' } else { '?' };
+                let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+                (url, Store::Postgres { admin_url, schema })
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+                (url, Store::Sqlite(dir))
+            }
+        };
+        let mut argv = vec!["contacts-api", "--database-url", &url];
+        argv.extend_from_slice(args);
+        let config: Config = Cli::try_parse_from(argv).expect("test flags").config;
+
+        let mut db = app::connect(&config.database_url, 8)
+            .await
+            .expect("connect");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let schema = app::assemble(db, &config).await.expect("migrate and build");
+        Self {
+            router: app::router(schema),
+            statements,
+            store,
+        }
+    }
+
+    /// SQL statements executed since the last call.
+    pub fn take_statement_count(&self) -> usize {
+        self.statements.swap(0, Ordering::SeqCst)
+    }
+
+    pub async fn request(&self, request: Request<Body>) -> (StatusCode, String) {
+        let response = self.router.clone().oneshot(request).await.expect("router");
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// Posts a document; returns the whole response (data and errors).
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let request = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .expect("request");
+        let (status, body) = self.request(request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_str(&body).expect("JSON response")
+    }
+
+    /// Posts a document that must succeed; returns its data.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let response = self.gql(query, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {response:#}"
+        );
+        response["data"].clone()
+    }
+
+    /// Posts a document that must fail; returns (code, field, message) of the first error.
+    pub async fn error(&self, query: &str, variables: Value) -> (String, Option<String>, String) {
+        let response = self.gql(query, variables).await;
+        let error = &response["errors"][0];
+        assert!(error.is_object(), "expected an error: {response:#}");
+        (
+            error["extensions"]["code"]
+                .as_str()
+                .expect("extensions.code")
+                .to_owned(),
+            error["extensions"]["field"].as_str().map(str::to_owned),
+            error["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    }
+
+    /// Creates a contact; returns it with every field.
+    pub async fn create(&self, input: Value) -> Value {
+        let query = format!("mutation($input: CreateContactInput!) {{ createContact(input: $input) {{ {CONTACT_FIELDS} }} }}");
+        self.data(&query, json!({ "input": input })).await["createContact"].clone()
+    }
+
+    /// Updates a contact; returns it with every field.
+    pub async fn update(&self, input: Value) -> Value {
+        let query = format!("mutation($input: UpdateContactInput!) {{ updateContact(input: $input) {{ {CONTACT_FIELDS} }} }}");
+        self.data(&query, json!({ "input": input })).await["updateContact"].clone()
+    }
+
+    /// Fetches a contact by id with every field (null when unknown).
+    pub async fn get(&self, id: &str) -> Value {
+        let query = format!("query($id: ID) {{ contact(id: $id) {{ {CONTACT_FIELDS} }} }}");
+        self.data(&query, json!({ "id": id })).await["contact"].clone()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Store::Postgres { admin_url, schema } = &self.store {
+            let (admin_url, schema) = (admin_url.clone(), schema.clone());
+            // Drop runs inside the test's runtime; clean up from a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async {
+                    if let Ok(db) = Database::connect(&admin_url).await {
+                        let _ = db
+                            .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                            .await;
+                    }
+                });
+                Ok::<_, std::io::Error>(())
+            })
+            .join();
+        }
+    }
+}
+
+pub fn s(v: &Value) -> &str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+}

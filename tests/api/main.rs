@@ -1,0 +1,14 @@
+//! API tests through the real router, on SQLite, or on PostgreSQL when
+//! TEST_DATABASE_URL is set.
+
+mod common;
+mod contact_query;
+mod create;
+mod delete;
+mod filters;
+mod limits;
+mod pagination;
+mod schema;
+mod server;
+mod statements;
+mod update;
