@@ -156,8 +156,10 @@ mod tests {
 
     #[test]
     fn default_region_applies_to_numbers_without_plus() {
-        let mut rules = Rules::default();
-        rules.default_region = phonenumber::country::Id::DE;
+        let rules = Rules {
+            default_region: phonenumber::country::Id::DE,
+            ..Rules::default()
+        };
         let h = normalize_handle(&rules, "h", "phone", "030 901820").unwrap();
         assert_eq!(h.handle, "+4930901820");
     }
