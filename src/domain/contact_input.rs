@@ -59,6 +59,7 @@ pub struct ConversationInput {
     pub channel: String,
 }
 
+/// Address parts, each a patch; the same type before and after validation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddressInput {
     pub organization_name: Patch<String>,
@@ -68,6 +69,21 @@ pub struct AddressInput {
     pub city: Patch<String>,
     pub state: Patch<String>,
     pub country: Patch<String>,
+}
+
+impl AddressInput {
+    /// Every address field removed.
+    pub fn cleared() -> Self {
+        Self {
+            organization_name: Patch::Clear,
+            address_line1: Patch::Clear,
+            address_line2: Patch::Clear,
+            postcode: Patch::Clear,
+            city: Patch::Clear,
+            state: Patch::Clear,
+            country: Patch::Clear,
+        }
+    }
 }
 
 /// Everything a create, update or import row may carry.
@@ -96,32 +112,6 @@ pub struct ContactInput {
 pub enum Mode {
     Create,
     Update,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AddressChanges {
-    pub organization_name: Patch<String>,
-    pub address_line1: Patch<String>,
-    pub address_line2: Patch<String>,
-    pub postcode: Patch<String>,
-    pub city: Patch<String>,
-    pub state: Patch<String>,
-    pub country: Patch<String>,
-}
-
-impl AddressChanges {
-    /// Every address field removed.
-    pub fn cleared() -> Self {
-        Self {
-            organization_name: Patch::Clear,
-            address_line1: Patch::Clear,
-            address_line2: Patch::Clear,
-            postcode: Patch::Clear,
-            city: Patch::Clear,
-            state: Patch::Clear,
-            country: Patch::Clear,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -169,7 +159,7 @@ pub struct ContactChanges {
     pub group_names: Option<Vec<String>>,
     pub links: Option<Vec<String>>,
     pub via: Option<Vec<PathedHandle>>,
-    pub address: Patch<AddressChanges>,
+    pub address: Patch<AddressInput>,
     pub metadata: MetadataChange,
     pub conversations: Vec<ConversationLink>,
 }
@@ -342,12 +332,12 @@ fn via(rules: &Rules, path: &str, items: Vec<HandleInput>) -> Result<Vec<PathedH
     Ok(out)
 }
 
-fn address(path: &str, a: AddressInput) -> Result<Option<AddressChanges>, AppError> {
+fn address(path: &str, a: AddressInput) -> Result<Option<AddressInput>, AppError> {
     let t = |name: &str, p: Patch<String>| {
         let field = format!("{path}.{name}");
         p.try_map(|v| fields::text(&field, &v, MAX_TEXT))
     };
-    Ok(Some(AddressChanges {
+    Ok(Some(AddressInput {
         organization_name: t("organizationName", a.organization_name)?,
         address_line1: t("addressLine1", a.address_line1)?,
         address_line2: t("addressLine2", a.address_line2)?,

@@ -8,8 +8,8 @@ mod metadata;
 mod search;
 
 pub use contact_input::{
-    AddressChanges, AddressInput, ContactChanges, ContactInput, ConversationInput,
-    ConversationLink, HandleInput, MetadataChange, Mode, Patch, PathedHandle,
+    AddressInput, ContactChanges, ContactInput, ConversationInput, ConversationLink, HandleInput,
+    MetadataChange, Mode, Patch, PathedHandle,
 };
 pub use handle::{normalize_handle, normalize_source, NormalizedHandle};
 pub use metadata::{merge_patch, validate_metadata, MAX_METADATA_BYTES};

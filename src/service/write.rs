@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use super::{contacts, now, relations};
 use crate::domain::{
-    merge_patch, validate_metadata, AddressChanges, ContactChanges, ConversationLink,
-    MetadataChange, Patch, PathedHandle,
+    merge_patch, validate_metadata, AddressInput, ContactChanges, ConversationLink, MetadataChange,
+    Patch, PathedHandle,
 };
 use crate::error::{AppError, AppResult};
 
@@ -74,12 +74,13 @@ pub(super) async fn update_contact<C: ConnectionTrait>(
     contacts::touch(conn, model).await
 }
 
+fn set(field: &mut Option<String>, patch: &Patch<String>) {
+    *field = patch.clone().apply(field.take());
+}
+
 /// Applies the scalar changes (columns of the contacts row). Returns nothing:
 /// callers compare before and after to know whether anything changed.
 fn apply_row_changes(model: &mut contact::Model, c: &ContactChanges) {
-    let set = |field: &mut Option<String>, patch: &Patch<String>| {
-        *field = patch.clone().apply(field.take());
-    };
     set(&mut model.display_name, &c.display_name);
     set(&mut model.avatar_url, &c.avatar_url);
     set(&mut model.title, &c.title);
@@ -105,15 +106,12 @@ fn apply_row_changes(model: &mut contact::Model, c: &ContactChanges) {
     }
     match &c.address {
         Patch::Keep => {}
-        Patch::Clear => apply_address(model, &AddressChanges::cleared()),
+        Patch::Clear => apply_address(model, &AddressInput::cleared()),
         Patch::Set(a) => apply_address(model, a),
     }
 }
 
-fn apply_address(model: &mut contact::Model, a: &AddressChanges) {
-    let set = |field: &mut Option<String>, patch: &Patch<String>| {
-        *field = patch.clone().apply(field.take());
-    };
+fn apply_address(model: &mut contact::Model, a: &AddressInput) {
     set(&mut model.address_organization_name, &a.organization_name);
     set(&mut model.address_line1, &a.address_line1);
     set(&mut model.address_line2, &a.address_line2);
