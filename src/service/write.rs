@@ -7,8 +7,8 @@ use entity::{
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect, Set,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -78,8 +78,7 @@ fn set(field: &mut Option<String>, patch: &Patch<String>) {
     *field = patch.clone().apply(field.take());
 }
 
-/// Applies the scalar changes (columns of the contacts row). Returns nothing:
-/// callers compare before and after to know whether anything changed.
+/// Applies the changes that live on the contacts row itself.
 fn apply_row_changes(model: &mut contact::Model, c: &ContactChanges) {
     set(&mut model.display_name, &c.display_name);
     set(&mut model.avatar_url, &c.avatar_url);
@@ -171,10 +170,16 @@ async fn replace_handles<C: ConnectionTrait>(
     existing: bool,
 ) -> AppResult<bool> {
     if !via.is_empty() {
-        let taken = contact_handle::Entity::find()
-            .filter(
-                contact_handle::Column::Handle.is_in(via.iter().map(|h| h.handle.handle.clone())),
+        // (source, handle) pairs, so that the unique index answers the lookup.
+        let pairs = via.iter().fold(Condition::any(), |any, h| {
+            any.add(
+                Condition::all()
+                    .add(contact_handle::Column::Source.eq(h.handle.source.as_str()))
+                    .add(contact_handle::Column::Handle.eq(h.handle.handle.as_str())),
             )
+        });
+        let taken = contact_handle::Entity::find()
+            .filter(pairs)
             .all(conn)
             .await?;
         for wanted in via {
