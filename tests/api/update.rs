@@ -225,3 +225,26 @@ async fn an_update_without_changes_keeps_updated_at() {
         .await;
     assert_eq!(after["updatedAt"], before["updatedAt"]);
 }
+
+#[tokio::test]
+async fn concurrent_metadata_patches_lose_no_key() {
+    let app = TestApp::new().await;
+    let c = app.create(json!({ "displayName": "Busy" })).await;
+    let q = "mutation($input: UpdateContactInput!) { updateContact(input: $input) { id } }";
+    let calls = (0..16).map(|i| {
+        // All patches touch one top-level key: the read-merge-write races on it.
+        let mut inner = serde_json::Map::new();
+        inner.insert(format!("k{i}"), json!(i));
+        app.gql(
+            q,
+            json!({ "input": { "id": c["id"], "metadata": { "shared": inner } } }),
+        )
+    });
+    for response in futures::future::join_all(calls).await {
+        assert!(response.get("errors").is_none(), "{response:#}");
+    }
+    let metadata = &app.get(s(&c["id"])).await["metadata"];
+    for i in 0..16 {
+        assert_eq!(metadata["shared"][format!("k{i}")], json!(i), "{metadata}");
+    }
+}
