@@ -16,6 +16,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::domain::IdentitySecret;
 use crate::graphql::{build_schema, AppSchema, GqlState, Limits};
 
 /// Opens the pool. SQLite runs in WAL mode with a busy timeout, so readers
@@ -59,6 +60,7 @@ pub async fn assemble(db: DatabaseConnection, config: &Config) -> anyhow::Result
         GqlState {
             db,
             rules: Arc::new(rules),
+            identity: config.identity_secret.clone().map(IdentitySecret::new),
         },
         Limits {
             max_depth: config.max_depth,

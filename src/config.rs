@@ -82,6 +82,16 @@ pub struct Config {
     )]
     pub max_complexity: usize,
 
+    /// Secret for identity verification: createOrUpdateContact calls that name
+    /// an externalId must carry identifierHash = hex HMAC-SHA256(secret, externalId).
+    #[arg(
+        long,
+        env = "CONTACTS_IDENTITY_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub identity_secret: Option<String>,
+
     /// Largest database connection pool.
     #[arg(
         long,

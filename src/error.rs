@@ -20,6 +20,11 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
+    /// A unique index caught what no pre-check could see: another transaction
+    /// committed the same handle or externalId first. Retried where that is
+    /// safe (createOrUpdate), CONFLICT otherwise.
+    #[error("a concurrent change took the same handle or externalId; retry")]
+    Contended,
     #[error("{0}")]
     Unauthenticated(String),
     #[error("{0}")]
@@ -59,7 +64,7 @@ impl AppError {
         match self {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::NotFound { .. } => "NOT_FOUND",
-            Self::Conflict { .. } => "CONFLICT",
+            Self::Conflict { .. } | Self::Contended => "CONFLICT",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::LimitExceeded(_) => "LIMIT_EXCEEDED",
@@ -79,14 +84,34 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        // A unique index caught what a pre-check could not see: another
-        // transaction committed the same handle or externalId first.
         if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
-            return Self::Conflict {
-                field: None,
-                message: "a concurrent change took the same handle or externalId; retry".into(),
-            };
+            return Self::Contended;
         }
         Self::Internal(err.into())
+    }
+}
+
+impl Clone for AppError {
+    /// An internal error's source is not clonable; the copy keeps its text.
+    fn clone(&self) -> Self {
+        match self {
+            Self::BadUserInput { field, message } => Self::BadUserInput {
+                field: field.clone(),
+                message: message.clone(),
+            },
+            Self::NotFound { field, message } => Self::NotFound {
+                field: field.clone(),
+                message: message.clone(),
+            },
+            Self::Conflict { field, message } => Self::Conflict {
+                field: field.clone(),
+                message: message.clone(),
+            },
+            Self::Contended => Self::Contended,
+            Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
+            Self::Forbidden(m) => Self::Forbidden(m.clone()),
+            Self::LimitExceeded(m) => Self::LimitExceeded(m.clone()),
+            Self::Internal(e) => Self::Internal(anyhow::anyhow!("{e:#}")),
+        }
     }
 }

@@ -4,6 +4,7 @@
 mod contact_input;
 mod fields;
 mod handle;
+mod identity;
 mod metadata;
 mod search;
 
@@ -12,6 +13,7 @@ pub use contact_input::{
     MetadataChange, Mode, Patch, PathedHandle,
 };
 pub use handle::{normalize_handle, normalize_source, NormalizedHandle};
+pub use identity::IdentitySecret;
 pub use metadata::{merge_patch, validate_metadata, MAX_METADATA_BYTES};
 pub use search::{like_contains_pattern, phone_digits_query, LIKE_ESCAPE};
 

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::domain::Rules;
+use crate::domain::{IdentitySecret, Rules};
 use crate::error::AppError;
 
-/// Shared by every request: the pool and the validation rules.
+/// Shared by every request: the pool, the validation rules, the identity secret.
 #[derive(Clone)]
 pub struct GqlState {
     pub db: DatabaseConnection,
     pub rules: Arc<Rules>,
+    pub identity: Option<IdentitySecret>,
 }
 
 pub fn ctx_state<'a>(ctx: &Context<'a>) -> Result<&'a GqlState, AppError> {

@@ -4,6 +4,7 @@
 pub mod contacts;
 pub mod list;
 pub mod relations;
+pub mod upsert;
 mod write;
 
 use chrono::{DateTime, Utc};

@@ -12,3 +12,4 @@ mod schema;
 mod server;
 mod statements;
 mod update;
+mod upsert;

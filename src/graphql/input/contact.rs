@@ -177,3 +177,62 @@ impl From<UpdateContactInput> for ContactInput {
         }
     }
 }
+
+/// Create-or-update (Front's create_or_update). The contact is found by id if given,
+/// else by externalId, else by any of via's handles; found: updated with the rules
+/// of UpdateContactInput; not found: created. Keys that point at two different
+/// contacts are a CONFLICT (nothing written). When the server has an identity
+/// secret configured, a call that names externalId must carry identifierHash =
+/// lower-case hex HMAC-SHA256(secret, externalId), else UNAUTHENTICATED (Chatwoot).
+/// Two concurrent calls with the same key yield one contact, never two.
+#[derive(InputObject, Clone)]
+pub struct CreateOrUpdateContactInput {
+    /// An existing contact to update (NOT_FOUND if unknown).
+    pub id: Option<ID>,
+    /// The customer's own identifier: a lookup key, and stored on the contact.
+    pub external_id: MaybeUndefined<String>,
+    /// Lower-case hex HMAC-SHA256(identity secret, externalId).
+    pub identifier_hash: Option<String>,
+    pub display_name: MaybeUndefined<String>,
+    pub avatar_url: MaybeUndefined<String>,
+    pub title: MaybeUndefined<String>,
+    pub timezone: MaybeUndefined<String>,
+    pub gender: MaybeUndefined<String>,
+    pub locale: MaybeUndefined<String>,
+    pub organization_name: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
+    pub contact_type: MaybeUndefined<String>,
+    pub is_spammer: MaybeUndefined<bool>,
+    pub group_names: MaybeUndefined<Vec<String>>,
+    pub links: MaybeUndefined<Vec<String>>,
+    /// Lookup keys (any one matching finds the contact), and the new via list.
+    pub via: MaybeUndefined<Vec<HandleInput>>,
+    pub address: MaybeUndefined<AddressInput>,
+    pub metadata: MaybeUndefined<JsonObject>,
+}
+
+impl CreateOrUpdateContactInput {
+    /// The id key, the identifier hash, and the contact fields.
+    pub fn into_parts(self) -> (Option<ID>, Option<String>, ContactInput) {
+        let fields = ContactInput {
+            display_name: patch(self.display_name),
+            avatar_url: patch(self.avatar_url),
+            title: patch(self.title),
+            timezone: patch(self.timezone),
+            gender: patch(self.gender),
+            locale: patch(self.locale),
+            organization_name: patch(self.organization_name),
+            description: patch(self.description),
+            contact_type: patch(self.contact_type),
+            is_spammer: patch(self.is_spammer),
+            external_id: patch(self.external_id),
+            group_names: patch(self.group_names),
+            links: patch(self.links),
+            via: patch(self.via.map_value(handles)),
+            address: patch(self.address.map_value(Into::into)),
+            metadata: patch(self.metadata.map_value(|m| m.0)),
+            conversations: Vec::new(),
+        };
+        (self.id, self.identifier_hash, fields)
+    }
+}

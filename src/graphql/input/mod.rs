@@ -4,6 +4,7 @@ mod contact;
 mod filter;
 
 pub use contact::{
-    AddressInput, ConversationInput, CreateContactInput, HandleInput, UpdateContactInput,
+    AddressInput, ConversationInput, CreateContactInput, CreateOrUpdateContactInput, HandleInput,
+    UpdateContactInput,
 };
 pub use filter::{ContactFilter, ContactOrder, ContactOrderField, OrderDirection};

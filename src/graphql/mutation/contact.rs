@@ -1,11 +1,12 @@
 use async_graphql::{Context, Object, ID};
 
-use crate::domain::{ContactInput, Mode};
+use crate::domain::{ContactInput, Mode, Patch};
 use crate::graphql::ids::parse_uuid;
-use crate::graphql::input::{CreateContactInput, UpdateContactInput};
+use crate::graphql::input::{CreateContactInput, CreateOrUpdateContactInput, UpdateContactInput};
 use crate::graphql::state::ctx_state;
-use crate::graphql::types::Contact;
+use crate::graphql::types::{Contact, CreateOrUpdateContactPayload};
 use crate::service::contacts;
+use crate::service::upsert::{self, UpsertKeys};
 
 #[derive(Default)]
 pub struct ContactMutation;
@@ -43,5 +44,48 @@ impl ContactMutation {
         let uuid = parse_uuid("id", &id)?;
         contacts::delete(&state.db, uuid).await?;
         Ok(ID(uuid.to_string()))
+    }
+
+    /// Create-or-update (Front's create_or_update): finds the contact by id, else
+    /// externalId, else any via handle (normalised as on write); updates it with
+    /// the rules of updateContact, or creates it. Keys pointing at two contacts:
+    /// CONFLICT, nothing written. Concurrent calls with the same new key yield one
+    /// contact. With an identity secret configured, a call naming externalId must
+    /// carry a valid identifierHash (UNAUTHENTICATED otherwise) and may touch only
+    /// the contact with that externalId (FORBIDDEN otherwise).
+    async fn create_or_update_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrUpdateContactInput,
+    ) -> async_graphql::Result<CreateOrUpdateContactPayload> {
+        let state = ctx_state(ctx)?;
+        let (id, identifier_hash, fields) = input.into_parts();
+        let id = id.map(|id| parse_uuid("input.id", &id)).transpose()?;
+        let update = fields
+            .clone()
+            .validate(&state.rules, "input", Mode::Update)?;
+        let create = fields.validate(&state.rules, "input", Mode::Create);
+        let external_id = match &update.external_id {
+            Patch::Set(external_id) => Some(external_id.clone()),
+            _ => None,
+        };
+        // Verified before anything is read or written.
+        let verified_external_id = match (&state.identity, &external_id) {
+            (Some(secret), Some(external_id)) => {
+                secret.verify(external_id, identifier_hash.as_deref())?;
+                Some(external_id.clone())
+            }
+            _ => None,
+        };
+        let keys = UpsertKeys {
+            id,
+            external_id,
+            verified_external_id,
+        };
+        let (model, created) = upsert::create_or_update(&state.db, &keys, &update, &create).await?;
+        Ok(CreateOrUpdateContactPayload {
+            contact: model.into(),
+            created,
+        })
     }
 }

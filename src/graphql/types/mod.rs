@@ -6,6 +6,7 @@ mod contact_type;
 mod conversation;
 mod merge_record;
 mod node;
+mod payloads;
 mod scalars;
 
 pub use connection::{ContactConnection, ContactEdge, Neighbour, PageInfo};
@@ -14,4 +15,5 @@ pub use contact_type::ContactType;
 pub use conversation::Conversation;
 pub use merge_record::MergeRecord;
 pub use node::Node;
+pub use payloads::CreateOrUpdateContactPayload;
 pub use scalars::{DateTime, JsonObject};
