@@ -112,6 +112,9 @@ pub struct ContactInput {
 pub enum Mode {
     Create,
     Update,
+    /// A create that may carry no field at all: the contact made for a
+    /// conversation nobody is known for yet (Airy).
+    Placeholder,
 }
 
 #[derive(Debug, Clone, PartialEq)]

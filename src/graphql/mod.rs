@@ -18,7 +18,7 @@ pub use state::GqlState;
 pub struct Query(query::ContactQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::ContactMutation);
+pub struct Mutation(mutation::ContactMutation, mutation::ConversationMutation);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -120,7 +120,7 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<()> {
 }
 
 /// Stamps `updated_at` on a contact whose related rows changed.
-pub(super) async fn touch<C: ConnectionTrait>(
+pub(crate) async fn touch<C: ConnectionTrait>(
     conn: &C,
     mut model: contact::Model,
 ) -> AppResult<contact::Model> {

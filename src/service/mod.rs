@@ -2,6 +2,7 @@
 //! inside a caller's transaction are generic over `ConnectionTrait`.
 
 pub mod contacts;
+pub mod conversations;
 pub mod list;
 pub mod relations;
 pub mod upsert;

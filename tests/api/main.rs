@@ -3,6 +3,7 @@
 
 mod common;
 mod contact_query;
+mod conversations;
 mod create;
 mod delete;
 mod filters;

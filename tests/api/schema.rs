@@ -22,14 +22,12 @@ const NOT_YET: &[&str] = &[
     "ImportContactsInput",
     "ImportError",
     "ImportContactsPayload",
-    "LinkConversationInput",
     "ContactEventKind",
     "ContactEvent",
     "Subscription",
     "Mutation.importContacts",
     "Mutation.mergeContacts",
     "Mutation.unmergeContact",
-    "Mutation.linkConversation",
 ];
 
 /// type name -> member name -> signature ("field(arg: T): R", enum value, ...).

@@ -1,3 +1,5 @@
 mod contact;
+mod conversation;
 
 pub use contact::ContactMutation;
+pub use conversation::ConversationMutation;

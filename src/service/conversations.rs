@@ -1,0 +1,126 @@
+//! Tying conversations to contacts (Airy: a contact for every conversation).
+
+use entity::{contact, conversation};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::{begin_write, contacts, finish, now, write};
+use crate::domain::{ContactChanges, NormalizedHandle};
+use crate::error::{AppError, AppResult};
+
+/// Attempts before a link that keeps losing races gives up with CONFLICT.
+const ATTEMPTS: usize = 8;
+
+/// Where a conversation goes.
+#[derive(Debug, Clone)]
+pub enum LinkTarget {
+    /// This contact (NOT_FOUND if unknown).
+    Contact(Uuid),
+    /// The contact owning the handle; if none, a new one made of `new_contact`
+    /// (which carries the handle).
+    Handle(NormalizedHandle, ContactChanges),
+    /// A new contact made of `new_contact`.
+    New(ContactChanges),
+}
+
+/// Links (or moves) a conversation; creates the conversation row if unknown.
+pub async fn link(
+    db: &DatabaseConnection,
+    conversation_id: Uuid,
+    channel: &str,
+    target: &LinkTarget,
+) -> AppResult<conversation::Model> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let txn = begin_write(db).await?;
+        let result = link_once(&txn, conversation_id, channel, target).await;
+        match finish(txn, result).await {
+            Err(AppError::Contended) if attempt < ATTEMPTS => {
+                tracing::debug!(attempt, "linkConversation lost a race; running it again");
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn link_once<C: ConnectionTrait>(
+    conn: &C,
+    conversation_id: Uuid,
+    channel: &str,
+    target: &LinkTarget,
+) -> AppResult<conversation::Model> {
+    let existing = conversation::Entity::find_by_id(conversation_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?;
+    if let Some(c) = &existing {
+        if c.channel != channel {
+            return Err(AppError::bad_input(
+                "input.channel",
+                format!(
+                    "input.channel: conversation {conversation_id} is on channel {:?}",
+                    c.channel
+                ),
+            ));
+        }
+    }
+    let owner = match target {
+        LinkTarget::Contact(id) => Some(contacts::get(conn, *id).await?.ok_or_else(|| {
+            AppError::not_found(
+                "input.contactId",
+                format!("input.contactId: no contact with id {id}"),
+            )
+        })?),
+        LinkTarget::Handle(handle, _) => contacts::find_by_handle(conn, handle).await?,
+        LinkTarget::New(_) => None,
+    };
+    let new_contact = match target {
+        LinkTarget::Handle(_, changes) | LinkTarget::New(changes) => Some(changes),
+        LinkTarget::Contact(_) => None,
+    };
+    let owner = match (owner, new_contact) {
+        (Some(owner), _) => owner,
+        (None, Some(changes)) => {
+            // A handle taken meanwhile by a concurrent link is a race: retried,
+            // the next attempt finds its owner.
+            write::insert_contact(conn, changes)
+                .await
+                .map_err(|e| match e {
+                    AppError::Conflict { .. } => AppError::Contended,
+                    other => other,
+                })?
+        }
+        (None, None) => return Err(AppError::Contended),
+    };
+    let previous_owner = existing.as_ref().and_then(|c| c.contact_id);
+    let linked = match existing {
+        Some(c) if c.contact_id == Some(owner.id) => c,
+        Some(c) => {
+            let mut active: conversation::ActiveModel = c.into();
+            active.contact_id = Set(Some(owner.id));
+            active.update(conn).await?
+        }
+        None => {
+            conversation::ActiveModel {
+                id: Set(conversation_id),
+                channel: Set(channel.to_owned()),
+                contact_id: Set(Some(owner.id)),
+                created_at: Set(now()),
+            }
+            .insert(conn)
+            .await?
+        }
+    };
+    if previous_owner != Some(owner.id) {
+        contacts::touch(conn, owner).await?;
+        if let Some(old) = previous_owner {
+            if let Some(old) = contact::Entity::find_by_id(old).one(conn).await? {
+                contacts::touch(conn, old).await?;
+            }
+        }
+    }
+    Ok(linked)
+}
