@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::domain::IdentitySecret;
 use crate::graphql::{build_schema, AppSchema, GqlState, Limits};
+use crate::service::events::EventBus;
 
 /// Opens the pool. SQLite runs in WAL mode with a busy timeout, so readers
 /// never block the writer and writers queue instead of failing.
@@ -49,11 +50,15 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 /// Connects, migrates and builds the schema the server runs.
 pub async fn build(config: &Config) -> anyhow::Result<AppSchema> {
     let db = connect(&config.database_url, config.db_pool_size).await?;
-    assemble(db, config).await
+    assemble(db, config, EventBus::new()).await
 }
 
-/// Migrates an open pool and builds the schema on it.
-pub async fn assemble(db: DatabaseConnection, config: &Config) -> anyhow::Result<AppSchema> {
+/// Migrates an open pool and builds the schema on it, publishing to `events`.
+pub async fn assemble(
+    db: DatabaseConnection,
+    config: &Config,
+    events: EventBus,
+) -> anyhow::Result<AppSchema> {
     let rules = config.rules()?;
     migrate(&db).await?;
     Ok(build_schema(
@@ -61,6 +66,7 @@ pub async fn assemble(db: DatabaseConnection, config: &Config) -> anyhow::Result
             db,
             rules: Arc::new(rules),
             identity: config.identity_secret.clone().map(IdentitySecret::new),
+            events,
         },
         Limits {
             max_depth: config.max_depth,

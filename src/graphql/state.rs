@@ -7,13 +7,16 @@ use sea_orm::DatabaseConnection;
 
 use crate::domain::{IdentitySecret, Rules};
 use crate::error::AppError;
+use crate::service::events::EventBus;
 
-/// Shared by every request: the pool, the validation rules, the identity secret.
+/// Shared by every request: the pool, the validation rules, the identity
+/// secret, the event bus.
 #[derive(Clone)]
 pub struct GqlState {
     pub db: DatabaseConnection,
     pub rules: Arc<Rules>,
     pub identity: Option<IdentitySecret>,
+    pub events: EventBus,
 }
 
 pub fn ctx_state<'a>(ctx: &Context<'a>) -> Result<&'a GqlState, AppError> {

@@ -8,6 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::events::{ContactEvent, EventBus, EventKind};
 use super::{begin_write, finish, now, write};
 use crate::domain::{ContactChanges, NormalizedHandle};
 use crate::error::{AppError, AppResult};
@@ -69,28 +70,40 @@ pub async fn find_by_conversation<C: ConnectionTrait>(
 
 /// Creates a contact with its handles, groups, metadata and conversations,
 /// all or nothing.
-pub async fn create(db: &DatabaseConnection, changes: ContactChanges) -> AppResult<contact::Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    events: &EventBus,
+    changes: ContactChanges,
+) -> AppResult<contact::Model> {
     let txn = begin_write(db).await?;
     let result = write::insert_contact(&txn, &changes).await;
-    finish(txn, result).await
+    let model = finish(txn, result).await?;
+    events.publish(ContactEvent::new(EventKind::Created, model.id));
+    Ok(model)
 }
 
 /// Applies an update (UpdateContactInput rules) in one transaction.
 pub async fn update(
     db: &DatabaseConnection,
+    events: &EventBus,
     id: Uuid,
     changes: ContactChanges,
 ) -> AppResult<contact::Model> {
     let txn = begin_write(db).await?;
     let result = update_in(&txn, id, &changes).await;
-    finish(txn, result).await
+    let (before, after) = finish(txn, result).await?;
+    if after != before {
+        events.publish(ContactEvent::new(EventKind::Updated, after.id));
+    }
+    Ok(after)
 }
 
+/// The contact before and after the update.
 async fn update_in<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
     changes: &ContactChanges,
-) -> AppResult<contact::Model> {
+) -> AppResult<(contact::Model, contact::Model)> {
     // Row lock on PostgreSQL so that concurrent patches of one contact
     // (metadata merge patches above all) apply one after the other.
     let current = contact::Entity::find_by_id(id)
@@ -101,12 +114,13 @@ async fn update_in<C: ConnectionTrait>(
             let field = changes.field("id");
             AppError::not_found(&field, format!("{field}: no contact with id {id}"))
         })?;
-    write::update_contact(conn, current, changes).await
+    let updated = write::update_contact(conn, current.clone(), changes).await?;
+    Ok((current, updated))
 }
 
 /// Deletes a contact; handles, metadata, memberships and merge records go with
 /// it (foreign-key cascades), conversations stay, unlinked.
-pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<()> {
+pub async fn delete(db: &DatabaseConnection, events: &EventBus, id: Uuid) -> AppResult<()> {
     let txn = begin_write(db).await?;
     let result = match contact::Entity::delete_by_id(id).exec(&txn).await {
         Ok(deleted) if deleted.rows_affected == 0 => Err(AppError::not_found(
@@ -116,7 +130,9 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<()> {
         Ok(_) => Ok(()),
         Err(e) => Err(e.into()),
     };
-    finish(txn, result).await
+    finish(txn, result).await?;
+    events.publish(ContactEvent::new(EventKind::Deleted, id));
+    Ok(())
 }
 
 /// Stamps `updated_at` on a contact whose related rows changed.

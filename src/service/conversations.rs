@@ -6,6 +6,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::events::{ContactEvent, EventBus, EventKind};
 use super::{begin_write, contacts, finish, now, write};
 use crate::domain::{ContactChanges, NormalizedHandle};
 use crate::error::{AppError, AppResult};
@@ -28,6 +29,7 @@ pub enum LinkTarget {
 /// Links (or moves) a conversation; creates the conversation row if unknown.
 pub async fn link(
     db: &DatabaseConnection,
+    events: &EventBus,
     conversation_id: Uuid,
     channel: &str,
     target: &LinkTarget,
@@ -41,9 +43,21 @@ pub async fn link(
             Err(AppError::Contended) if attempt < ATTEMPTS => {
                 tracing::debug!(attempt, "linkConversation lost a race; running it again");
             }
-            other => return other,
+            Ok(linked) => {
+                for event in linked.events {
+                    events.publish(event);
+                }
+                return Ok(linked.conversation);
+            }
+            Err(e) => return Err(e),
         }
     }
+}
+
+struct Linked {
+    conversation: conversation::Model,
+    /// To publish once the link is committed.
+    events: Vec<ContactEvent>,
 }
 
 async fn link_once<C: ConnectionTrait>(
@@ -51,7 +65,7 @@ async fn link_once<C: ConnectionTrait>(
     conversation_id: Uuid,
     channel: &str,
     target: &LinkTarget,
-) -> AppResult<conversation::Model> {
+) -> AppResult<Linked> {
     let existing = conversation::Entity::find_by_id(conversation_id)
         .lock_exclusive()
         .one(conn)
@@ -81,17 +95,20 @@ async fn link_once<C: ConnectionTrait>(
         LinkTarget::Handle(_, changes) | LinkTarget::New(changes) => Some(changes),
         LinkTarget::Contact(_) => None,
     };
+    let mut events: Vec<ContactEvent> = Vec::new();
     let owner = match (owner, new_contact) {
         (Some(owner), _) => owner,
         (None, Some(changes)) => {
             // A handle taken meanwhile by a concurrent link is a race: retried,
             // the next attempt finds its owner.
-            write::insert_contact(conn, changes)
+            let created = write::insert_contact(conn, changes)
                 .await
                 .map_err(|e| match e {
                     AppError::Conflict { .. } => AppError::Contended,
                     other => other,
-                })?
+                })?;
+            events.push(ContactEvent::new(EventKind::Created, created.id));
+            created
         }
         (None, None) => return Err(AppError::Contended),
     };
@@ -115,12 +132,20 @@ async fn link_once<C: ConnectionTrait>(
         }
     };
     if previous_owner != Some(owner.id) {
+        let owner_id = owner.id;
         contacts::touch(conn, owner).await?;
+        if !events.iter().any(|e| e.contact_id == owner_id) {
+            events.push(ContactEvent::new(EventKind::Updated, owner_id));
+        }
         if let Some(old) = previous_owner {
             if let Some(old) = contact::Entity::find_by_id(old).one(conn).await? {
+                events.push(ContactEvent::new(EventKind::Updated, old.id));
                 contacts::touch(conn, old).await?;
             }
         }
     }
-    Ok(linked)
+    Ok(Linked {
+        conversation: linked,
+        events,
+    })
 }

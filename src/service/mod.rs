@@ -3,6 +3,7 @@
 
 pub mod contacts;
 pub mod conversations;
+pub mod events;
 pub mod list;
 pub mod relations;
 pub mod upsert;

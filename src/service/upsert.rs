@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::events::{ContactEvent, EventBus, EventKind};
 use super::{begin_write, contacts, finish, write};
 use crate::domain::ContactChanges;
 use crate::error::{AppError, AppResult};
@@ -29,6 +30,7 @@ pub struct UpsertKeys {
 /// Returns the contact and whether it was created.
 pub async fn create_or_update(
     db: &DatabaseConnection,
+    events: &EventBus,
     keys: &UpsertKeys,
     update: &ContactChanges,
     create: &AppResult<ContactChanges>,
@@ -42,17 +44,29 @@ pub async fn create_or_update(
             Err(AppError::Contended) if attempt < ATTEMPTS => {
                 tracing::debug!(attempt, "createOrUpdate lost a race; running it again");
             }
-            other => return other,
+            Ok((model, changed, created)) => {
+                let kind = if created {
+                    EventKind::Created
+                } else {
+                    EventKind::Updated
+                };
+                if changed {
+                    events.publish(ContactEvent::new(kind, model.id));
+                }
+                return Ok((model, created));
+            }
+            Err(e) => return Err(e),
         }
     }
 }
 
+/// The contact, whether anything changed, and whether it was created.
 async fn attempt_once<C: ConnectionTrait>(
     conn: &C,
     keys: &UpsertKeys,
     update: &ContactChanges,
     create: &AppResult<ContactChanges>,
-) -> AppResult<(contact::Model, bool)> {
+) -> AppResult<(contact::Model, bool, bool)> {
     let target = find_target(conn, keys, update).await?;
     let written = match target {
         Some(id) => {
@@ -69,13 +83,18 @@ async fn attempt_once<C: ConnectionTrait>(
                     )));
                 }
             }
-            write::update_contact(conn, current, update)
+            write::update_contact(conn, current.clone(), update)
                 .await
-                .map(|m| (m, false))
+                .map(|m| {
+                    let changed = m != current;
+                    (m, changed, false)
+                })
         }
         None => {
             let create = create.as_ref().map_err(Clone::clone)?;
-            write::insert_contact(conn, create).await.map(|m| (m, true))
+            write::insert_contact(conn, create)
+                .await
+                .map(|m| (m, true, true))
         }
     };
     // find_target saw no key owned by another contact; a write that finds one

@@ -11,6 +11,7 @@ use axum::Router;
 use clap::Parser;
 use contacts_api::app;
 use contacts_api::config::{Cli, Config};
+use contacts_api::service::events::EventBus;
 use http_body_util::BodyExt;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
@@ -31,6 +32,8 @@ enum Store {
 
 pub struct TestApp {
     pub router: Router,
+    /// The bus the server publishes to.
+    pub events: EventBus,
     statements: Arc<AtomicUsize>,
     store: Store,
 }
@@ -74,9 +77,13 @@ impl TestApp {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let schema = app::assemble(db, &config).await.expect("migrate and build");
+        let events = EventBus::new();
+        let schema = app::assemble(db, &config, events.clone())
+            .await
+            .expect("migrate and build");
         Self {
             router: app::router(schema),
+            events,
             statements,
             store,
         }

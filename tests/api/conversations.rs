@@ -11,7 +11,12 @@ async fn link(app: &TestApp, input: Value) -> Value {
 
 async fn conversation_ids(app: &TestApp, contact_id: &str) -> Vec<String> {
     let c = app.get(contact_id).await;
-    c["conversations"].as_array().unwrap().iter().map(|c| s(&c["id"]).to_owned()).collect()
+    c["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| s(&c["id"]).to_owned())
+        .collect()
 }
 
 const CONV: &str = "ea1cba21-2bd6-477c-9a40-59cd9bb96bef";
@@ -20,11 +25,20 @@ const CONV: &str = "ea1cba21-2bd6-477c-9a40-59cd9bb96bef";
 async fn links_to_a_given_contact() {
     let app = TestApp::new().await;
     let c = app.create(json!({ "displayName": "Owner" })).await;
-    let linked = link(&app, json!({ "conversationId": CONV, "channel": "facebook", "contactId": c["id"] })).await;
+    let linked = link(
+        &app,
+        json!({ "conversationId": CONV, "channel": "facebook", "contactId": c["id"] }),
+    )
+    .await;
     assert_eq!(linked["id"], CONV);
     assert_eq!(linked["channel"], "facebook");
     assert_eq!(linked["contact"]["id"], c["id"]);
-    let found = app.data("query($id: ID) { contact(conversationId: $id) { id } }", json!({ "id": CONV })).await;
+    let found = app
+        .data(
+            "query($id: ID) { contact(conversationId: $id) { id } }",
+            json!({ "id": CONV }),
+        )
+        .await;
     assert_eq!(found["contact"]["id"], c["id"]);
     assert_eq!(conversation_ids(&app, s(&c["id"])).await, [CONV]);
     assert!(s(&app.get(s(&c["id"])).await["updatedAt"]) >= s(&c["updatedAt"]));
@@ -51,14 +65,21 @@ async fn links_to_the_owner_of_a_handle_or_a_new_contact() {
     assert_ne!(contact["id"], owner["id"]);
     assert_eq!(contact["displayName"], "New Person");
     assert_eq!(contact["contactType"], "contact");
-    assert_eq!(contact["via"], json!([{ "source": "facebook", "handle": "psid-1" }]));
+    assert_eq!(
+        contact["via"],
+        json!([{ "source": "facebook", "handle": "psid-1" }])
+    );
     assert_eq!(conversation_ids(&app, s(&contact["id"])).await, [other]);
 }
 
 #[tokio::test]
 async fn a_conversation_with_nothing_known_gets_a_placeholder_contact() {
     let app = TestApp::new().await;
-    let linked = link(&app, json!({ "conversationId": CONV, "channel": "chatplugin" })).await;
+    let linked = link(
+        &app,
+        json!({ "conversationId": CONV, "channel": "chatplugin" }),
+    )
+    .await;
     let contact = &linked["contact"];
     assert_eq!(contact["displayName"], json!(null));
     assert_eq!(contact["via"], json!([]));
@@ -73,13 +94,24 @@ async fn linking_again_moves_the_conversation_created_with_a_contact() {
         .await;
     let created_at = first["conversations"][0]["createdAt"].clone();
     let second = app.create(json!({ "displayName": "Second" })).await;
-    let moved = link(&app, json!({ "conversationId": CONV, "channel": "facebook", "contactId": second["id"] })).await;
+    let moved = link(
+        &app,
+        json!({ "conversationId": CONV, "channel": "facebook", "contactId": second["id"] }),
+    )
+    .await;
     assert_eq!(moved["contact"]["id"], second["id"]);
     assert_eq!(moved["createdAt"], created_at, "the same conversation row");
-    assert_eq!(conversation_ids(&app, s(&first["id"])).await, Vec::<String>::new());
+    assert_eq!(
+        conversation_ids(&app, s(&first["id"])).await,
+        Vec::<String>::new()
+    );
     assert_eq!(conversation_ids(&app, s(&second["id"])).await, [CONV]);
     // Linking where it already is changes nothing.
-    let again = link(&app, json!({ "conversationId": CONV, "channel": "facebook", "contactId": second["id"] })).await;
+    let again = link(
+        &app,
+        json!({ "conversationId": CONV, "channel": "facebook", "contactId": second["id"] }),
+    )
+    .await;
     assert_eq!(again["contact"]["id"], second["id"]);
 }
 
@@ -89,9 +121,21 @@ async fn bad_links_are_rejected_and_write_nothing() {
     app.create(json!({ "displayName": "Someone", "conversations": [{ "id": CONV, "channel": "facebook" }] })).await;
     let other = "8904adee-38b4-493b-a4d8-272e2e5a6815";
     let cases = [
-        (json!({ "conversationId": CONV, "channel": "twilio.sms" }), "BAD_USER_INPUT", "input.channel"),
-        (json!({ "conversationId": "nope", "channel": "facebook" }), "BAD_USER_INPUT", "input.conversationId"),
-        (json!({ "conversationId": other, "channel": "Face Book" }), "BAD_USER_INPUT", "input.channel"),
+        (
+            json!({ "conversationId": CONV, "channel": "twilio.sms" }),
+            "BAD_USER_INPUT",
+            "input.channel",
+        ),
+        (
+            json!({ "conversationId": "nope", "channel": "facebook" }),
+            "BAD_USER_INPUT",
+            "input.conversationId",
+        ),
+        (
+            json!({ "conversationId": other, "channel": "Face Book" }),
+            "BAD_USER_INPUT",
+            "input.channel",
+        ),
         (
             json!({ "conversationId": other, "channel": "facebook", "contactId": "01900000-0000-7000-8000-000000000000" }),
             "NOT_FOUND",
@@ -105,10 +149,17 @@ async fn bad_links_are_rejected_and_write_nothing() {
     ];
     for (input, want_code, want_field) in cases {
         let (code, field, message) = app.error(LINK, json!({ "input": input.clone() })).await;
-        assert_eq!((code.as_str(), field.as_deref()), (want_code, Some(want_field)), "{input}: {message}");
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            (want_code, Some(want_field)),
+            "{input}: {message}"
+        );
     }
     let data = app
-        .data("query($id: ID!) { node(id: $id) { id } contacts { totalCount } }", json!({ "id": other }))
+        .data(
+            "query($id: ID!) { node(id: $id) { id } contacts { totalCount } }",
+            json!({ "id": other }),
+        )
         .await;
     assert_eq!(data["node"], json!(null), "no conversation row was created");
     assert_eq!(data["contacts"]["totalCount"], 1);

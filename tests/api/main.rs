@@ -6,6 +6,7 @@ mod contact_query;
 mod conversations;
 mod create;
 mod delete;
+mod events;
 mod filters;
 mod limits;
 mod pagination;

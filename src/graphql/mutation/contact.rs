@@ -22,7 +22,9 @@ impl ContactMutation {
     ) -> async_graphql::Result<Contact> {
         let state = ctx_state(ctx)?;
         let changes = ContactInput::from(input).validate(&state.rules, "input", Mode::Create)?;
-        Ok(contacts::create(&state.db, changes).await?.into())
+        Ok(contacts::create(&state.db, &state.events, changes)
+            .await?
+            .into())
     }
 
     /// Updates a contact: absent fields are kept, null or "" removes them, lists
@@ -35,14 +37,16 @@ impl ContactMutation {
         let state = ctx_state(ctx)?;
         let id = parse_uuid("input.id", &input.id)?;
         let changes = ContactInput::from(input).validate(&state.rules, "input", Mode::Update)?;
-        Ok(contacts::update(&state.db, id, changes).await?.into())
+        Ok(contacts::update(&state.db, &state.events, id, changes)
+            .await?
+            .into())
     }
 
     /// Deletes the contact, its via, metadata and groups membership; its conversations stay, unlinked. Returns the id.
     async fn delete_contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
         let state = ctx_state(ctx)?;
         let uuid = parse_uuid("id", &id)?;
-        contacts::delete(&state.db, uuid).await?;
+        contacts::delete(&state.db, &state.events, uuid).await?;
         Ok(ID(uuid.to_string()))
     }
 
@@ -82,7 +86,8 @@ impl ContactMutation {
             external_id,
             verified_external_id,
         };
-        let (model, created) = upsert::create_or_update(&state.db, &keys, &update, &create).await?;
+        let (model, created) =
+            upsert::create_or_update(&state.db, &state.events, &keys, &update, &create).await?;
         Ok(CreateOrUpdateContactPayload {
             contact: model.into(),
             created,

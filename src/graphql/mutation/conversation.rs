@@ -58,7 +58,7 @@ impl ConversationMutation {
             }
         };
         Ok(
-            conversations::link(&state.db, conversation_id, &channel, &target)
+            conversations::link(&state.db, &state.events, conversation_id, &channel, &target)
                 .await?
                 .into(),
         )
