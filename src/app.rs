@@ -67,6 +67,7 @@ pub async fn assemble(
             rules: Arc::new(rules),
             identity: config.identity_secret.clone().map(IdentitySecret::new),
             events,
+            max_import_rows: config.max_import_rows,
         },
         Limits {
             max_depth: config.max_depth,

@@ -82,6 +82,15 @@ pub struct Config {
     )]
     pub max_complexity: usize,
 
+    /// Most rows one importContacts call may carry (LIMIT_EXCEEDED beyond).
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_IMPORT_ROWS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub max_import_rows: usize,
+
     /// Secret for identity verification: createOrUpdateContact calls that name
     /// an externalId must carry identifierHash = hex HMAC-SHA256(secret, externalId).
     #[arg(

@@ -17,6 +17,8 @@ pub struct GqlState {
     pub rules: Arc<Rules>,
     pub identity: Option<IdentitySecret>,
     pub events: EventBus,
+    /// Most rows one importContacts call may carry.
+    pub max_import_rows: usize,
 }
 
 pub fn ctx_state<'a>(ctx: &Context<'a>) -> Result<&'a GqlState, AppError> {

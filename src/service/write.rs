@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use entity::{
     contact, contact_group, contact_group_member, contact_handle, contact_metadata, conversation,
 };
@@ -24,7 +25,15 @@ pub(super) async fn insert_contact<C: ConnectionTrait>(
     conn: &C,
     changes: &ContactChanges,
 ) -> AppResult<contact::Model> {
-    let at = now();
+    let model = new_contact(changes, now());
+    ensure_external_id_free(conn, &model, changes).await?;
+    model.clone().into_active_model().insert(conn).await?;
+    write_related(conn, model.id, changes, false).await?;
+    Ok(model)
+}
+
+/// The contacts row a create makes, not yet written.
+pub(super) fn new_contact(changes: &ContactChanges, at: DateTime<Utc>) -> contact::Model {
     let mut model = contact::Model {
         id: Uuid::now_v7(),
         display_name: None,
@@ -51,10 +60,7 @@ pub(super) async fn insert_contact<C: ConnectionTrait>(
         updated_at: at,
     };
     apply_row_changes(&mut model, changes);
-    ensure_external_id_free(conn, &model, changes).await?;
-    model.clone().into_active_model().insert(conn).await?;
-    write_related(conn, model.id, changes, false).await?;
-    Ok(model)
+    model
 }
 
 pub(super) async fn update_contact<C: ConnectionTrait>(

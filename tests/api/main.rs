@@ -8,6 +8,7 @@ mod create;
 mod delete;
 mod events;
 mod filters;
+mod import;
 mod limits;
 mod pagination;
 mod schema;

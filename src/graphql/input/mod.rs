@@ -3,6 +3,7 @@
 mod contact;
 mod conversation;
 mod filter;
+mod import;
 
 pub use contact::{
     AddressInput, ConversationInput, CreateContactInput, CreateOrUpdateContactInput, HandleInput,
@@ -10,3 +11,4 @@ pub use contact::{
 };
 pub use conversation::LinkConversationInput;
 pub use filter::{ContactFilter, ContactOrder, ContactOrderField, OrderDirection};
+pub use import::{ImportConflict, ImportContactsInput};

@@ -1,11 +1,18 @@
 use async_graphql::{Context, Object, ID};
 
 use crate::domain::{ContactInput, Mode, Patch};
+use crate::error::AppError;
 use crate::graphql::ids::parse_uuid;
-use crate::graphql::input::{CreateContactInput, CreateOrUpdateContactInput, UpdateContactInput};
+use crate::graphql::input::{
+    CreateContactInput, CreateOrUpdateContactInput, ImportContactsInput, UpdateContactInput,
+};
+use crate::graphql::loader::preload;
 use crate::graphql::state::ctx_state;
-use crate::graphql::types::{Contact, CreateOrUpdateContactPayload};
+use crate::graphql::types::{
+    Contact, CreateOrUpdateContactPayload, ImportContactsPayload, ImportError,
+};
 use crate::service::contacts;
+use crate::service::import::{self, ImportRow, RowOutcome};
 use crate::service::upsert::{self, UpsertKeys};
 
 #[derive(Default)]
@@ -92,5 +99,85 @@ impl ContactMutation {
             contact: model.into(),
             created,
         })
+    }
+
+    /// Imports a batch of contacts (Airy's import): onConflict decides what a row
+    /// whose handle or externalId is taken does (FAIL, SKIP, UPDATE); atomic: true
+    /// writes nothing if any row fails. Rows sharing a handle or externalId make
+    /// one contact. At most --max-import-rows rows (LIMIT_EXCEEDED beyond).
+    async fn import_contacts(
+        &self,
+        ctx: &Context<'_>,
+        input: ImportContactsInput,
+    ) -> async_graphql::Result<ImportContactsPayload> {
+        let state = ctx_state(ctx)?;
+        if input.contacts.len() > state.max_import_rows {
+            return Err(AppError::LimitExceeded(format!(
+                "input.contacts: at most {} rows per import, {} given",
+                state.max_import_rows,
+                input.contacts.len()
+            ))
+            .into());
+        }
+        let rows: Vec<ImportRow> = input
+            .contacts
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let path = format!("input.contacts.{i}");
+                let fields = ContactInput::from(row);
+                ImportRow {
+                    update: fields.clone().validate(&state.rules, &path, Mode::Update),
+                    create: fields.validate(&state.rules, &path, Mode::Create),
+                }
+            })
+            .collect();
+        let imported = import::import(
+            &state.db,
+            &state.events,
+            &rows,
+            input.on_conflict.into(),
+            input.atomic,
+        )
+        .await?;
+        let mut models = Vec::new();
+        let mut payload = ImportContactsPayload {
+            contacts: Vec::new(),
+            created_count: 0,
+            updated_count: 0,
+            skipped_count: 0,
+            errors: Vec::new(),
+        };
+        for (index, outcome) in imported.rows.iter().enumerate() {
+            let written = match outcome {
+                RowOutcome::Created(id) => {
+                    payload.created_count += 1;
+                    Some(id)
+                }
+                RowOutcome::Updated(id) => {
+                    payload.updated_count += 1;
+                    Some(id)
+                }
+                RowOutcome::Skipped => {
+                    payload.skipped_count += 1;
+                    None
+                }
+                RowOutcome::Failed(e) => {
+                    payload.errors.push(ImportError::new(index, e));
+                    None
+                }
+                RowOutcome::NotWritten => None,
+            };
+            if let Some(model) = written.and_then(|id| imported.contacts.get(id)) {
+                models.push(model.clone());
+            }
+        }
+        // One batch per selected relation for the whole payload, as for a page.
+        let preloaded = preload(ctx, ctx.look_ahead().field("contacts"), &models).await?;
+        payload.contacts = models
+            .into_iter()
+            .map(|m| Contact::new(m, preloaded.clone()))
+            .collect();
+        Ok(payload)
     }
 }

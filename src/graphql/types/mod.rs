@@ -15,5 +15,5 @@ pub use contact_type::ContactType;
 pub use conversation::Conversation;
 pub use merge_record::MergeRecord;
 pub use node::Node;
-pub use payloads::CreateOrUpdateContactPayload;
+pub use payloads::{CreateOrUpdateContactPayload, ImportContactsPayload, ImportError};
 pub use scalars::{DateTime, JsonObject};

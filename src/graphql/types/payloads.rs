@@ -1,5 +1,7 @@
 use async_graphql::SimpleObject;
 
+use crate::error::AppError;
+
 use super::Contact;
 
 /// What createOrUpdateContact did.
@@ -9,4 +11,43 @@ pub struct CreateOrUpdateContactPayload {
     pub contact: Contact,
     /// true: no key matched and the contact was created; false: it was updated.
     pub created: bool,
+}
+
+/// A row of an import that was not written.
+#[derive(SimpleObject)]
+pub struct ImportError {
+    /// Position of the row in input.contacts.
+    pub index: i32,
+    /// The error code (BAD_USER_INPUT, CONFLICT, ...).
+    pub code: String,
+    /// Input path of the offending field, e.g. input.contacts.3.via.0.handle.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ImportError {
+    pub fn new(index: usize, error: &AppError) -> Self {
+        Self {
+            index: i32::try_from(index).unwrap_or(i32::MAX),
+            code: error.code().to_owned(),
+            field: error.field().map(str::to_owned),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// What importContacts did.
+#[derive(SimpleObject)]
+pub struct ImportContactsPayload {
+    /// Created or updated contacts, in input order.
+    pub contacts: Vec<Contact>,
+    /// Rows that created a contact.
+    pub created_count: i32,
+    /// Rows that updated an existing contact.
+    pub updated_count: i32,
+    /// Rows left out (onConflict: SKIP).
+    pub skipped_count: i32,
+    /// Rows that failed, with their index.
+    pub errors: Vec<ImportError>,
 }

@@ -1,0 +1,570 @@
+//! Batch import. Every row is validated first; conflicts are resolved for the
+//! whole batch with a few chunked lookups; new contacts are then written with
+//! multi-row INSERTs (contacts, handles, groups, memberships, metadata,
+//! conversations), all in one transaction. Rows that update an existing
+//! contact (onConflict: UPDATE) go through the single-contact update path.
+
+use std::collections::{BTreeSet, HashMap};
+
+use entity::{
+    contact, contact_group, contact_group_member, contact_handle, contact_metadata, conversation,
+};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QuerySelect, Set,
+};
+use serde_json::Map;
+use uuid::Uuid;
+
+use super::events::{ContactEvent, EventBus, EventKind};
+use super::{begin_write, contacts, finish, now, write};
+use crate::domain::{merge_patch, ContactChanges, MetadataChange, Patch};
+use crate::error::{AppError, AppResult};
+
+/// Attempts before an import that keeps losing races gives up with CONFLICT.
+const ATTEMPTS: usize = 4;
+/// Bind parameters per statement: below SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_PARAMS: usize = 30_000;
+
+/// What a row whose handle or externalId is taken does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflictMode {
+    Fail,
+    Skip,
+    Update,
+}
+
+#[derive(Debug, Clone)]
+pub enum RowOutcome {
+    Created(Uuid),
+    Updated(Uuid),
+    Skipped,
+    Failed(AppError),
+    /// Valid, but not written because the atomic batch had failures.
+    NotWritten,
+}
+
+/// One input row, validated for both ways it may be written: as a new
+/// contact (create rules, defaults filled) or onto an existing one (update
+/// rules: absent fields stay as they are).
+pub struct ImportRow {
+    pub create: AppResult<ContactChanges>,
+    pub update: AppResult<ContactChanges>,
+}
+
+/// Outcomes in input order, and the final state of every written contact.
+pub struct Imported {
+    pub rows: Vec<RowOutcome>,
+    pub contacts: HashMap<Uuid, contact::Model>,
+}
+
+pub async fn import(
+    db: &DatabaseConnection,
+    events: &EventBus,
+    rows: &[ImportRow],
+    mode: OnConflictMode,
+    atomic: bool,
+) -> AppResult<Imported> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let txn = begin_write(db).await?;
+        let result = import_in(&txn, rows, mode, atomic).await;
+        match finish(txn, result).await {
+            Err(AppError::Contended) if attempt < ATTEMPTS => {
+                tracing::debug!(attempt, "import lost a race; running it again");
+            }
+            Ok(imported) => {
+                for row in &imported.rows {
+                    match row {
+                        RowOutcome::Created(id) => {
+                            events.publish(ContactEvent::new(EventKind::Created, *id))
+                        }
+                        RowOutcome::Updated(id) => {
+                            events.publish(ContactEvent::new(EventKind::Updated, *id))
+                        }
+                        _ => {}
+                    }
+                }
+                return Ok(imported);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Where a row's keys lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Existing(Uuid),
+    /// The contact an earlier row of this batch creates.
+    Row(usize),
+}
+
+#[derive(Debug)]
+enum Plan {
+    Create,
+    Update(Target),
+    Skip,
+    Fail(AppError),
+}
+
+/// What already exists for the batch's keys.
+#[derive(Default)]
+struct Existing {
+    external_ids: HashMap<String, Uuid>,
+    handles: HashMap<(String, String), Uuid>,
+    conversations: HashMap<Uuid, Option<Uuid>>,
+}
+
+fn chunk_len(columns: usize) -> usize {
+    (MAX_PARAMS / columns.max(1)).max(1)
+}
+
+async fn lookup_existing<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[&ContactChanges],
+) -> AppResult<Existing> {
+    let mut existing = Existing::default();
+    let external_ids: BTreeSet<String> = rows
+        .iter()
+        .filter_map(|c| match &c.external_id {
+            Patch::Set(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect();
+    let external_ids: Vec<String> = external_ids.into_iter().collect();
+    for chunk in external_ids.chunks(chunk_len(1)) {
+        let found: Vec<(Option<String>, Uuid)> = contact::Entity::find()
+            .select_only()
+            .columns([contact::Column::ExternalId, contact::Column::Id])
+            .filter(contact::Column::ExternalId.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        existing
+            .external_ids
+            .extend(found.into_iter().filter_map(|(e, id)| e.map(|e| (e, id))));
+    }
+    // Grouped by source, so that the (source, handle) unique index answers.
+    let mut by_source: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for c in rows {
+        for h in c.via.iter().flatten() {
+            by_source
+                .entry(h.handle.source.as_str())
+                .or_default()
+                .insert(h.handle.handle.as_str());
+        }
+    }
+    for (source, handles) in by_source {
+        let handles: Vec<&str> = handles.into_iter().collect();
+        for chunk in handles.chunks(chunk_len(1)) {
+            let found: Vec<(String, Uuid)> = contact_handle::Entity::find()
+                .select_only()
+                .columns([
+                    contact_handle::Column::Handle,
+                    contact_handle::Column::ContactId,
+                ])
+                .filter(contact_handle::Column::Source.eq(source))
+                .filter(contact_handle::Column::Handle.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(conn)
+                .await?;
+            existing.handles.extend(
+                found
+                    .into_iter()
+                    .map(|(h, id)| ((source.to_owned(), h), id)),
+            );
+        }
+    }
+    let conversation_ids: Vec<Uuid> = rows
+        .iter()
+        .flat_map(|c| c.conversations.iter().map(|l| l.id))
+        .collect();
+    for chunk in conversation_ids.chunks(chunk_len(1)) {
+        let found: Vec<(Uuid, Option<Uuid>)> = conversation::Entity::find()
+            .select_only()
+            .columns([conversation::Column::Id, conversation::Column::ContactId])
+            .filter(conversation::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        existing.conversations.extend(found);
+    }
+    Ok(existing)
+}
+
+/// Decides every row, in input order, as if the rows were written one after
+/// the other: a later row sharing a key with an earlier one meets that row's
+/// contact, never a second contact.
+fn plan_rows(rows: &[ImportRow], existing: &Existing, mode: OnConflictMode) -> Vec<Plan> {
+    let mut claimed_keys: HashMap<Key, (Target, usize)> = HashMap::new();
+    let mut claimed_conversations: HashMap<Uuid, usize> = HashMap::new();
+    let mut plans = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let changes = match &row.create {
+            Ok(c) => c,
+            Err(e) => {
+                plans.push(Plan::Fail(e.clone()));
+                continue;
+            }
+        };
+        let keys = row_keys(changes);
+        let mut target: Option<(Target, String, String)> = None;
+        let mut failure: Option<AppError> = None;
+        for (key, field) in &keys {
+            let found = match claimed_keys.get(key) {
+                Some((t, row)) => Some((*t, format!("{field}: also in row {row} of this import"))),
+                None => key.existing(existing).map(|id| {
+                    (
+                        Target::Existing(id),
+                        format!("{field}: already belongs to contact {id}"),
+                    )
+                }),
+            };
+            let Some((t, why)) = found else { continue };
+            match &target {
+                Some((first, first_field, _)) if *first != t => {
+                    failure = Some(AppError::conflict(
+                        field,
+                        format!("{field} and {first_field} point at two different contacts"),
+                    ));
+                    break;
+                }
+                Some(_) => {}
+                None => target = Some((t, field.clone(), why)),
+            }
+        }
+        let plan = match (failure, target) {
+            (Some(e), _) => Plan::Fail(e),
+            (None, None) => Plan::Create,
+            (None, Some((t, field, why))) => match mode {
+                OnConflictMode::Fail => Plan::Fail(AppError::conflict(&field, why)),
+                OnConflictMode::Skip => Plan::Skip,
+                OnConflictMode::Update => Plan::Update(t),
+            },
+        };
+        let plan = match plan {
+            Plan::Create | Plan::Update(_) => {
+                check_conversations(changes, &plan, existing, &claimed_conversations)
+                    .map_or(plan, Plan::Fail)
+            }
+            other => other,
+        };
+        let target = match &plan {
+            Plan::Create => Some(Target::Row(i)),
+            Plan::Update(t) => Some(*t),
+            _ => None,
+        };
+        if let Some(t) = target {
+            for (key, _) in keys {
+                claimed_keys.entry(key).or_insert((t, i));
+            }
+            for link in &changes.conversations {
+                claimed_conversations.insert(link.id, i);
+            }
+        }
+        plans.push(plan);
+    }
+    plans
+}
+
+/// A conversation may go to a row's contact if nobody else has it.
+fn check_conversations(
+    changes: &ContactChanges,
+    plan: &Plan,
+    existing: &Existing,
+    claimed: &HashMap<Uuid, usize>,
+) -> Option<AppError> {
+    let own = match plan {
+        Plan::Update(Target::Existing(id)) => Some(*id),
+        _ => None,
+    };
+    for link in &changes.conversations {
+        if let Some(row) = claimed.get(&link.id) {
+            return Some(AppError::conflict(
+                &link.path,
+                format!(
+                    "{}: conversation {} is also in row {row} of this import",
+                    link.path, link.id
+                ),
+            ));
+        }
+        if let Some(Some(owner)) = existing.conversations.get(&link.id) {
+            if Some(*owner) != own {
+                return Some(AppError::conflict(
+                    &link.path,
+                    format!(
+                        "{}: conversation {} belongs to contact {owner}",
+                        link.path, link.id
+                    ),
+                ));
+            }
+        }
+    }
+    None
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    ExternalId(String),
+    Handle(String, String),
+}
+
+impl Key {
+    fn existing(&self, existing: &Existing) -> Option<Uuid> {
+        match self {
+            Key::ExternalId(e) => existing.external_ids.get(e).copied(),
+            Key::Handle(s, h) => existing.handles.get(&(s.clone(), h.clone())).copied(),
+        }
+    }
+}
+
+/// The lookup keys of a row with their input paths, externalId first.
+fn row_keys(changes: &ContactChanges) -> Vec<(Key, String)> {
+    let mut keys = Vec::new();
+    if let Patch::Set(e) = &changes.external_id {
+        keys.push((Key::ExternalId(e.clone()), changes.field("externalId")));
+    }
+    for h in changes.via.iter().flatten() {
+        keys.push((
+            Key::Handle(h.handle.source.clone(), h.handle.handle.clone()),
+            h.path.clone(),
+        ));
+    }
+    keys
+}
+
+async fn import_in<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[ImportRow],
+    mode: OnConflictMode,
+    atomic: bool,
+) -> AppResult<Imported> {
+    let valid: Vec<&ContactChanges> = rows.iter().filter_map(|r| r.create.as_ref().ok()).collect();
+    let existing = lookup_existing(conn, &valid).await?;
+    let plans = plan_rows(rows, &existing, mode);
+
+    if atomic && plans.iter().any(|p| matches!(p, Plan::Fail(_))) {
+        let rows = plans
+            .into_iter()
+            .map(|p| match p {
+                Plan::Fail(e) => RowOutcome::Failed(e),
+                _ => RowOutcome::NotWritten,
+            })
+            .collect();
+        return Ok(Imported {
+            rows,
+            contacts: HashMap::new(),
+        });
+    }
+
+    let creates: Vec<(usize, &ContactChanges)> = plans
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p, Plan::Create))
+        .filter_map(|(i, _)| rows[i].create.as_ref().ok().map(|c| (i, c)))
+        .collect();
+    let created = insert_batch(conn, &creates, &existing).await?;
+
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for (i, plan) in plans.into_iter().enumerate() {
+        let outcome = match plan {
+            Plan::Create => RowOutcome::Created(created[&i]),
+            Plan::Skip => RowOutcome::Skipped,
+            Plan::Fail(e) => RowOutcome::Failed(e),
+            Plan::Update(target) => {
+                let id = match target {
+                    Target::Existing(id) => id,
+                    Target::Row(row) => created[&row],
+                };
+                let changes = rows[i].update.as_ref().map_err(Clone::clone)?;
+                let current = contact::Entity::find_by_id(id)
+                    .lock_exclusive()
+                    .one(conn)
+                    .await?
+                    .ok_or(AppError::Contended)?;
+                write::update_contact(conn, current, changes).await?;
+                RowOutcome::Updated(id)
+            }
+        };
+        outcomes.push(outcome);
+    }
+    let ids: Vec<Uuid> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            RowOutcome::Created(id) | RowOutcome::Updated(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let mut contacts = HashMap::new();
+    for chunk in ids.chunks(chunk_len(1)) {
+        for m in contacts::get_many(conn, chunk).await? {
+            contacts.insert(m.id, m);
+        }
+    }
+    Ok(Imported {
+        rows: outcomes,
+        contacts,
+    })
+}
+
+/// Writes the new contacts with multi-row INSERTs. Returns row index -> id.
+async fn insert_batch<C: ConnectionTrait>(
+    conn: &C,
+    creates: &[(usize, &ContactChanges)],
+    existing: &Existing,
+) -> AppResult<HashMap<usize, Uuid>> {
+    let at = now();
+    let models: Vec<contact::Model> = creates
+        .iter()
+        .map(|(_, c)| write::new_contact(c, at))
+        .collect();
+    let ids: HashMap<usize, Uuid> = creates
+        .iter()
+        .zip(&models)
+        .map(|((i, _), m)| (*i, m.id))
+        .collect();
+
+    for chunk in models.chunks(chunk_len(25)) {
+        contact::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    }
+
+    let handles: Vec<contact_handle::ActiveModel> =
+        creates
+            .iter()
+            .zip(&models)
+            .flat_map(|((_, c), m)| {
+                c.via.iter().flatten().enumerate().map(move |(pos, h)| {
+                    contact_handle::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        contact_id: Set(m.id),
+                        source: Set(h.handle.source.clone()),
+                        handle: Set(h.handle.handle.clone()),
+                        search_key: Set(h.handle.search_key.clone()),
+                        position: Set(pos as i32),
+                    }
+                })
+            })
+            .collect();
+    insert_chunked(conn, handles, 6).await?;
+
+    let metadata: Vec<contact_metadata::ActiveModel> = creates
+        .iter()
+        .zip(&models)
+        .flat_map(|((_, c), m)| {
+            let mut map = Map::new();
+            if let MetadataChange::MergePatch(patch) = &c.metadata {
+                merge_patch(&mut map, patch);
+            }
+            map.into_iter()
+                .map(move |(key, value)| contact_metadata::ActiveModel {
+                    contact_id: Set(m.id),
+                    key: Set(key),
+                    value: Set(value),
+                })
+        })
+        .collect();
+    insert_chunked(conn, metadata, 3).await?;
+
+    let names: BTreeSet<&str> = creates
+        .iter()
+        .flat_map(|(_, c)| c.group_names.iter().flatten().map(String::as_str))
+        .collect();
+    let group_ids = ensure_groups(conn, &names.into_iter().collect::<Vec<_>>()).await?;
+    let members: Vec<contact_group_member::ActiveModel> = creates
+        .iter()
+        .zip(&models)
+        .flat_map(|((_, c), m)| {
+            let group_ids = &group_ids;
+            c.group_names.iter().flatten().filter_map(move |name| {
+                group_ids
+                    .get(name)
+                    .map(|gid| contact_group_member::ActiveModel {
+                        contact_id: Set(m.id),
+                        group_id: Set(*gid),
+                    })
+            })
+        })
+        .collect();
+    insert_chunked(conn, members, 2).await?;
+
+    let mut new_conversations = Vec::new();
+    for ((_, c), m) in creates.iter().zip(&models) {
+        for link in &c.conversations {
+            if existing.conversations.contains_key(&link.id) {
+                // Known and unlinked (plan_rows refused linked ones).
+                let row = conversation::Entity::find_by_id(link.id).one(conn).await?;
+                if let Some(row) = row {
+                    let mut active: conversation::ActiveModel = row.into();
+                    active.contact_id = Set(Some(m.id));
+                    active.update(conn).await?;
+                }
+            } else {
+                new_conversations.push(conversation::ActiveModel {
+                    id: Set(link.id),
+                    channel: Set(link.channel.clone()),
+                    contact_id: Set(Some(m.id)),
+                    created_at: Set(at),
+                });
+            }
+        }
+    }
+    insert_chunked(conn, new_conversations, 4).await?;
+    Ok(ids)
+}
+
+async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>, columns: usize) -> AppResult<()>
+where
+    C: ConnectionTrait,
+    A: ActiveModelTrait + Send,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(chunk_len(columns)).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Creates the groups not seen before; returns name -> id for all of them.
+async fn ensure_groups<C: ConnectionTrait>(
+    conn: &C,
+    names: &[&str],
+) -> AppResult<HashMap<String, Uuid>> {
+    let at = now();
+    let mut ids = HashMap::new();
+    for chunk in names.chunks(chunk_len(3)) {
+        contact_group::Entity::insert_many(chunk.iter().map(|name| contact_group::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            name: Set((*name).to_owned()),
+            created_at: Set(at),
+        }))
+        .on_conflict(
+            OnConflict::column(contact_group::Column::Name)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+        let found: Vec<(Uuid, String)> = contact_group::Entity::find()
+            .select_only()
+            .columns([contact_group::Column::Id, contact_group::Column::Name])
+            .filter(contact_group::Column::Name.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        ids.extend(found.into_iter().map(|(id, name)| (name, id)));
+    }
+    Ok(ids)
+}
