@@ -22,12 +22,44 @@ pub enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Import contacts from a JSON array, NDJSON or CSV file.
+    Import(ImportArgs),
     /// Print the GraphQL schema (SDL, sorted) without touching a database.
     ExportSchema {
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<std::path::PathBuf>,
     },
+}
+
+/// `contacts-api import FILE`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The file: .json (an array of CreateContactInput objects), .ndjson/.jsonl
+    /// (one per line) or .csv (a header of input field names).
+    pub file: std::path::PathBuf,
+    /// The file's format, when its extension does not tell.
+    #[arg(long, value_enum)]
+    pub format: Option<crate::cli::import::FileFormat>,
+    /// What a row whose handle or externalId is taken does.
+    #[arg(long, value_enum, default_value = "fail")]
+    pub on_conflict: ConflictArg,
+    /// All or nothing: one failed row anywhere writes nothing.
+    #[arg(long)]
+    pub atomic: bool,
+    /// Rows per batch (one multi-row write each).
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+    /// Also write every failed row (line, code, field, message) to this file, as NDJSON.
+    #[arg(long)]
+    pub rejects: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConflictArg {
+    Fail,
+    Skip,
+    Update,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,6 +2,7 @@
 //! this library: HTTP -> GraphQL -> service -> entity/database.
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -51,6 +51,8 @@ pub enum RowOutcome {
 pub struct ImportRow {
     pub create: AppResult<ContactChanges>,
     pub update: AppResult<ContactChanges>,
+    /// Where the row came from, for messages: "row 3", "line 17".
+    pub origin: String,
 }
 
 /// Outcomes in input order, and the final state of every written contact.
@@ -215,7 +217,10 @@ fn plan_rows(rows: &[ImportRow], existing: &Existing, mode: OnConflictMode) -> V
         let mut failure: Option<AppError> = None;
         for (key, field) in &keys {
             let found = match claimed_keys.get(key) {
-                Some((t, row)) => Some((*t, format!("{field}: also in row {row} of this import"))),
+                Some((t, row)) => Some((
+                    *t,
+                    format!("{field}: also in {} of this import", rows[*row].origin),
+                )),
                 None => key.existing(existing).map(|id| {
                     (
                         Target::Existing(id),
@@ -247,7 +252,7 @@ fn plan_rows(rows: &[ImportRow], existing: &Existing, mode: OnConflictMode) -> V
         };
         let plan = match plan {
             Plan::Create | Plan::Update(_) => {
-                check_conversations(changes, &plan, existing, &claimed_conversations)
+                check_conversations(changes, &plan, existing, &claimed_conversations, rows)
                     .map_or(plan, Plan::Fail)
             }
             other => other,
@@ -276,6 +281,7 @@ fn check_conversations(
     plan: &Plan,
     existing: &Existing,
     claimed: &HashMap<Uuid, usize>,
+    rows: &[ImportRow],
 ) -> Option<AppError> {
     let own = match plan {
         Plan::Update(Target::Existing(id)) => Some(*id),
@@ -286,8 +292,8 @@ fn check_conversations(
             return Some(AppError::conflict(
                 &link.path,
                 format!(
-                    "{}: conversation {} is also in row {row} of this import",
-                    link.path, link.id
+                    "{}: conversation {} is also in {} of this import",
+                    link.path, link.id, rows[*row].origin
                 ),
             ));
         }
@@ -336,7 +342,9 @@ fn row_keys(changes: &ContactChanges) -> Vec<(Key, String)> {
     keys
 }
 
-async fn import_in<C: ConnectionTrait>(
+/// One batch inside the caller's transaction (the command line's atomic mode
+/// spans a whole file this way).
+pub async fn import_in<C: ConnectionTrait>(
     conn: &C,
     rows: &[ImportRow],
     mode: OnConflictMode,

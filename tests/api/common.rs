@@ -32,6 +32,8 @@ enum Store {
 
 pub struct TestApp {
     pub router: Router,
+    /// The test's own database, for code that connects by itself (the CLI).
+    pub database_url: String,
     /// The bus the server publishes to.
     pub events: EventBus,
     statements: Arc<AtomicUsize>,
@@ -83,6 +85,7 @@ impl TestApp {
             .expect("migrate and build");
         Self {
             router: app::router(schema),
+            database_url: url.clone(),
             events,
             statements,
             store,

@@ -129,6 +129,7 @@ impl ContactMutation {
                 ImportRow {
                     update: fields.clone().validate(&state.rules, &path, Mode::Update),
                     create: fields.validate(&state.rules, &path, Mode::Create),
+                    origin: format!("row {i}"),
                 }
             })
             .collect();

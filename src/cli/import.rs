@@ -1,0 +1,557 @@
+//! `contacts-api import FILE`: streams a JSON array, NDJSON or CSV file through
+//! the import service in batches. A reader thread parses while the database
+//! writes; the channel between them holds two batches, so memory stays flat
+//! whatever the file's size.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use sea_orm::DatabaseConnection;
+use serde::de::{Error as _, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use crate::domain::{self, ContactInput, Mode, Patch, Rules};
+use crate::error::AppError;
+use crate::service::events::EventBus;
+use crate::service::import::{self, ImportRow, OnConflictMode, RowOutcome};
+use crate::service::{begin_write, finish};
+
+/// File formats `import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FileFormat {
+    /// One JSON array of CreateContactInput objects.
+    Json,
+    /// One CreateContactInput object per line.
+    Ndjson,
+    /// A header row of input field names (via.SOURCE, metadata.KEY, address.FIELD;
+    /// groupNames and links separated by ';').
+    Csv,
+}
+
+impl FileFormat {
+    pub fn from_path(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "json" => Some(Self::Json),
+            "ndjson" | "jsonl" => Some(Self::Ndjson),
+            "csv" => Some(Self::Csv),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub file: PathBuf,
+    pub format: FileFormat,
+    pub on_conflict: OnConflictMode,
+    /// All or nothing over the whole file, in one transaction.
+    pub atomic: bool,
+    pub batch_size: usize,
+}
+
+/// A row that was not written.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Rejected {
+    pub line: usize,
+    pub code: String,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub skipped: u64,
+    pub failed: Vec<Rejected>,
+}
+
+/// Progress as the file is read.
+pub trait Progress {
+    fn advance(&self, bytes_read: u64, summary: &Summary);
+}
+
+struct Parsed {
+    line: usize,
+    row: Result<ContactInput, String>,
+}
+
+/// Imports the file; the summary says what happened to every row.
+pub async fn run(
+    db: &DatabaseConnection,
+    rules: &Rules,
+    events: &EventBus,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<Summary> {
+    let file =
+        File::open(&opts.file).with_context(|| format!("cannot open {}", opts.file.display()))?;
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let (tx, mut rx) = mpsc::channel::<Vec<Parsed>>(2);
+    let reader = {
+        let (format, batch_size, bytes_read) =
+            (opts.format, opts.batch_size.max(1), bytes_read.clone());
+        std::thread::spawn(move || read_file(file, format, batch_size, bytes_read, tx))
+    };
+
+    let txn = if opts.atomic {
+        Some(begin_write(db).await?)
+    } else {
+        None
+    };
+    let mut summary = Summary::default();
+    let outcome: anyhow::Result<()> = async {
+        while let Some(batch) = rx.recv().await {
+            let mut rows = Vec::with_capacity(batch.len());
+            let mut lines = Vec::with_capacity(batch.len());
+            for parsed in batch {
+                summary.rows += 1;
+                match parsed.row {
+                    Ok(input) => {
+                        rows.push(ImportRow {
+                            update: input.clone().validate(rules, "row", Mode::Update),
+                            create: input.validate(rules, "row", Mode::Create),
+                            origin: format!("line {}", parsed.line),
+                        });
+                        lines.push(parsed.line);
+                    }
+                    Err(message) => summary.failed.push(Rejected {
+                        line: parsed.line,
+                        code: "BAD_USER_INPUT".into(),
+                        field: None,
+                        message,
+                    }),
+                }
+            }
+            let imported = match &txn {
+                Some(txn) => import::import_in(txn, &rows, opts.on_conflict, true).await?,
+                None => import::import(db, events, &rows, opts.on_conflict, false).await?,
+            };
+            tally(&mut summary, &imported.rows, &lines);
+            progress.advance(bytes_read.load(Ordering::Relaxed), &summary);
+        }
+        Ok(())
+    }
+    .await;
+    let read = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the file reader panicked"))?;
+    let outcome = outcome.and(read);
+    if let Some(txn) = txn {
+        // All or nothing: a single failed row anywhere rolls the file back.
+        let all_good = outcome.is_ok() && summary.failed.is_empty();
+        let result = if all_good {
+            Ok(())
+        } else {
+            Err(AppError::Contended)
+        };
+        if finish(txn, result).await.is_err() {
+            summary.created = 0;
+            summary.updated = 0;
+            summary.skipped = 0;
+        }
+    }
+    outcome?;
+    summary.failed.sort_by_key(|r| r.line);
+    Ok(summary)
+}
+
+fn tally(summary: &mut Summary, outcomes: &[RowOutcome], lines: &[usize]) {
+    for (outcome, line) in outcomes.iter().zip(lines) {
+        match outcome {
+            RowOutcome::Created(_) => summary.created += 1,
+            RowOutcome::Updated(_) => summary.updated += 1,
+            RowOutcome::Skipped => summary.skipped += 1,
+            RowOutcome::NotWritten => {}
+            RowOutcome::Failed(e) => summary.failed.push(Rejected {
+                line: *line,
+                code: e.code().to_owned(),
+                field: e.field().map(str::to_owned),
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// Counts bytes and newlines as the parser pulls them. It sits above the
+/// buffer: serde_json pulls one byte at a time, so the newline count is the
+/// line it has reached. Bytes are published to the progress counter in steps.
+struct Counting<R> {
+    inner: R,
+    unpublished: u64,
+    bytes: Arc<AtomicU64>,
+    newlines: Rc<Cell<usize>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.unpublished += n as u64;
+        if self.unpublished >= 64 * 1024 || n == 0 {
+            self.bytes
+                .fetch_add(std::mem::take(&mut self.unpublished), Ordering::Relaxed);
+        }
+        let lines = buf[..n].iter().filter(|b| **b == b'\n').count();
+        self.newlines.set(self.newlines.get() + lines);
+        Ok(n)
+    }
+}
+
+struct Batcher {
+    batch: Vec<Parsed>,
+    size: usize,
+    tx: mpsc::Sender<Vec<Parsed>>,
+}
+
+impl Batcher {
+    fn push(&mut self, parsed: Parsed) -> anyhow::Result<()> {
+        self.batch.push(parsed);
+        if self.batch.len() >= self.size {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if !self.batch.is_empty() {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.size));
+            // The importer stopped (it failed): stop reading.
+            self.tx
+                .blocking_send(batch)
+                .map_err(|_| anyhow::anyhow!("import stopped"))?;
+        }
+        Ok(())
+    }
+}
+
+fn read_file(
+    file: File,
+    format: FileFormat,
+    batch_size: usize,
+    bytes: Arc<AtomicU64>,
+    tx: mpsc::Sender<Vec<Parsed>>,
+) -> anyhow::Result<()> {
+    let newlines = Rc::new(Cell::new(0));
+    let reader = Counting {
+        inner: BufReader::with_capacity(256 * 1024, file),
+        unpublished: 0,
+        bytes,
+        newlines: newlines.clone(),
+    };
+    let mut out = Batcher {
+        batch: Vec::with_capacity(batch_size),
+        size: batch_size,
+        tx,
+    };
+    match format {
+        FileFormat::Ndjson => {
+            for (i, line) in BufReader::new(reader).lines().enumerate() {
+                let line = line.context("reading the file")?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let row = serde_json::from_str::<Value>(&line)
+                    .map_err(|e| format!("not JSON: {e}"))
+                    .and_then(row_from_json);
+                out.push(Parsed { line: i + 1, row })?;
+            }
+        }
+        FileFormat::Json => {
+            // serde_json pulls bytes one at a time from the BufReader, so the
+            // newline count tells the line each element ends on.
+            let mut de = serde_json::Deserializer::from_reader(reader);
+            let mut failure = None;
+            let mut each = |value: Value| -> Result<(), String> {
+                let line = newlines.get() + 1;
+                out.push(Parsed {
+                    line,
+                    row: row_from_json(value),
+                })
+                .map_err(|e| {
+                    let message = e.to_string();
+                    failure = Some(e);
+                    message
+                })
+            };
+            let parsed = serde::Deserializer::deserialize_seq(&mut de, Elements(&mut each));
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            parsed.map_err(|e| anyhow::anyhow!("the file is not a JSON array of objects: {e}"))?;
+        }
+        FileFormat::Csv => {
+            let mut csv = csv::ReaderBuilder::new()
+                .flexible(false)
+                .from_reader(reader);
+            let headers = csv.headers().context("reading the CSV header")?.clone();
+            let columns: Vec<Column> = headers
+                .iter()
+                .map(Column::parse)
+                .collect::<Result<_, _>>()?;
+            for record in csv.records() {
+                let (line, row) = match record {
+                    Ok(r) => (
+                        r.position().map_or(0, |p| p.line() as usize),
+                        row_from_json(csv_object(&columns, &r)),
+                    ),
+                    Err(e) => (
+                        e.position().map_or(0, |p| p.line() as usize),
+                        Err(format!("bad CSV record: {e}")),
+                    ),
+                };
+                out.push(Parsed { line, row })?;
+            }
+        }
+    }
+    out.flush()
+}
+
+/// Calls the function on each element of a JSON array as it is parsed.
+struct Elements<'a, F>(&'a mut F);
+
+impl<'de, F: FnMut(Value) -> Result<(), String>> Visitor<'de> for Elements<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array of contacts")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(value) = seq.next_element::<Value>()? {
+            (self.0)(value).map_err(A::Error::custom)?;
+        }
+        Ok(())
+    }
+}
+
+/// A CSV column: where its cells go in the row object.
+enum Column {
+    Field(String),
+    List(String),
+    Bool(String),
+    Via(String),
+    Metadata(Vec<String>),
+    Address(String),
+}
+
+const TEXT_FIELDS: &[&str] = &[
+    "displayName",
+    "avatarUrl",
+    "title",
+    "timezone",
+    "gender",
+    "locale",
+    "organizationName",
+    "description",
+    "contactType",
+    "externalId",
+];
+const ADDRESS_FIELDS: &[&str] = &[
+    "organizationName",
+    "addressLine1",
+    "addressLine2",
+    "postcode",
+    "city",
+    "state",
+    "country",
+];
+
+impl Column {
+    fn parse(name: &str) -> anyhow::Result<Self> {
+        let name = name.trim();
+        if TEXT_FIELDS.contains(&name) {
+            return Ok(Self::Field(name.to_owned()));
+        }
+        if name == "groupNames" || name == "links" {
+            return Ok(Self::List(name.to_owned()));
+        }
+        if name == "isSpammer" {
+            return Ok(Self::Bool(name.to_owned()));
+        }
+        if let Some(source) = name.strip_prefix("via.").filter(|s| !s.is_empty()) {
+            return Ok(Self::Via(source.to_owned()));
+        }
+        if let Some(path) = name.strip_prefix("metadata.").filter(|s| !s.is_empty()) {
+            return Ok(Self::Metadata(path.split('.').map(str::to_owned).collect()));
+        }
+        if let Some(field) = name
+            .strip_prefix("address.")
+            .filter(|f| ADDRESS_FIELDS.contains(f))
+        {
+            return Ok(Self::Address(field.to_owned()));
+        }
+        anyhow::bail!(
+            "CSV column {name:?} is not an input field (use e.g. displayName, via.phone, metadata.KEY, address.city, groupNames)"
+        )
+    }
+}
+
+/// A CSV record as the JSON object of a CreateContactInput; empty cells are absent.
+fn csv_object(columns: &[Column], record: &csv::StringRecord) -> Value {
+    let mut row = Map::new();
+    for (column, cell) in columns.iter().zip(record.iter()) {
+        let cell = cell.trim();
+        if cell.is_empty() {
+            continue;
+        }
+        match column {
+            Column::Field(name) => {
+                row.insert(name.clone(), Value::String(cell.to_owned()));
+            }
+            Column::List(name) => {
+                let items = cell
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_owned()))
+                    .collect();
+                row.insert(name.clone(), Value::Array(items));
+            }
+            Column::Bool(name) => {
+                let value = match cell.to_ascii_lowercase().as_str() {
+                    "true" | "yes" | "1" => Value::Bool(true),
+                    "false" | "no" | "0" => Value::Bool(false),
+                    _ => Value::String(cell.to_owned()),
+                };
+                row.insert(name.clone(), value);
+            }
+            Column::Via(source) => {
+                let via = row.entry("via").or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(items) = via {
+                    items.push(serde_json::json!({ "source": source, "handle": cell }));
+                }
+            }
+            Column::Metadata(path) => {
+                let mut slot = row
+                    .entry("metadata")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                for key in &path[..path.len() - 1] {
+                    let Value::Object(map) = slot else { break };
+                    slot = map
+                        .entry(key.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                }
+                if let (Value::Object(map), Some(last)) = (slot, path.last()) {
+                    map.insert(last.clone(), Value::String(cell.to_owned()));
+                }
+            }
+            Column::Address(field) => {
+                let address = row
+                    .entry("address")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(map) = address {
+                    map.insert(field.clone(), Value::String(cell.to_owned()));
+                }
+            }
+        }
+    }
+    Value::Object(row)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FileRow {
+    display_name: Option<String>,
+    avatar_url: Option<String>,
+    title: Option<String>,
+    timezone: Option<String>,
+    gender: Option<String>,
+    locale: Option<String>,
+    organization_name: Option<String>,
+    description: Option<String>,
+    contact_type: Option<String>,
+    is_spammer: Option<bool>,
+    external_id: Option<String>,
+    group_names: Option<Vec<String>>,
+    links: Option<Vec<String>>,
+    via: Option<Vec<FileHandle>>,
+    address: Option<FileAddress>,
+    conversations: Option<Vec<FileConversation>>,
+    metadata: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileHandle {
+    source: String,
+    handle: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FileAddress {
+    organization_name: Option<String>,
+    address_line1: Option<String>,
+    address_line2: Option<String>,
+    postcode: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    country: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConversation {
+    id: String,
+    channel: String,
+}
+
+fn given<T>(value: Option<T>) -> Patch<T> {
+    value.map_or(Patch::Keep, Patch::Set)
+}
+
+/// A row object of the file as the fields of a create.
+fn row_from_json(value: Value) -> Result<ContactInput, String> {
+    let row: FileRow = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    Ok(ContactInput {
+        display_name: given(row.display_name),
+        avatar_url: given(row.avatar_url),
+        title: given(row.title),
+        timezone: given(row.timezone),
+        gender: given(row.gender),
+        locale: given(row.locale),
+        organization_name: given(row.organization_name),
+        description: given(row.description),
+        contact_type: given(row.contact_type),
+        is_spammer: given(row.is_spammer),
+        external_id: given(row.external_id),
+        group_names: given(row.group_names),
+        links: given(row.links),
+        via: given(row.via.map(|via| {
+            via.into_iter()
+                .map(|h| domain::HandleInput {
+                    source: h.source,
+                    handle: h.handle,
+                })
+                .collect()
+        })),
+        address: given(row.address.map(|a| domain::AddressInput {
+            organization_name: given(a.organization_name),
+            address_line1: given(a.address_line1),
+            address_line2: given(a.address_line2),
+            postcode: given(a.postcode),
+            city: given(a.city),
+            state: given(a.state),
+            country: given(a.country),
+        })),
+        metadata: given(row.metadata),
+        conversations: row
+            .conversations
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| domain::ConversationInput {
+                id: c.id,
+                channel: c.channel,
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,3 @@
+//! Command-line work besides serving.
+
+pub mod import;

@@ -1,0 +1,156 @@
+use std::path::PathBuf;
+
+use contacts_api::app;
+use contacts_api::cli::import::{run, FileFormat, ImportOptions, Progress, Summary};
+use contacts_api::domain::Rules;
+use contacts_api::service::events::EventBus;
+use contacts_api::service::import::OnConflictMode;
+use serde_json::json;
+
+use crate::common::TestApp;
+
+struct Quiet;
+
+impl Progress for Quiet {
+    fn advance(&self, _: u64, _: &Summary) {}
+}
+
+struct Cli {
+    app: TestApp,
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    async fn new() -> Self {
+        Self {
+            app: TestApp::new().await,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    async fn import(&self, path: PathBuf, on_conflict: OnConflictMode, atomic: bool, batch_size: usize) -> anyhow::Result<Summary> {
+        let db = app::connect(&self.app.database_url, 2).await?;
+        let opts = ImportOptions {
+            format: FileFormat::from_path(&path).unwrap(),
+            file: path,
+            on_conflict,
+            atomic,
+            batch_size,
+        };
+        run(&db, &Rules::default(), &EventBus::new(), &opts, &Quiet).await
+    }
+
+    async fn total(&self) -> i64 {
+        self.app.data("{ contacts { totalCount } }", json!({})).await["contacts"]["totalCount"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+fn failures(summary: &Summary) -> Vec<(usize, &str, Option<&str>)> {
+    summary
+        .failed
+        .iter()
+        .map(|r| (r.line, r.code.as_str(), r.field.as_deref()))
+        .collect()
+}
+
+#[tokio::test]
+async fn csv_rows_land_and_bad_rows_are_reported_by_line() {
+    let cli = Cli::new().await;
+    let path = cli.file(
+        "people.csv",
+        "displayName,via.phone,via.email,metadata.crm.id,metadata.tier,groupNames,isSpammer,address.city\n\
+         Ada,+1 617 253 1000,ADA@example.org,1,gold,vip;math,no,London\n\
+         Bad phone,12,,2,,,,\n\
+         Alan,+44 20 7946 0958,alan@example.org,3,silver,math,maybe,\n\
+         Dup,617-253-1000,,,,,,\n\
+         \"Hopper, Grace\",,grace@navy.mil,,,,yes,\n",
+    );
+    let summary = cli.import(path, OnConflictMode::Fail, false, 2).await.unwrap();
+    assert_eq!((summary.rows, summary.created, summary.updated, summary.skipped), (5, 2, 0, 0));
+    assert_eq!(
+        failures(&summary),
+        [
+            (3, "BAD_USER_INPUT", Some("row.via.0.handle")),
+            (4, "BAD_USER_INPUT", None),
+            (5, "CONFLICT", Some("row.via.0.handle")),
+        ]
+    );
+    let ada = cli
+        .app
+        .data(
+            "{ contact(handle: {source: \"email\", handle: \"ada@example.org\"}) { displayName via { source handle } metadata groupNames isSpammer address { city } } }",
+            json!({}),
+        )
+        .await["contact"]
+        .clone();
+    assert_eq!(ada["via"][0], json!({ "source": "phone", "handle": "+16172531000" }));
+    assert_eq!(ada["metadata"], json!({ "crm": { "id": "1" }, "tier": "gold" }));
+    assert_eq!(ada["groupNames"], json!(["math", "vip"]));
+    assert_eq!(ada["isSpammer"], false);
+    assert_eq!(ada["address"]["city"], "London");
+    let grace = cli.app.data("{ contacts(filter: {search: \"hopper\"}) { nodes { displayName isSpammer } } }", json!({})).await;
+    assert_eq!(grace["contacts"]["nodes"][0], json!({ "displayName": "Hopper, Grace", "isSpammer": true }));
+}
+
+#[tokio::test]
+async fn json_arrays_stream_with_line_numbers() {
+    let cli = Cli::new().await;
+    let path = cli.file(
+        "people.json",
+        "[\n  {\"displayName\": \"J1\", \"via\": [{\"source\": \"email\", \"handle\": \"j1@x.org\"}]},\n  {\"displayName\": \"J2\", \"nope\": 1},\n  {\"metadata\": {\"a\": [1]}},\n  {\"displayName\": \"J4\"}\n]\n",
+    );
+    let summary = cli.import(path, OnConflictMode::Fail, false, 1000).await.unwrap();
+    assert_eq!(summary.created, 2);
+    assert_eq!(failures(&summary), [(3, "BAD_USER_INPUT", None), (4, "BAD_USER_INPUT", Some("row.metadata.a"))]);
+    assert!(summary.failed[0].message.contains("nope"));
+    assert_eq!(cli.total().await, 2);
+
+    let broken = cli.file("broken.json", "{\"displayName\": \"not an array\"}");
+    assert!(cli.import(broken, OnConflictMode::Fail, false, 10).await.is_err());
+}
+
+#[tokio::test]
+async fn atomic_ndjson_is_all_or_nothing() {
+    let cli = Cli::new().await;
+    let bad = cli.file("bad.ndjson", "{\"displayName\":\"N1\"}\n\n{\"displayName\": 5}\nnot json\n{\"externalId\":\"n4\"}\n");
+    let summary = cli.import(bad, OnConflictMode::Fail, true, 1).await.unwrap();
+    assert_eq!(failures(&summary), [(3, "BAD_USER_INPUT", None), (4, "BAD_USER_INPUT", None)]);
+    assert_eq!(summary.created, 0);
+    assert_eq!(cli.total().await, 0, "nothing written");
+
+    let good = cli.file("good.ndjson", "{\"displayName\":\"N1\"}\n{\"externalId\":\"n2\"}\n{\"displayName\":\"N3\"}\n");
+    let summary = cli.import(good, OnConflictMode::Fail, true, 2).await.unwrap();
+    assert_eq!((summary.created, summary.failed.len()), (3, 0));
+    assert_eq!(cli.total().await, 3);
+}
+
+#[tokio::test]
+async fn update_mode_meets_rows_of_earlier_batches() {
+    let cli = Cli::new().await;
+    let path = cli.file(
+        "updates.ndjson",
+        "{\"externalId\":\"u1\",\"displayName\":\"One\"}\n{\"externalId\":\"u2\"}\n{\"externalId\":\"u1\",\"title\":\"Later\"}\n",
+    );
+    let summary = cli.import(path, OnConflictMode::Update, false, 2).await.unwrap();
+    assert_eq!((summary.created, summary.updated), (2, 1));
+    let one = cli.app.data("{ contact(externalId: \"u1\") { displayName title } }", json!({})).await;
+    assert_eq!(one["contact"], json!({ "displayName": "One", "title": "Later" }));
+    assert_eq!(cli.total().await, 2);
+}
+
+#[tokio::test]
+async fn unknown_csv_columns_stop_the_import() {
+    let cli = Cli::new().await;
+    let path = cli.file("odd.csv", "displayName,shoeSize\nAda,38\n");
+    let err = cli.import(path, OnConflictMode::Fail, false, 10).await.unwrap_err();
+    assert!(err.to_string().contains("shoeSize"), "{err}");
+    assert_eq!(cli.total().await, 0);
+}
