@@ -6,5 +6,6 @@ pub mod contact_group;
 pub mod contact_group_member;
 pub mod contact_handle;
 pub mod contact_metadata;
+pub mod contact_redirect;
 pub mod conversation;
 pub mod merge_record;

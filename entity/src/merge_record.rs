@@ -11,6 +11,8 @@ pub struct Model {
     /// The id the merged-away contact had.
     pub source_id: Uuid,
     pub snapshot: Json,
+    /// What the merge moved onto and filled in the destination (for unmerge).
+    pub moved: Option<Json>,
     pub merged_at: DateTimeUtc,
 }
 

@@ -3,12 +3,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_create_contacts;
+mod m20261121_000002_merge_redirects;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_create_contacts::Migration)]
+        vec![
+            Box::new(m20261121_000001_create_contacts::Migration),
+            Box::new(m20261121_000002_merge_redirects::Migration),
+        ]
     }
 }

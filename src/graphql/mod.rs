@@ -18,7 +18,11 @@ pub use state::GqlState;
 pub struct Query(query::ContactQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::ContactMutation, mutation::ConversationMutation);
+pub struct Mutation(
+    mutation::ContactMutation,
+    mutation::ConversationMutation,
+    mutation::MergeMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod events;
 pub mod import;
 pub mod list;
+pub mod merge;
 pub mod relations;
 pub mod upsert;
 mod write;

@@ -34,7 +34,13 @@ impl Cli {
         path
     }
 
-    async fn import(&self, path: PathBuf, on_conflict: OnConflictMode, atomic: bool, batch_size: usize) -> anyhow::Result<Summary> {
+    async fn import(
+        &self,
+        path: PathBuf,
+        on_conflict: OnConflictMode,
+        atomic: bool,
+        batch_size: usize,
+    ) -> anyhow::Result<Summary> {
         let db = app::connect(&self.app.database_url, 2).await?;
         let opts = ImportOptions {
             format: FileFormat::from_path(&path).unwrap(),
@@ -47,7 +53,9 @@ impl Cli {
     }
 
     async fn total(&self) -> i64 {
-        self.app.data("{ contacts { totalCount } }", json!({})).await["contacts"]["totalCount"]
+        self.app
+            .data("{ contacts { totalCount } }", json!({}))
+            .await["contacts"]["totalCount"]
             .as_i64()
             .unwrap()
     }
@@ -73,8 +81,19 @@ async fn csv_rows_land_and_bad_rows_are_reported_by_line() {
          Dup,617-253-1000,,,,,,\n\
          \"Hopper, Grace\",,grace@navy.mil,,,,yes,\n",
     );
-    let summary = cli.import(path, OnConflictMode::Fail, false, 2).await.unwrap();
-    assert_eq!((summary.rows, summary.created, summary.updated, summary.skipped), (5, 2, 0, 0));
+    let summary = cli
+        .import(path, OnConflictMode::Fail, false, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            summary.rows,
+            summary.created,
+            summary.updated,
+            summary.skipped
+        ),
+        (5, 2, 0, 0)
+    );
     assert_eq!(
         failures(&summary),
         [
@@ -91,13 +110,28 @@ async fn csv_rows_land_and_bad_rows_are_reported_by_line() {
         )
         .await["contact"]
         .clone();
-    assert_eq!(ada["via"][0], json!({ "source": "phone", "handle": "+16172531000" }));
-    assert_eq!(ada["metadata"], json!({ "crm": { "id": "1" }, "tier": "gold" }));
+    assert_eq!(
+        ada["via"][0],
+        json!({ "source": "phone", "handle": "+16172531000" })
+    );
+    assert_eq!(
+        ada["metadata"],
+        json!({ "crm": { "id": "1" }, "tier": "gold" })
+    );
     assert_eq!(ada["groupNames"], json!(["math", "vip"]));
     assert_eq!(ada["isSpammer"], false);
     assert_eq!(ada["address"]["city"], "London");
-    let grace = cli.app.data("{ contacts(filter: {search: \"hopper\"}) { nodes { displayName isSpammer } } }", json!({})).await;
-    assert_eq!(grace["contacts"]["nodes"][0], json!({ "displayName": "Hopper, Grace", "isSpammer": true }));
+    let grace = cli
+        .app
+        .data(
+            "{ contacts(filter: {search: \"hopper\"}) { nodes { displayName isSpammer } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        grace["contacts"]["nodes"][0],
+        json!({ "displayName": "Hopper, Grace", "isSpammer": true })
+    );
 }
 
 #[tokio::test]
@@ -107,27 +141,54 @@ async fn json_arrays_stream_with_line_numbers() {
         "people.json",
         "[\n  {\"displayName\": \"J1\", \"via\": [{\"source\": \"email\", \"handle\": \"j1@x.org\"}]},\n  {\"displayName\": \"J2\", \"nope\": 1},\n  {\"metadata\": {\"a\": [1]}},\n  {\"displayName\": \"J4\"}\n]\n",
     );
-    let summary = cli.import(path, OnConflictMode::Fail, false, 1000).await.unwrap();
+    let summary = cli
+        .import(path, OnConflictMode::Fail, false, 1000)
+        .await
+        .unwrap();
     assert_eq!(summary.created, 2);
-    assert_eq!(failures(&summary), [(3, "BAD_USER_INPUT", None), (4, "BAD_USER_INPUT", Some("row.metadata.a"))]);
+    assert_eq!(
+        failures(&summary),
+        [
+            (3, "BAD_USER_INPUT", None),
+            (4, "BAD_USER_INPUT", Some("row.metadata.a"))
+        ]
+    );
     assert!(summary.failed[0].message.contains("nope"));
     assert_eq!(cli.total().await, 2);
 
     let broken = cli.file("broken.json", "{\"displayName\": \"not an array\"}");
-    assert!(cli.import(broken, OnConflictMode::Fail, false, 10).await.is_err());
+    assert!(cli
+        .import(broken, OnConflictMode::Fail, false, 10)
+        .await
+        .is_err());
 }
 
 #[tokio::test]
 async fn atomic_ndjson_is_all_or_nothing() {
     let cli = Cli::new().await;
-    let bad = cli.file("bad.ndjson", "{\"displayName\":\"N1\"}\n\n{\"displayName\": 5}\nnot json\n{\"externalId\":\"n4\"}\n");
-    let summary = cli.import(bad, OnConflictMode::Fail, true, 1).await.unwrap();
-    assert_eq!(failures(&summary), [(3, "BAD_USER_INPUT", None), (4, "BAD_USER_INPUT", None)]);
+    let bad = cli.file(
+        "bad.ndjson",
+        "{\"displayName\":\"N1\"}\n\n{\"displayName\": 5}\nnot json\n{\"externalId\":\"n4\"}\n",
+    );
+    let summary = cli
+        .import(bad, OnConflictMode::Fail, true, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        failures(&summary),
+        [(3, "BAD_USER_INPUT", None), (4, "BAD_USER_INPUT", None)]
+    );
     assert_eq!(summary.created, 0);
     assert_eq!(cli.total().await, 0, "nothing written");
 
-    let good = cli.file("good.ndjson", "{\"displayName\":\"N1\"}\n{\"externalId\":\"n2\"}\n{\"displayName\":\"N3\"}\n");
-    let summary = cli.import(good, OnConflictMode::Fail, true, 2).await.unwrap();
+    let good = cli.file(
+        "good.ndjson",
+        "{\"displayName\":\"N1\"}\n{\"externalId\":\"n2\"}\n{\"displayName\":\"N3\"}\n",
+    );
+    let summary = cli
+        .import(good, OnConflictMode::Fail, true, 2)
+        .await
+        .unwrap();
     assert_eq!((summary.created, summary.failed.len()), (3, 0));
     assert_eq!(cli.total().await, 3);
 }
@@ -139,10 +200,22 @@ async fn update_mode_meets_rows_of_earlier_batches() {
         "updates.ndjson",
         "{\"externalId\":\"u1\",\"displayName\":\"One\"}\n{\"externalId\":\"u2\"}\n{\"externalId\":\"u1\",\"title\":\"Later\"}\n",
     );
-    let summary = cli.import(path, OnConflictMode::Update, false, 2).await.unwrap();
+    let summary = cli
+        .import(path, OnConflictMode::Update, false, 2)
+        .await
+        .unwrap();
     assert_eq!((summary.created, summary.updated), (2, 1));
-    let one = cli.app.data("{ contact(externalId: \"u1\") { displayName title } }", json!({})).await;
-    assert_eq!(one["contact"], json!({ "displayName": "One", "title": "Later" }));
+    let one = cli
+        .app
+        .data(
+            "{ contact(externalId: \"u1\") { displayName title } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        one["contact"],
+        json!({ "displayName": "One", "title": "Later" })
+    );
     assert_eq!(cli.total().await, 2);
 }
 
@@ -150,7 +223,10 @@ async fn update_mode_meets_rows_of_earlier_batches() {
 async fn unknown_csv_columns_stop_the_import() {
     let cli = Cli::new().await;
     let path = cli.file("odd.csv", "displayName,shoeSize\nAda,38\n");
-    let err = cli.import(path, OnConflictMode::Fail, false, 10).await.unwrap_err();
+    let err = cli
+        .import(path, OnConflictMode::Fail, false, 10)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("shoeSize"), "{err}");
     assert_eq!(cli.total().await, 0);
 }

@@ -11,6 +11,7 @@ mod events;
 mod filters;
 mod import;
 mod limits;
+mod merge;
 mod pagination;
 mod schema;
 mod server;

@@ -1,5 +1,7 @@
 mod contact;
 mod conversation;
+mod merge;
 
 pub use contact::ContactMutation;
 pub use conversation::ConversationMutation;
+pub use merge::MergeMutation;

@@ -12,7 +12,7 @@ use crate::graphql::types::{
     Contact, ContactConnection, ContactType, Conversation, Neighbour, Node,
 };
 use crate::service::list::{self, Direction, OrderField, PageRequest};
-use crate::service::{contacts, relations};
+use crate::service::{contacts, merge, relations};
 
 #[derive(Default)]
 pub struct ContactQuery;
@@ -23,7 +23,7 @@ impl ContactQuery {
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
         let id = parse_uuid("id", &id)?;
         let db = ctx_db(ctx)?;
-        if let Some(contact) = contacts::get(db, id).await? {
+        if let Some(contact) = merge::resolve(db, id).await? {
             return Ok(Some(Node::Contact(contact.into())));
         }
         let mut found = relations::conversations_by_id(db, &[id]).await?;
@@ -58,7 +58,7 @@ impl ContactQuery {
         let state = ctx_state(ctx)?;
         let db = &state.db;
         let found = if let Some(id) = id {
-            contacts::get(db, parse_uuid("id", &id)?).await?
+            merge::resolve(db, parse_uuid("id", &id)?).await?
         } else if let Some(conversation_id) = conversation_id {
             contacts::find_by_conversation(db, parse_uuid("conversationId", &conversation_id)?)
                 .await?

@@ -1,0 +1,745 @@
+//! Merging two contacts into one, and undoing it. A merge loses nothing:
+//! the source is kept whole in a snapshot, what it moved and filled on the
+//! destination is recorded, and its id keeps resolving (redirects).
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    contact, contact_group, contact_group_member, contact_handle, contact_metadata,
+    contact_redirect, conversation, merge_record,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::events::{ContactEvent, EventBus, EventKind};
+use super::{begin_write, contacts, finish, now, relations};
+use crate::error::{AppError, AppResult};
+
+/// The source contact as it was just before the merge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Snapshot {
+    id: Uuid,
+    display_name: Option<String>,
+    avatar_url: Option<String>,
+    title: Option<String>,
+    timezone: Option<String>,
+    gender: Option<String>,
+    locale: Option<String>,
+    organization_name: Option<String>,
+    description: Option<String>,
+    contact_type: String,
+    is_spammer: bool,
+    external_id: Option<String>,
+    group_names: Vec<String>,
+    links: Vec<String>,
+    via: Vec<SnapshotHandle>,
+    address: SnapshotAddress,
+    metadata: Map<String, Value>,
+    conversations: Vec<SnapshotConversation>,
+    merge_history: Vec<SnapshotMerge>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SnapshotHandle {
+    source: String,
+    handle: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotAddress {
+    organization_name: Option<String>,
+    address_line1: Option<String>,
+    address_line2: Option<String>,
+    postcode: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    country: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotConversation {
+    id: Uuid,
+    channel: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotMerge {
+    id: Uuid,
+    source_id: Uuid,
+    snapshot: Value,
+    merged_at: DateTime<Utc>,
+}
+
+/// What a merge moved onto and filled in the destination.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Moved {
+    handles: Vec<(String, String)>,
+    conversations: Vec<Uuid>,
+    /// Destination fields that were empty, with the value the source gave them.
+    filled: Vec<(String, String)>,
+    /// Metadata paths added to the destination, with their values.
+    metadata: Vec<(Vec<String>, Value)>,
+    groups: Vec<String>,
+    links: Vec<String>,
+    /// The source's own merge records, now on the destination.
+    merge_records: Vec<Uuid>,
+    /// Redirects that pointed at the source, now at the destination.
+    redirects: Vec<Uuid>,
+}
+
+/// The optional text columns, by name: what a merge may fill.
+fn text_fields(m: &mut contact::Model) -> [(&'static str, &mut Option<String>); 16] {
+    [
+        ("displayName", &mut m.display_name),
+        ("avatarUrl", &mut m.avatar_url),
+        ("title", &mut m.title),
+        ("timezone", &mut m.timezone),
+        ("gender", &mut m.gender),
+        ("locale", &mut m.locale),
+        ("organizationName", &mut m.organization_name),
+        ("description", &mut m.description),
+        ("externalId", &mut m.external_id),
+        ("address.organizationName", &mut m.address_organization_name),
+        ("address.addressLine1", &mut m.address_line1),
+        ("address.addressLine2", &mut m.address_line2),
+        ("address.postcode", &mut m.address_postcode),
+        ("address.city", &mut m.address_city),
+        ("address.state", &mut m.address_state),
+        ("address.country", &mut m.address_country),
+    ]
+}
+
+fn links_of(m: &contact::Model) -> Vec<String> {
+    m.links
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn set_links(m: &mut contact::Model, links: Vec<String>) {
+    m.links = Value::Array(links.into_iter().map(Value::String).collect());
+}
+
+fn sort_name(m: &mut contact::Model) {
+    m.sort_name = m
+        .display_name
+        .as_deref()
+        .map(str::to_lowercase)
+        .unwrap_or_default();
+}
+
+/// The contact an id stands for now: itself, or where it was merged into.
+pub async fn resolve<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Option<contact::Model>> {
+    if let Some(c) = contacts::get(conn, id).await? {
+        return Ok(Some(c));
+    }
+    match contact_redirect::Entity::find_by_id(id).one(conn).await? {
+        Some(r) => contacts::get(conn, r.contact_id).await,
+        None => Ok(None),
+    }
+}
+
+/// Merges `source_id` into `destination_id`; returns the destination.
+pub async fn merge(
+    db: &DatabaseConnection,
+    events: &EventBus,
+    source_id: Uuid,
+    destination_id: Uuid,
+) -> AppResult<contact::Model> {
+    if source_id == destination_id {
+        return Err(AppError::bad_input(
+            "destinationId",
+            "destinationId: a contact cannot be merged into itself",
+        ));
+    }
+    let txn = begin_write(db).await?;
+    let result = merge_in(&txn, source_id, destination_id).await;
+    let (source, destination) = finish(txn, result).await?;
+    events.publish(ContactEvent {
+        merged_into_id: Some(destination.id),
+        ..ContactEvent::new(EventKind::Merged, source)
+    });
+    events.publish(ContactEvent::new(EventKind::Updated, destination.id));
+    Ok(destination)
+}
+
+/// Locks both contacts (in id order, so crossed merges cannot deadlock) and
+/// returns them; a contact gone meanwhile is NOT_FOUND.
+async fn lock_pair<C: ConnectionTrait>(
+    conn: &C,
+    source_id: Uuid,
+    destination_id: Uuid,
+) -> AppResult<(contact::Model, contact::Model)> {
+    let mut ids = [source_id, destination_id];
+    ids.sort();
+    let mut found = Vec::new();
+    for id in ids {
+        if let Some(c) = contact::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(conn)
+            .await?
+        {
+            found.push(c);
+        }
+    }
+    let take = |id: Uuid, field: &str, found: &mut Vec<contact::Model>| {
+        let i = found.iter().position(|c| c.id == id).ok_or_else(|| {
+            AppError::not_found(field, format!("{field}: no contact with id {id}"))
+        })?;
+        Ok::<_, AppError>(found.remove(i))
+    };
+    let source = take(source_id, "sourceId", &mut found)?;
+    let destination = take(destination_id, "destinationId", &mut found)?;
+    Ok((source, destination))
+}
+
+async fn merge_in<C: ConnectionTrait>(
+    conn: &C,
+    source_id: Uuid,
+    destination_id: Uuid,
+) -> AppResult<(Uuid, contact::Model)> {
+    let resolved = |id: Uuid, field: &'static str| async move {
+        resolve(conn, id)
+            .await?
+            .map(|c| c.id)
+            .ok_or_else(|| AppError::not_found(field, format!("{field}: no contact with id {id}")))
+    };
+    let source_id = resolved(source_id, "sourceId").await?;
+    let destination_id = resolved(destination_id, "destinationId").await?;
+    if source_id == destination_id {
+        return Err(AppError::conflict(
+            "sourceId",
+            "sourceId: already merged into destinationId",
+        ));
+    }
+    let (source, mut destination) = lock_pair(conn, source_id, destination_id).await?;
+    let ids = [source.id];
+    let handles = relations::handles_for(conn, &ids)
+        .await?
+        .remove(&source.id)
+        .unwrap_or_default();
+    let metadata = relations::metadata_for(conn, &ids)
+        .await?
+        .remove(&source.id)
+        .unwrap_or_default();
+    let groups = relations::group_names_for(conn, &ids)
+        .await?
+        .remove(&source.id)
+        .unwrap_or_default();
+    let conversations = relations::conversations_for(conn, &ids)
+        .await?
+        .remove(&source.id)
+        .unwrap_or_default();
+    let records = relations::merge_records_for(conn, &ids)
+        .await?
+        .remove(&source.id)
+        .unwrap_or_default();
+
+    let snapshot = Snapshot {
+        id: source.id,
+        display_name: source.display_name.clone(),
+        avatar_url: source.avatar_url.clone(),
+        title: source.title.clone(),
+        timezone: source.timezone.clone(),
+        gender: source.gender.clone(),
+        locale: source.locale.clone(),
+        organization_name: source.organization_name.clone(),
+        description: source.description.clone(),
+        contact_type: source.contact_type.clone(),
+        is_spammer: source.is_spammer,
+        external_id: source.external_id.clone(),
+        group_names: groups.clone(),
+        links: links_of(&source),
+        via: handles
+            .iter()
+            .map(|h| SnapshotHandle {
+                source: h.source.clone(),
+                handle: h.handle.clone(),
+            })
+            .collect(),
+        address: SnapshotAddress {
+            organization_name: source.address_organization_name.clone(),
+            address_line1: source.address_line1.clone(),
+            address_line2: source.address_line2.clone(),
+            postcode: source.address_postcode.clone(),
+            city: source.address_city.clone(),
+            state: source.address_state.clone(),
+            country: source.address_country.clone(),
+        },
+        metadata: metadata.clone(),
+        conversations: conversations
+            .iter()
+            .map(|c| SnapshotConversation {
+                id: c.id,
+                channel: c.channel.clone(),
+                created_at: c.created_at,
+            })
+            .collect(),
+        merge_history: records
+            .iter()
+            .map(|r| SnapshotMerge {
+                id: r.id,
+                source_id: r.source_id,
+                snapshot: r.snapshot.clone(),
+                merged_at: r.merged_at,
+            })
+            .collect(),
+        created_at: source.created_at,
+        updated_at: source.updated_at,
+    };
+    let mut moved = Moved {
+        handles: handles
+            .iter()
+            .map(|h| (h.source.clone(), h.handle.clone()))
+            .collect(),
+        conversations: conversations.iter().map(|c| c.id).collect(),
+        merge_records: records.iter().map(|r| r.id).collect(),
+        ..Moved::default()
+    };
+
+    // Relations move over before the source row goes (its cascades would take them).
+    let offset = relations::handles_for(conn, &[destination.id])
+        .await?
+        .get(&destination.id)
+        .map_or(0, |h| h.len() as i32);
+    contact_handle::Entity::update_many()
+        .col_expr(
+            contact_handle::Column::ContactId,
+            Expr::value(destination.id),
+        )
+        .col_expr(
+            contact_handle::Column::Position,
+            Expr::col(contact_handle::Column::Position).add(offset),
+        )
+        .filter(contact_handle::Column::ContactId.eq(source.id))
+        .exec(conn)
+        .await?;
+    conversation::Entity::update_many()
+        .col_expr(conversation::Column::ContactId, Expr::value(destination.id))
+        .filter(conversation::Column::ContactId.eq(source.id))
+        .exec(conn)
+        .await?;
+    merge_record::Entity::update_many()
+        .col_expr(merge_record::Column::ContactId, Expr::value(destination.id))
+        .filter(merge_record::Column::ContactId.eq(source.id))
+        .exec(conn)
+        .await?;
+    moved.redirects = contact_redirect::Entity::find()
+        .select_only()
+        .column(contact_redirect::Column::OldId)
+        .filter(contact_redirect::Column::ContactId.eq(source.id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    // Redirects to the source would go with it (cascade): they follow it to
+    // the destination, which keeps every chain one hop long.
+    contact_redirect::Entity::update_many()
+        .col_expr(
+            contact_redirect::Column::ContactId,
+            Expr::value(destination.id),
+        )
+        .filter(contact_redirect::Column::ContactId.eq(source.id))
+        .exec(conn)
+        .await?;
+    contact::Entity::delete_by_id(source.id).exec(conn).await?;
+
+    // Destination keeps what it has; empty fields take the source's value.
+    let mut from = source.clone();
+    for ((name, slot), (_, value)) in text_fields(&mut destination)
+        .into_iter()
+        .zip(text_fields(&mut from))
+    {
+        if slot.is_none() {
+            if let Some(v) = value.clone() {
+                moved.filled.push((name.to_owned(), v.clone()));
+                *slot = Some(v);
+            }
+        }
+    }
+    sort_name(&mut destination);
+    let mut links = links_of(&destination);
+    for link in links_of(&source) {
+        if !links.contains(&link) {
+            moved.links.push(link.clone());
+            links.push(link);
+        }
+    }
+    set_links(&mut destination, links);
+
+    let mut dest_metadata = relations::metadata_for(conn, &[destination.id])
+        .await?
+        .remove(&destination.id)
+        .unwrap_or_default();
+    fill_missing(
+        &mut dest_metadata,
+        &metadata,
+        &mut Vec::new(),
+        &mut moved.metadata,
+    );
+    replace_metadata(conn, destination.id, dest_metadata).await?;
+
+    let dest_groups: BTreeSet<String> = relations::group_names_for(conn, &[destination.id])
+        .await?
+        .remove(&destination.id)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    moved.groups = groups
+        .into_iter()
+        .filter(|g| !dest_groups.contains(g))
+        .collect();
+    add_memberships(conn, destination.id, &moved.groups).await?;
+
+    let at = now();
+    contact_redirect::ActiveModel {
+        old_id: Set(source.id),
+        contact_id: Set(destination.id),
+        merged_at: Set(at),
+    }
+    .insert(conn)
+    .await?;
+    merge_record::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        contact_id: Set(destination.id),
+        source_id: Set(source.id),
+        snapshot: Set(to_json(&snapshot)?),
+        merged_at: Set(at),
+        moved: Set(Some(to_json(&moved)?)),
+    }
+    .insert(conn)
+    .await?;
+    destination.updated_at = at;
+    destination
+        .clone()
+        .into_active_model()
+        .reset_all()
+        .update(conn)
+        .await?;
+    Ok((source.id, destination))
+}
+
+/// Undoes a merge; returns the restored source.
+pub async fn unmerge(
+    db: &DatabaseConnection,
+    events: &EventBus,
+    merge_record_id: Uuid,
+) -> AppResult<contact::Model> {
+    let txn = begin_write(db).await?;
+    let result = unmerge_in(&txn, merge_record_id).await;
+    let (source, destination_id) = finish(txn, result).await?;
+    events.publish(ContactEvent::new(EventKind::Created, source.id));
+    events.publish(ContactEvent::new(EventKind::Updated, destination_id));
+    Ok(source)
+}
+
+async fn unmerge_in<C: ConnectionTrait>(
+    conn: &C,
+    record_id: Uuid,
+) -> AppResult<(contact::Model, Uuid)> {
+    let not_found = || {
+        AppError::not_found(
+            "mergeRecordId",
+            format!("mergeRecordId: no merge record {record_id}"),
+        )
+    };
+    let record = merge_record::Entity::find_by_id(record_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(not_found)?;
+    let mut destination = contact::Entity::find_by_id(record.contact_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(not_found)?;
+    let snapshot: Snapshot = from_json(&record.snapshot)?;
+    let moved: Moved = record
+        .moved
+        .as_ref()
+        .map(from_json)
+        .transpose()?
+        .unwrap_or_default();
+
+    // Fields the merge filled and that still hold the merged value are cleared.
+    for (name, slot) in text_fields(&mut destination) {
+        if moved
+            .filled
+            .iter()
+            .any(|(f, v)| f == name && slot.as_deref() == Some(v.as_str()))
+        {
+            *slot = None;
+        }
+    }
+    sort_name(&mut destination);
+    let links: Vec<String> = links_of(&destination)
+        .into_iter()
+        .filter(|l| !moved.links.contains(l))
+        .collect();
+    set_links(&mut destination, links);
+    destination.updated_at = now();
+    destination
+        .clone()
+        .into_active_model()
+        .reset_all()
+        .update(conn)
+        .await?;
+
+    let mut dest_metadata = relations::metadata_for(conn, &[destination.id])
+        .await?
+        .remove(&destination.id)
+        .unwrap_or_default();
+    for (path, value) in &moved.metadata {
+        remove_if_equal(&mut dest_metadata, path, value);
+    }
+    replace_metadata(conn, destination.id, dest_metadata).await?;
+    if !moved.groups.is_empty() {
+        let group_ids: Vec<Uuid> = contact_group::Entity::find()
+            .select_only()
+            .column(contact_group::Column::Id)
+            .filter(contact_group::Column::Name.is_in(moved.groups.iter().cloned()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        contact_group_member::Entity::delete_many()
+            .filter(contact_group_member::Column::ContactId.eq(destination.id))
+            .filter(contact_group_member::Column::GroupId.is_in(group_ids))
+            .exec(conn)
+            .await?;
+    }
+
+    // The source comes back under its old id; its externalId only if free.
+    let external_id = match &snapshot.external_id {
+        Some(e) if contacts::find_by_external_id(conn, e).await?.is_none() => Some(e.clone()),
+        _ => None,
+    };
+    let mut source = contact::Model {
+        id: snapshot.id,
+        display_name: snapshot.display_name.clone(),
+        sort_name: String::new(),
+        avatar_url: snapshot.avatar_url.clone(),
+        title: snapshot.title.clone(),
+        timezone: snapshot.timezone.clone(),
+        gender: snapshot.gender.clone(),
+        locale: snapshot.locale.clone(),
+        organization_name: snapshot.organization_name.clone(),
+        description: snapshot.description.clone(),
+        contact_type: snapshot.contact_type.clone(),
+        is_spammer: snapshot.is_spammer,
+        external_id,
+        links: Value::Null,
+        address_organization_name: snapshot.address.organization_name.clone(),
+        address_line1: snapshot.address.address_line1.clone(),
+        address_line2: snapshot.address.address_line2.clone(),
+        address_postcode: snapshot.address.postcode.clone(),
+        address_city: snapshot.address.city.clone(),
+        address_state: snapshot.address.state.clone(),
+        address_country: snapshot.address.country.clone(),
+        created_at: snapshot.created_at,
+        updated_at: now(),
+    };
+    sort_name(&mut source);
+    set_links(&mut source, snapshot.links.clone());
+    contact_redirect::Entity::delete_by_id(source.id)
+        .exec(conn)
+        .await?;
+    source.clone().into_active_model().insert(conn).await?;
+
+    // Handles and conversations it brought, where they still are on the destination.
+    for (position, h) in snapshot.via.iter().enumerate() {
+        if !moved
+            .handles
+            .contains(&(h.source.clone(), h.handle.clone()))
+        {
+            continue;
+        }
+        contact_handle::Entity::update_many()
+            .col_expr(contact_handle::Column::ContactId, Expr::value(source.id))
+            .col_expr(
+                contact_handle::Column::Position,
+                Expr::value(position as i32),
+            )
+            .filter(
+                Condition::all()
+                    .add(contact_handle::Column::ContactId.eq(destination.id))
+                    .add(contact_handle::Column::Source.eq(h.source.as_str()))
+                    .add(contact_handle::Column::Handle.eq(h.handle.as_str())),
+            )
+            .exec(conn)
+            .await?;
+    }
+    if !moved.conversations.is_empty() {
+        conversation::Entity::update_many()
+            .col_expr(conversation::Column::ContactId, Expr::value(source.id))
+            .filter(conversation::Column::ContactId.eq(destination.id))
+            .filter(conversation::Column::Id.is_in(moved.conversations.iter().copied()))
+            .exec(conn)
+            .await?;
+    }
+    if !moved.merge_records.is_empty() {
+        merge_record::Entity::update_many()
+            .col_expr(merge_record::Column::ContactId, Expr::value(source.id))
+            .filter(merge_record::Column::ContactId.eq(destination.id))
+            .filter(merge_record::Column::Id.is_in(moved.merge_records.iter().copied()))
+            .exec(conn)
+            .await?;
+    }
+    if !moved.redirects.is_empty() {
+        contact_redirect::Entity::update_many()
+            .col_expr(contact_redirect::Column::ContactId, Expr::value(source.id))
+            .filter(contact_redirect::Column::ContactId.eq(destination.id))
+            .filter(contact_redirect::Column::OldId.is_in(moved.redirects.iter().copied()))
+            .exec(conn)
+            .await?;
+    }
+    replace_metadata(conn, source.id, snapshot.metadata.clone()).await?;
+    let groups: Vec<String> = snapshot.group_names.clone();
+    ensure_groups(conn, &groups).await?;
+    add_memberships(conn, source.id, &groups).await?;
+    merge_record::Entity::delete_by_id(record.id)
+        .exec(conn)
+        .await?;
+    Ok((source, destination.id))
+}
+
+/// Adds to `dest` every key of `src` it lacks, recursively; records the paths added.
+fn fill_missing(
+    dest: &mut Map<String, Value>,
+    src: &Map<String, Value>,
+    path: &mut Vec<String>,
+    added: &mut Vec<(Vec<String>, Value)>,
+) {
+    for (key, value) in src {
+        path.push(key.clone());
+        match (dest.get_mut(key), value) {
+            (None, _) => {
+                dest.insert(key.clone(), value.clone());
+                added.push((path.clone(), value.clone()));
+            }
+            (Some(Value::Object(d)), Value::Object(s)) => fill_missing(d, s, path, added),
+            _ => {}
+        }
+        path.pop();
+    }
+}
+
+/// Removes the value at `path` if it is still `value`.
+fn remove_if_equal(map: &mut Map<String, Value>, path: &[String], value: &Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut at = map;
+    for key in parents {
+        match at.get_mut(key) {
+            Some(Value::Object(inner)) => at = inner,
+            _ => return,
+        }
+    }
+    if at.get(last) == Some(value) {
+        at.remove(last);
+    }
+}
+
+async fn replace_metadata<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+    map: Map<String, Value>,
+) -> AppResult<()> {
+    contact_metadata::Entity::delete_many()
+        .filter(contact_metadata::Column::ContactId.eq(contact_id))
+        .exec(conn)
+        .await?;
+    if map.is_empty() {
+        return Ok(());
+    }
+    contact_metadata::Entity::insert_many(map.into_iter().map(|(key, value)| {
+        contact_metadata::ActiveModel {
+            contact_id: Set(contact_id),
+            key: Set(key),
+            value: Set(value),
+        }
+    }))
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+async fn ensure_groups<C: ConnectionTrait>(conn: &C, names: &[String]) -> AppResult<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    contact_group::Entity::insert_many(names.iter().map(|name| contact_group::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name.clone()),
+        created_at: Set(at),
+    }))
+    .on_conflict(
+        OnConflict::column(contact_group::Column::Name)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+async fn add_memberships<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+    names: &[String],
+) -> AppResult<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let group_ids: Vec<Uuid> = contact_group::Entity::find()
+        .select_only()
+        .column(contact_group::Column::Id)
+        .filter(contact_group::Column::Name.is_in(names.iter().cloned()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    contact_group_member::Entity::insert_many(group_ids.into_iter().map(|group_id| {
+        contact_group_member::ActiveModel {
+            contact_id: Set(contact_id),
+            group_id: Set(group_id),
+        }
+    }))
+    .on_conflict(
+        OnConflict::columns([
+            contact_group_member::Column::ContactId,
+            contact_group_member::Column::GroupId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+fn to_json<T: Serialize>(value: &T) -> AppResult<Value> {
+    serde_json::to_value(value).map_err(|e| AppError::Internal(e.into()))
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(value: &Value) -> AppResult<T> {
+    serde_json::from_value(value.clone()).map_err(|e| AppError::Internal(e.into()))
+}
