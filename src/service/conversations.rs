@@ -7,7 +7,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::events::{ContactEvent, EventBus, EventKind};
-use super::{begin_write, contacts, finish, now, write};
+use super::{begin_write, contacts, finish, merge, now, write};
 use crate::domain::{ContactChanges, NormalizedHandle};
 use crate::error::{AppError, AppResult};
 
@@ -82,7 +82,7 @@ async fn link_once<C: ConnectionTrait>(
         }
     }
     let owner = match target {
-        LinkTarget::Contact(id) => Some(contacts::get(conn, *id).await?.ok_or_else(|| {
+        LinkTarget::Contact(id) => Some(merge::resolve(conn, *id).await?.ok_or_else(|| {
             AppError::not_found(
                 "input.contactId",
                 format!("input.contactId: no contact with id {id}"),

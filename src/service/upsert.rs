@@ -11,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::events::{ContactEvent, EventBus, EventKind};
-use super::{begin_write, contacts, finish, write};
+use super::{begin_write, contacts, finish, merge, write};
 use crate::domain::ContactChanges;
 use crate::error::{AppError, AppResult};
 
@@ -127,14 +127,15 @@ async fn find_target<C: ConnectionTrait>(
         }
     };
     if let Some(id) = keys.id {
+        // A merged-away id stands for the contact it was merged into.
         let field = changes.field("id");
-        if contacts::get(conn, id).await?.is_none() {
+        let Some(found) = merge::resolve(conn, id).await? else {
             return Err(AppError::not_found(
                 &field,
                 format!("{field}: no contact with id {id}"),
             ));
-        }
-        adopt(id, field)?;
+        };
+        adopt(found.id, field)?;
     }
     if let Some(external_id) = &keys.external_id {
         if let Some(c) = contacts::find_by_external_id(conn, external_id).await? {

@@ -1,17 +1,23 @@
 use serde_json::{json, Value};
 
-use crate::common::{s, CONTACT_FIELDS, TestApp};
+use crate::common::{s, TestApp, CONTACT_FIELDS};
 
 fn merge_doc() -> String {
     format!("mutation($s: ID!, $d: ID!) {{ mergeContacts(sourceId: $s, destinationId: $d) {{ {CONTACT_FIELDS} }} }}")
 }
 
 async fn merge(app: &TestApp, source: &Value, destination: &Value) -> Value {
-    app.data(&merge_doc(), json!({ "s": source["id"], "d": destination["id"] })).await["mergeContacts"].clone()
+    app.data(
+        &merge_doc(),
+        json!({ "s": source["id"], "d": destination["id"] }),
+    )
+    .await["mergeContacts"]
+        .clone()
 }
 
 async fn unmerge(app: &TestApp, record: &Value) -> Value {
-    let doc = format!("mutation($r: ID!) {{ unmergeContact(mergeRecordId: $r) {{ {CONTACT_FIELDS} }} }}");
+    let doc =
+        format!("mutation($r: ID!) {{ unmergeContact(mergeRecordId: $r) {{ {CONTACT_FIELDS} }} }}");
     app.data(&doc, json!({ "r": record })).await["unmergeContact"].clone()
 }
 
@@ -57,10 +63,18 @@ async fn merge_keeps_destination_fills_gaps_and_unites_the_rest() {
     assert_eq!(merged["address"]["country"], "DE");
     assert_eq!(merged["groupNames"], json!(["from-source", "shared"]));
     assert_eq!(merged["links"], json!(["https://source.example.org"]));
-    let via: Vec<&str> = merged["via"].as_array().unwrap().iter().map(|h| s(&h["handle"])).collect();
+    let via: Vec<&str> = merged["via"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| s(&h["handle"]))
+        .collect();
     assert_eq!(via, ["dest@example.org", "src@example.org", "+16172531000"]);
     assert_eq!(merged["conversations"].as_array().unwrap().len(), 2);
-    assert_eq!(merged["metadata"], json!({ "crm": { "id": "d", "owner": "ann" }, "only_dest": 2, "only_source": 1 }));
+    assert_eq!(
+        merged["metadata"],
+        json!({ "crm": { "id": "d", "owner": "ann" }, "only_dest": 2, "only_source": 1 })
+    );
 
     let history = merged["mergeHistory"].as_array().unwrap();
     assert_eq!(history.len(), 1);
@@ -69,11 +83,19 @@ async fn merge_keeps_destination_fills_gaps_and_unites_the_rest() {
     assert_eq!(snapshot["displayName"], "Source Name");
     assert_eq!(snapshot["via"].as_array().unwrap().len(), 2);
     assert_eq!(snapshot["metadata"], source["metadata"]);
-    assert_eq!(snapshot["conversations"][0]["id"], "ea1cba21-2bd6-477c-9a40-59cd9bb96bef");
+    assert_eq!(
+        snapshot["conversations"][0]["id"],
+        "ea1cba21-2bd6-477c-9a40-59cd9bb96bef"
+    );
 
     // The source's id resolves to the destination; its handles find it too.
     assert_eq!(app.get(s(&source["id"])).await["id"], destination["id"]);
-    let by_handle = app.data("{ contact(handle: {source: \"phone\", handle: \"617 253 1000\"}) { id } }", json!({})).await;
+    let by_handle = app
+        .data(
+            "{ contact(handle: {source: \"phone\", handle: \"617 253 1000\"}) { id } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(by_handle["contact"]["id"], destination["id"]);
     let data = app.data("{ contacts { totalCount } }", json!({})).await;
     assert_eq!(data["contacts"]["totalCount"], 1);
@@ -83,16 +105,42 @@ async fn merge_keeps_destination_fills_gaps_and_unites_the_rest() {
 async fn merge_rejects_self_and_unknown_ids() {
     let app = TestApp::new().await;
     let (source, destination) = pair(&app).await;
-    let (code, field, _) = app.error(&merge_doc(), json!({ "s": source["id"], "d": source["id"] })).await;
-    assert_eq!((code.as_str(), field.as_deref()), ("BAD_USER_INPUT", Some("destinationId")));
+    let (code, field, _) = app
+        .error(
+            &merge_doc(),
+            json!({ "s": source["id"], "d": source["id"] }),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("destinationId"))
+    );
     let unknown = "01900000-0000-7000-8000-000000000000";
-    let (code, field, _) = app.error(&merge_doc(), json!({ "s": unknown, "d": destination["id"] })).await;
-    assert_eq!((code.as_str(), field.as_deref()), ("NOT_FOUND", Some("sourceId")));
-    let (code, field, _) = app.error(&merge_doc(), json!({ "s": source["id"], "d": unknown })).await;
-    assert_eq!((code.as_str(), field.as_deref()), ("NOT_FOUND", Some("destinationId")));
+    let (code, field, _) = app
+        .error(
+            &merge_doc(),
+            json!({ "s": unknown, "d": destination["id"] }),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("NOT_FOUND", Some("sourceId"))
+    );
+    let (code, field, _) = app
+        .error(&merge_doc(), json!({ "s": source["id"], "d": unknown }))
+        .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("NOT_FOUND", Some("destinationId"))
+    );
     merge(&app, &source, &destination).await;
     // Merging again what is already one contact.
-    let (code, _, _) = app.error(&merge_doc(), json!({ "s": source["id"], "d": destination["id"] })).await;
+    let (code, _, _) = app
+        .error(
+            &merge_doc(),
+            json!({ "s": source["id"], "d": destination["id"] }),
+        )
+        .await;
     assert_eq!(code, "CONFLICT");
 }
 
@@ -106,13 +154,24 @@ async fn chains_resolve_to_the_last_destination() {
     let merged = merge(&app, &b, &c).await;
     assert_eq!(app.get(s(&a["id"])).await["id"], c["id"]);
     assert_eq!(app.get(s(&b["id"])).await["id"], c["id"]);
-    let sources: Vec<&Value> = merged["mergeHistory"].as_array().unwrap().iter().map(|r| &r["sourceId"]).collect();
-    assert_eq!(sources, [&a["id"], &b["id"]], "oldest first, the source's own history included");
+    let sources: Vec<&Value> = merged["mergeHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["sourceId"])
+        .collect();
+    assert_eq!(
+        sources,
+        [&a["id"], &b["id"]],
+        "oldest first, the source's own history included"
+    );
     let b_snapshot = &merged["mergeHistory"][1]["snapshot"];
     assert_eq!(b_snapshot["mergeHistory"][0]["sourceId"], a["id"]);
     // Merging by a merged-away id merges its destination.
     let d = app.create(json!({ "displayName": "D" })).await;
-    let merged = app.data(&merge_doc(), json!({ "s": d["id"], "d": a["id"] })).await;
+    let merged = app
+        .data(&merge_doc(), json!({ "s": d["id"], "d": a["id"] }))
+        .await;
     assert_eq!(merged["mergeContacts"]["id"], c["id"]);
 }
 
@@ -122,17 +181,34 @@ async fn unmerge_restores_the_source_and_clears_only_untouched_fills() {
     let (source, destination) = pair(&app).await;
     let merged = merge(&app, &source, &destination).await;
     // A later edit of a field the merge filled: it stays after the undo.
-    app.update(json!({ "id": destination["id"], "title": "Edited later" })).await;
+    app.update(json!({ "id": destination["id"], "title": "Edited later" }))
+        .await;
     let record = merged["mergeHistory"][0]["id"].clone();
     let restored = unmerge(&app, &record).await;
 
-    for field in ["id", "displayName", "title", "timezone", "externalId", "groupNames", "links", "via", "address", "metadata", "createdAt"] {
+    for field in [
+        "id",
+        "displayName",
+        "title",
+        "timezone",
+        "externalId",
+        "groupNames",
+        "links",
+        "via",
+        "address",
+        "metadata",
+        "createdAt",
+    ] {
         assert_eq!(restored[field], source[field], "{field}");
     }
     assert_eq!(restored["conversations"].as_array().unwrap().len(), 1);
     let dest = app.get(s(&destination["id"])).await;
     assert_eq!(dest["title"], "Edited later");
-    assert_eq!(dest["timezone"], json!(null), "filled and untouched: cleared");
+    assert_eq!(
+        dest["timezone"],
+        json!(null),
+        "filled and untouched: cleared"
+    );
     assert_eq!(dest["externalId"], json!(null));
     assert_eq!(dest["address"]["country"], json!(null));
     assert_eq!(dest["groupNames"], destination["groupNames"]);
@@ -141,11 +217,18 @@ async fn unmerge_restores_the_source_and_clears_only_untouched_fills() {
     assert_eq!(dest["metadata"], destination["metadata"]);
     assert_eq!(dest["conversations"].as_array().unwrap().len(), 1);
     assert_eq!(dest["mergeHistory"], json!([]));
-    assert_eq!(app.get(s(&source["id"])).await["id"], source["id"], "the old id is itself again");
+    assert_eq!(
+        app.get(s(&source["id"])).await["id"],
+        source["id"],
+        "the old id is itself again"
+    );
 
     let doc = "mutation($r: ID!) { unmergeContact(mergeRecordId: $r) { id } }";
     let (code, field, _) = app.error(doc, json!({ "r": record })).await;
-    assert_eq!((code.as_str(), field.as_deref()), ("NOT_FOUND", Some("mergeRecordId")));
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("NOT_FOUND", Some("mergeRecordId"))
+    );
 }
 
 #[tokio::test]
@@ -159,7 +242,11 @@ async fn unmerging_the_middle_of_a_chain_gives_back_its_history() {
     let restored_b = unmerge(&app, &merged["mergeHistory"][1]["id"]).await;
     assert_eq!(restored_b["id"], b["id"]);
     assert_eq!(restored_b["mergeHistory"][0]["sourceId"], a["id"]);
-    assert_eq!(app.get(s(&a["id"])).await["id"], b["id"], "A resolves to B again");
+    assert_eq!(
+        app.get(s(&a["id"])).await["id"],
+        b["id"],
+        "A resolves to B again"
+    );
     assert_eq!(app.get(s(&c["id"])).await["mergeHistory"], json!([]));
 }
 
@@ -174,18 +261,27 @@ async fn crossed_concurrent_merges_lose_nothing() {
                 "metadata": { "a": 1 } }))
             .await;
         let b = app
-            .create(json!({ "via": [{ "source": "email", "handle": format!("b{round}@example.org") }],
+            .create(
+                json!({ "via": [{ "source": "email", "handle": format!("b{round}@example.org") }],
                 "conversations": [{ "id": uuid::Uuid::now_v7().to_string(), "channel": "sms" }],
-                "metadata": { "b": 2 } }))
+                "metadata": { "b": 2 } }),
+            )
             .await;
         let doc = merge_doc();
         let (one, two) = tokio::join!(
             app.gql(&doc, json!({ "s": a["id"], "d": b["id"] })),
             app.gql(&doc, json!({ "s": b["id"], "d": a["id"] }))
         );
-        let ok: Vec<&Value> = [&one, &two].into_iter().filter(|r| r.get("errors").is_none()).collect();
+        let ok: Vec<&Value> = [&one, &two]
+            .into_iter()
+            .filter(|r| r.get("errors").is_none())
+            .collect();
         assert_eq!(ok.len(), 1, "{one:#} {two:#}");
-        let failed = if one.get("errors").is_some() { &one } else { &two };
+        let failed = if one.get("errors").is_some() {
+            &one
+        } else {
+            &two
+        };
         let code = s(&failed["errors"][0]["extensions"]["code"]);
         assert!(code == "NOT_FOUND" || code == "CONFLICT", "{failed:#}");
         let survivor = &ok[0]["data"]["mergeContacts"];
@@ -204,5 +300,37 @@ async fn merges_publish_merged_events() {
     let event = rx.try_recv().unwrap();
     assert_eq!(event.kind, contacts_api::service::events::EventKind::Merged);
     assert_eq!(event.contact_id.to_string(), s(&source["id"]));
-    assert_eq!(event.merged_into_id.map(|i| i.to_string()).as_deref(), Some(s(&destination["id"])));
+    assert_eq!(
+        event.merged_into_id.map(|i| i.to_string()).as_deref(),
+        Some(s(&destination["id"]))
+    );
+}
+
+#[tokio::test]
+async fn writes_naming_a_merged_away_id_reach_the_destination() {
+    let app = TestApp::new().await;
+    let (source, destination) = pair(&app).await;
+    merge(&app, &source, &destination).await;
+    let conv = uuid::Uuid::now_v7().to_string();
+    let linked = app
+        .data(
+            "mutation($i: LinkConversationInput!) { linkConversation(input: $i) { contact { id } } }",
+            json!({ "i": { "conversationId": conv, "channel": "facebook", "contactId": source["id"] } }),
+        )
+        .await;
+    assert_eq!(
+        linked["linkConversation"]["contact"]["id"],
+        destination["id"]
+    );
+    let upserted = app
+        .data(
+            "mutation($i: CreateOrUpdateContactInput!) { createOrUpdateContact(input: $i) { created contact { id title } } }",
+            json!({ "i": { "id": source["id"], "title": "Via old id" } }),
+        )
+        .await;
+    assert_eq!(upserted["createOrUpdateContact"]["created"], false);
+    assert_eq!(
+        upserted["createOrUpdateContact"]["contact"]["id"],
+        destination["id"]
+    );
 }
