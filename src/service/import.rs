@@ -11,8 +11,8 @@ use entity::{
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set, Statement,
 };
 use serde_json::Map;
 use uuid::Uuid;
@@ -161,23 +161,10 @@ async fn lookup_existing<C: ConnectionTrait>(
     }
     for (source, handles) in by_source {
         let handles: Vec<&str> = handles.into_iter().collect();
-        for chunk in handles.chunks(chunk_len(1)) {
-            let found: Vec<(String, Uuid)> = contact_handle::Entity::find()
-                .select_only()
-                .columns([
-                    contact_handle::Column::Handle,
-                    contact_handle::Column::ContactId,
-                ])
-                .filter(contact_handle::Column::Source.eq(source))
-                .filter(contact_handle::Column::Handle.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(conn)
-                .await?;
-            existing.handles.extend(
-                found
-                    .into_iter()
-                    .map(|(h, id)| ((source.to_owned(), h), id)),
-            );
+        for chunk in handles.chunks(chunk_len(1) - 1) {
+            for (handle, id) in handle_owners(conn, source, chunk).await? {
+                existing.handles.insert((source.to_owned(), handle), id);
+            }
         }
     }
     let conversation_ids: Vec<Uuid> = rows
@@ -195,6 +182,51 @@ async fn lookup_existing<C: ConnectionTrait>(
         existing.conversations.extend(found);
     }
     Ok(existing)
+}
+
+/// Owners of the given handles of one source. The keys arrive as a VALUES
+/// list joined to the table: index probes or a hash join on both databases.
+/// A plain `handle IN (...)` turned quadratic on PostgreSQL once the cached
+/// statement went to a generic plan (the list is then searched linearly for
+/// every row the source index yields: minutes per batch at 500,000 handles).
+async fn handle_owners<C: ConnectionTrait>(
+    conn: &C,
+    source: &str,
+    handles: &[&str],
+) -> AppResult<Vec<(String, Uuid)>> {
+    if handles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = conn.get_database_backend();
+    // Numbered placeholders: the source, bound first, comes last in the text.
+    let param = |n: usize| match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    };
+    let keys: Vec<String> = (0..handles.len())
+        .map(|i| format!("({})", param(i + 2)))
+        .collect();
+    let sql = format!(
+        "SELECT h.handle, h.contact_id FROM contact_handles h \
+         JOIN (VALUES {}) AS k ON h.handle = k.column1 WHERE h.source = {}",
+        keys.join(", "),
+        param(1)
+    );
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(handles.len() + 1);
+    values.push(source.into());
+    values.extend(handles.iter().map(|h| sea_orm::Value::from(*h)));
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String>("", "handle")?,
+                r.try_get::<Uuid>("", "contact_id")?,
+            ))
+        })
+        .collect::<Result<_, DbErr>>()
+        .map_err(AppError::from)
 }
 
 /// Decides every row, in input order, as if the rows were written one after
