@@ -6,10 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use entity::{
-    contact, contact_group, contact_group_member, contact_handle, contact_metadata, conversation,
-};
-use sea_orm::sea_query::OnConflict;
+use entity::{contact, contact_group_member, contact_handle, contact_metadata, conversation};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
     EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set, Statement,
@@ -519,7 +516,7 @@ async fn insert_batch<C: ConnectionTrait>(
         .iter()
         .flat_map(|(_, c)| c.group_names.iter().flatten().map(String::as_str))
         .collect();
-    let group_ids = ensure_groups(conn, &names.into_iter().collect::<Vec<_>>()).await?;
+    let group_ids = write::ensure_groups(conn, &names.into_iter().collect::<Vec<_>>()).await?;
     let members: Vec<contact_group_member::ActiveModel> = creates
         .iter()
         .zip(&models)
@@ -575,36 +572,4 @@ where
             .await?;
     }
     Ok(())
-}
-
-/// Creates the groups not seen before; returns name -> id for all of them.
-async fn ensure_groups<C: ConnectionTrait>(
-    conn: &C,
-    names: &[&str],
-) -> AppResult<HashMap<String, Uuid>> {
-    let at = now();
-    let mut ids = HashMap::new();
-    for chunk in names.chunks(chunk_len(3)) {
-        contact_group::Entity::insert_many(chunk.iter().map(|name| contact_group::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            name: Set((*name).to_owned()),
-            created_at: Set(at),
-        }))
-        .on_conflict(
-            OnConflict::column(contact_group::Column::Name)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
-        let found: Vec<(Uuid, String)> = contact_group::Entity::find()
-            .select_only()
-            .columns([contact_group::Column::Id, contact_group::Column::Name])
-            .filter(contact_group::Column::Name.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        ids.extend(found.into_iter().map(|(id, name)| (name, id)));
-    }
-    Ok(ids)
 }

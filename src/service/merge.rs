@@ -9,7 +9,7 @@ use entity::{
     contact, contact_group, contact_group_member, contact_handle, contact_metadata,
     contact_redirect, conversation, merge_record,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, QuerySelect, Set,
@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::events::{ContactEvent, EventBus, EventKind};
-use super::{begin_write, contacts, finish, now, relations};
+use super::{begin_write, contacts, finish, now, relations, write};
 use crate::error::{AppError, AppResult};
 
 /// The source contact as it was just before the merge.
@@ -407,7 +407,7 @@ async fn merge_in<C: ConnectionTrait>(
         .into_iter()
         .filter(|g| !dest_groups.contains(g))
         .collect();
-    add_memberships(conn, destination.id, &moved.groups).await?;
+    write::add_memberships(conn, destination.id, &moved.groups).await?;
 
     let at = now();
     contact_redirect::ActiveModel {
@@ -611,9 +611,7 @@ async fn unmerge_in<C: ConnectionTrait>(
             .await?;
     }
     replace_metadata(conn, source.id, snapshot.metadata.clone()).await?;
-    let groups: Vec<String> = snapshot.group_names.clone();
-    ensure_groups(conn, &groups).await?;
-    add_memberships(conn, source.id, &groups).await?;
+    write::add_memberships(conn, source.id, &snapshot.group_names).await?;
     merge_record::Entity::delete_by_id(record.id)
         .exec(conn)
         .await?;
@@ -677,60 +675,6 @@ async fn replace_metadata<C: ConnectionTrait>(
             value: Set(value),
         }
     }))
-    .exec_without_returning(conn)
-    .await?;
-    Ok(())
-}
-
-async fn ensure_groups<C: ConnectionTrait>(conn: &C, names: &[String]) -> AppResult<()> {
-    if names.is_empty() {
-        return Ok(());
-    }
-    let at = now();
-    contact_group::Entity::insert_many(names.iter().map(|name| contact_group::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        name: Set(name.clone()),
-        created_at: Set(at),
-    }))
-    .on_conflict(
-        OnConflict::column(contact_group::Column::Name)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(conn)
-    .await?;
-    Ok(())
-}
-
-async fn add_memberships<C: ConnectionTrait>(
-    conn: &C,
-    contact_id: Uuid,
-    names: &[String],
-) -> AppResult<()> {
-    if names.is_empty() {
-        return Ok(());
-    }
-    let group_ids: Vec<Uuid> = contact_group::Entity::find()
-        .select_only()
-        .column(contact_group::Column::Id)
-        .filter(contact_group::Column::Name.is_in(names.iter().cloned()))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    contact_group_member::Entity::insert_many(group_ids.into_iter().map(|group_id| {
-        contact_group_member::ActiveModel {
-            contact_id: Set(contact_id),
-            group_id: Set(group_id),
-        }
-    }))
-    .on_conflict(
-        OnConflict::columns([
-            contact_group_member::Column::ContactId,
-            contact_group_member::Column::GroupId,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
     .exec_without_returning(conn)
     .await?;
     Ok(())

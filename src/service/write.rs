@@ -270,37 +270,74 @@ async fn replace_groups<C: ConnectionTrait>(
     if names.is_empty() {
         return Ok(existing);
     }
+    add_memberships(conn, contact_id, names).await?;
+    Ok(true)
+}
+
+/// Creates the groups not seen before; returns name -> id for all of them.
+/// Groups are created on first use; a concurrent creator of the same group is
+/// fine, the unique name makes one of the inserts a no-op.
+pub(super) async fn ensure_groups<C: ConnectionTrait>(
+    conn: &C,
+    names: &[&str],
+) -> AppResult<HashMap<String, Uuid>> {
     let at = now();
-    // Groups are created on first use; a concurrent creator of the same group
-    // is fine, the unique name makes one of the inserts a no-op.
-    contact_group::Entity::insert_many(names.iter().map(|name| contact_group::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        name: Set(name.clone()),
-        created_at: Set(at),
-    }))
-    .on_conflict(
-        OnConflict::column(contact_group::Column::Name)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(conn)
-    .await?;
-    let group_ids: Vec<Uuid> = contact_group::Entity::find()
-        .select_only()
-        .column(contact_group::Column::Id)
-        .filter(contact_group::Column::Name.is_in(names.iter().cloned()))
-        .into_tuple()
-        .all(conn)
+    let mut ids = HashMap::new();
+    // Three bind parameters a row, well below both databases' limits.
+    for chunk in names.chunks(10_000) {
+        contact_group::Entity::insert_many(chunk.iter().map(|name| contact_group::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            name: Set((*name).to_owned()),
+            created_at: Set(at),
+        }))
+        .on_conflict(
+            OnConflict::column(contact_group::Column::Name)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
         .await?;
-    contact_group_member::Entity::insert_many(group_ids.into_iter().map(|group_id| {
+        let found: Vec<(Uuid, String)> = contact_group::Entity::find()
+            .select_only()
+            .columns([contact_group::Column::Id, contact_group::Column::Name])
+            .filter(contact_group::Column::Name.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        ids.extend(found.into_iter().map(|(id, name)| (name, id)));
+    }
+    Ok(ids)
+}
+
+/// Puts the contact in the named groups (creating them), keeping the
+/// memberships it already has.
+pub(super) async fn add_memberships<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+    names: &[String],
+) -> AppResult<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let ids = ensure_groups(conn, &names).await?;
+    contact_group_member::Entity::insert_many(ids.into_values().map(|group_id| {
         contact_group_member::ActiveModel {
             contact_id: Set(contact_id),
             group_id: Set(group_id),
         }
     }))
+    .on_conflict(
+        OnConflict::columns([
+            contact_group_member::Column::ContactId,
+            contact_group_member::Column::GroupId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
     .exec_without_returning(conn)
     .await?;
-    Ok(true)
+    Ok(())
 }
 
 async fn write_metadata<C: ConnectionTrait>(

@@ -303,16 +303,26 @@ async fn each_conflict_mode_atomic_and_not() {
             ("UPDATE", 1, 1, 0, 0),
         ] {
             let app = TestApp::new().await;
-            let existing = app.create(json!({ "displayName": "Existing", "externalId": "taken" })).await;
+            let existing = app
+                .create(json!({ "displayName": "Existing", "externalId": "taken" }))
+                .await;
             let rows = json!([{ "externalId": "taken", "title": "From import" }, { "displayName": "New" }]);
-            let out = import(&app, json!({ "contacts": rows, "onConflict": mode, "atomic": atomic })).await;
+            let out = import(
+                &app,
+                json!({ "contacts": rows, "onConflict": mode, "atomic": atomic }),
+            )
+            .await;
             let case = format!("{mode} atomic={atomic}: {out}");
             assert_eq!(out["createdCount"], created, "{case}");
             assert_eq!(out["updatedCount"], updated, "{case}");
             assert_eq!(out["skippedCount"], skipped, "{case}");
             assert_eq!(out["errors"].as_array().unwrap().len(), errors, "{case}");
             let title = app.get(s(&existing["id"])).await["title"].clone();
-            let want = if mode == "UPDATE" { json!("From import") } else { json!(null) };
+            let want = if mode == "UPDATE" {
+                json!("From import")
+            } else {
+                json!(null)
+            };
             assert_eq!(title, want, "{case}");
             assert_eq!(total(&app).await, 1 + created, "{case}");
         }
