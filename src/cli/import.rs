@@ -142,6 +142,9 @@ pub async fn run(
         Ok(())
     }
     .await;
+    // Dropping the receiver first unblocks a reader waiting on a full channel
+    // when the import stopped early; otherwise the join below would hang.
+    drop(rx);
     let read = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the file reader panicked"))?;

@@ -230,3 +230,30 @@ async fn unknown_csv_columns_stop_the_import() {
     assert!(err.to_string().contains("shoeSize"), "{err}");
     assert_eq!(cli.total().await, 0);
 }
+
+/// A database failure mid-file ends the import with an error; it must not
+/// hang on a reader waiting to hand over more batches. Multi-threaded, so the
+/// timeout still fires if a regression blocks a worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_database_stops_the_import_instead_of_hanging() {
+    use sea_orm::ConnectionTrait;
+
+    let cli = Cli::new().await;
+    let rows: String = (0..50)
+        .map(|i| {
+            format!("{{\"via\":[{{\"source\":\"email\",\"handle\":\"p{i}@example.org\"}}]}}\n")
+        })
+        .collect();
+    let path = cli.file("many.ndjson", &rows);
+    let db = app::connect(&cli.app.database_url, 1).await.unwrap();
+    db.execute_unprepared("DROP TABLE contact_handles")
+        .await
+        .unwrap();
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        cli.import(path, OnConflictMode::Fail, false, 1),
+    )
+    .await
+    .expect("the import hung");
+    assert!(outcome.is_err());
+}
