@@ -19,10 +19,9 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::domain::{self, ContactInput, Mode, Patch, Rules};
-use crate::error::AppError;
+use crate::service::begin_write;
 use crate::service::events::EventBus;
 use crate::service::import::{self, ImportRow, OnConflictMode, RowOutcome};
-use crate::service::{begin_write, finish};
 
 /// File formats `import` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -152,12 +151,10 @@ pub async fn run(
     if let Some(txn) = txn {
         // All or nothing: a single failed row anywhere rolls the file back.
         let all_good = outcome.is_ok() && summary.failed.is_empty();
-        let result = if all_good {
-            Ok(())
+        if all_good {
+            txn.commit().await?;
         } else {
-            Err(AppError::Contended)
-        };
-        if finish(txn, result).await.is_err() {
+            txn.rollback().await?;
             summary.created = 0;
             summary.updated = 0;
             summary.skipped = 0;
