@@ -4,21 +4,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::State;
-use axum::response::{Html, IntoResponse};
-use axum::routing::get;
-use axum::Router;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
-use tower_http::trace::TraceLayer;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::domain::IdentitySecret;
-use crate::graphql::{build_schema, AppSchema, GqlState, Limits};
+use crate::graphql::{build_schema, GqlState, Limits};
+pub use crate::http::{router, AppState};
+use crate::http::{Auth, HttpSettings, Metrics};
 use crate::service::events::EventBus;
+use crate::service::tokens;
 
 /// Opens the pool. SQLite runs in WAL mode with a busy timeout, so readers
 /// never block the writer and writers queue instead of failing.
@@ -47,65 +45,64 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         .context("migrating the database")
 }
 
-/// Connects, migrates and builds the schema the server runs.
-pub async fn build(config: &Config) -> anyhow::Result<AppSchema> {
-    let db = connect(&config.database_url, config.db_pool_size).await?;
-    assemble(db, config, EventBus::new()).await
-}
-
-/// Migrates an open pool and builds the schema on it, publishing to `events`.
+/// Migrates an open pool and builds everything the HTTP layer serves,
+/// publishing to `events`.
 pub async fn assemble(
     db: DatabaseConnection,
     config: &Config,
     events: EventBus,
-) -> anyhow::Result<AppSchema> {
+) -> anyhow::Result<AppState> {
     let rules = config.rules()?;
     migrate(&db).await?;
-    Ok(build_schema(
+    let schema = build_schema(
         GqlState {
-            db,
+            db: db.clone(),
             rules: Arc::new(rules),
             identity: config.identity_secret.clone().map(IdentitySecret::new),
-            events,
+            events: events.clone(),
             max_import_rows: config.max_import_rows,
+            max_page_size: config.max_page_size,
         },
         Limits {
             max_depth: config.max_depth,
             max_complexity: config.max_complexity,
+            introspection: !config.disable_introspection,
         },
-    ))
+    );
+    Ok(AppState {
+        schema,
+        auth: Auth::new(db.clone(), open_without_tokens(config)),
+        metrics: Arc::new(Metrics::new(db.clone(), events)),
+        db,
+        settings: Arc::new(HttpSettings {
+            max_body_bytes: config.max_body_bytes,
+            request_timeout: Duration::from_secs(config.request_timeout),
+            cors_origins: config.cors_origins.clone(),
+        }),
+        shutdown: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+    })
 }
 
-/// The HTTP routes: POST /graphql, the GraphiQL playground on GET /graphql,
-/// and GET /healthz.
-pub fn router(schema: AppSchema) -> Router {
-    Router::new()
-        .route("/graphql", get(playground).post(graphql))
-        .route("/healthz", get(healthz))
-        .with_state(schema)
-        .layer(TraceLayer::new_for_http())
+/// Whether requests without a token may do anything while no token exists.
+fn open_without_tokens(config: &Config) -> bool {
+    config.listen.ip().is_loopback() || config.insecure_no_auth
 }
 
-async fn graphql(State(schema): State<AppSchema>, request: GraphQLRequest) -> GraphQLResponse {
-    schema.execute(request.into_inner()).await.into()
-}
-
-async fn playground() -> impl IntoResponse {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("contacts-api")
-            .finish(),
-    )
-}
-
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-/// Serves until Ctrl-C or SIGTERM, then lets in-flight requests finish.
+/// Serves until Ctrl-C or SIGTERM, then stops accepting, lets in-flight
+/// requests finish and closes WebSocket connections with a close frame.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let schema = build(&config).await?;
+    let db = connect(&config.database_url, config.db_pool_size).await?;
+    let events = EventBus::for_database(&db).await?;
+    let state = assemble(db, &config, events).await?;
+    if !open_without_tokens(&config) && !tokens::any(&state.db).await? {
+        anyhow::bail!(
+            "refusing to serve on {} without authentication: no API token exists. \
+             Create one with `contacts-api token create --name NAME --scope write`, \
+             listen on a loopback address, or pass --insecure-no-auth",
+            config.listen
+        );
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -113,10 +110,25 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "contacts-api listening on http://{}/graphql (playground: open it in a browser)",
         listener.local_addr()?
     );
-    axum::serve(listener, router(schema))
-        .with_graceful_shutdown(shutdown_signal())
+    let (shutdown, tasks) = (state.shutdown.clone(), state.tasks.clone());
+    let app = router(state)?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown({
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown_signal().await;
+                shutdown.cancel();
+            }
+        })
         .await
         .context("serving HTTP")?;
+    tasks.close();
+    if tokio::time::timeout(Duration::from_secs(10), tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("WebSocket connections still open after 10 s; closing them");
+    }
     tracing::info!("shut down");
     Ok(())
 }

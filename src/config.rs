@@ -24,12 +24,45 @@ pub enum Command {
     Migrate,
     /// Import contacts from a JSON array, NDJSON or CSV file.
     Import(ImportArgs),
+    /// Create, list or revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Print the GraphQL schema (SDL, sorted) without touching a database.
     ExportSchema {
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<std::path::PathBuf>,
     },
+}
+
+/// `contacts-api token ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; prints it once, alone on the last line. Only its hash is stored.
+    Create {
+        /// A unique name, to list and revoke it by.
+        #[arg(long)]
+        name: String,
+        /// read: queries and subscriptions; write: mutations too.
+        #[arg(long, value_enum)]
+        scope: crate::domain::Scope,
+    },
+    /// List tokens (names, scopes, creation times; never the tokens).
+    List,
+    /// Revoke a token by name.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+}
+
+/// How logs are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// `contacts-api import FILE`.
@@ -113,6 +146,65 @@ pub struct Config {
         global = true
     )]
     pub max_complexity: usize,
+
+    /// Most rows a page of contacts may ask for with first or last (LIMIT_EXCEEDED beyond).
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_PAGE_SIZE",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..=10_000),
+        global = true
+    )]
+    pub max_page_size: u32,
+
+    /// Largest request body in bytes (HTTP 413 beyond). The default fits an
+    /// import of --max-import-rows typical rows.
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_BODY_BYTES",
+        default_value_t = 16 * 1024 * 1024,
+        global = true
+    )]
+    pub max_body_bytes: usize,
+
+    /// Longest a request may run, in seconds (LIMIT_EXCEEDED beyond). A
+    /// mutation that runs out of time is not cut off mid-transaction.
+    #[arg(
+        long,
+        env = "CONTACTS_REQUEST_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub request_timeout: u64,
+
+    /// Turn off __schema and __type queries (the playground then has no docs).
+    #[arg(long, env = "CONTACTS_DISABLE_INTROSPECTION", global = true)]
+    pub disable_introspection: bool,
+
+    /// Origins browsers may call the API from (repeatable; * for any). None:
+    /// same-origin only.
+    #[arg(
+        long = "cors-origin",
+        env = "CONTACTS_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Serve without API tokens even on a non-loopback address.
+    #[arg(long, env = "CONTACTS_INSECURE_NO_AUTH", global = true)]
+    pub insecure_no_auth: bool,
+
+    /// Log format.
+    #[arg(
+        long,
+        env = "CONTACTS_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
 
     /// Most rows one importContacts call may carry (LIMIT_EXCEEDED beyond).
     #[arg(

@@ -31,6 +31,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     LimitExceeded(String),
+    /// The database cannot be reached right now; worth retrying.
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable(#[source] DbErr),
     /// Anything the client cannot act on. Logged, never shown.
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
@@ -68,7 +71,7 @@ impl AppError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::LimitExceeded(_) => "LIMIT_EXCEEDED",
-            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+            Self::Internal(_) | Self::Unavailable(_) => "INTERNAL_SERVER_ERROR",
         }
     }
 
@@ -86,6 +89,9 @@ impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
             return Self::Contended;
+        }
+        if is_unavailable(&err) {
+            return Self::Unavailable(err);
         }
         Self::Internal(err.into())
     }
@@ -111,7 +117,31 @@ impl Clone for AppError {
             Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
             Self::Forbidden(m) => Self::Forbidden(m.clone()),
             Self::LimitExceeded(m) => Self::LimitExceeded(m.clone()),
+            Self::Unavailable(e) => Self::Unavailable(e.clone()),
             Self::Internal(e) => Self::Internal(anyhow::anyhow!("{e:#}")),
         }
+    }
+}
+
+/// Whether `err` says the database could not be reached (down, restarting,
+/// connection lost or pool exhausted) rather than that the statement failed.
+fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::RuntimeErr;
+    let runtime = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => e,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return false;
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception) and 57P (shutdown, restart).
+        Sqlx::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }

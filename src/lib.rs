@@ -7,4 +7,5 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod graphql;
+pub mod http;
 pub mod service;

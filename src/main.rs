@@ -2,19 +2,26 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use contacts_api::app;
-use contacts_api::config::{Cli, Command, ConflictArg, ImportArgs};
+use contacts_api::config::{Cli, Command, ConflictArg, ImportArgs, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn")),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.config.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -34,6 +41,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import(args) => import(&cli.config, args).await,
+        Command::Token(command) => {
+            contacts_api::cli::token::run(&cli.config, command, &mut std::io::stdout()).await
+        }
         Command::ExportSchema { output } => {
             let sdl = contacts_api::graphql::sdl();
             match output {

@@ -1,6 +1,7 @@
 //! SeaORM entities of the contacts service. Database shapes only: the GraphQL
 //! types live in the service crate and are built from these models.
 
+pub mod api_token;
 pub mod contact;
 pub mod contact_group;
 pub mod contact_group_member;

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_create_contacts;
 mod m20261121_000002_merge_redirects;
+mod m20261122_000003_api_tokens;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_create_contacts::Migration),
             Box::new(m20261121_000002_merge_redirects::Migration),
+            Box::new(m20261122_000003_api_tokens::Migration),
         ]
     }
 }

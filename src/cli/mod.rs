@@ -1,3 +1,4 @@
 //! Command-line work besides serving.
 
 pub mod import;
+pub mod token;

@@ -7,6 +7,7 @@ mod handle;
 mod identity;
 mod metadata;
 mod search;
+pub mod token;
 
 pub use contact_input::{
     AddressInput, ContactChanges, ContactInput, ConversationInput, ConversationLink, HandleInput,
@@ -16,6 +17,7 @@ pub use handle::{normalize_handle, normalize_source, NormalizedHandle};
 pub use identity::IdentitySecret;
 pub use metadata::{merge_patch, validate_metadata, MAX_METADATA_BYTES};
 pub use search::{like_contains_pattern, phone_digits_query, LIKE_ESCAPE};
+pub use token::Scope;
 
 use crate::error::AppError;
 

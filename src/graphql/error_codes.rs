@@ -31,11 +31,8 @@ impl Extension for ErrorCodes {
 
 fn classify(error: &mut ServerError) {
     if let Some(app) = error.source::<AppError>() {
-        if let AppError::Internal(source) = app {
-            tracing::error!(error = ?source, "internal error");
-        }
-        let (code, field) = (app.code(), app.field().map(str::to_owned));
-        set(error, code, field);
+        let app = app.clone();
+        describe(error, &app);
         return;
     }
     if error
@@ -60,6 +57,30 @@ fn classify(error: &mut ServerError) {
             ("INTERNAL_SERVER_ERROR", None)
         };
     set(error, code, field);
+}
+
+/// A ServerError for an AppError raised outside execution (authentication,
+/// timeouts, the HTTP layer).
+pub fn server_error(app: &AppError) -> ServerError {
+    let mut error = ServerError::new(app.to_string(), None);
+    describe(&mut error, app);
+    error
+}
+
+fn describe(error: &mut ServerError, app: &AppError) {
+    match app {
+        AppError::Internal(source) => tracing::error!(error = ?source, "internal error"),
+        AppError::Unavailable(source) => {
+            tracing::warn!(error = %source, "the database is unavailable")
+        }
+        _ => {}
+    }
+    set(error, app.code(), app.field().map(str::to_owned));
+    if let AppError::Unavailable(_) = app {
+        if let Some(ext) = error.extensions.as_mut() {
+            ext.set("reason", "DATABASE_UNAVAILABLE");
+        }
+    }
 }
 
 fn set(error: &mut ServerError, code: &str, field: Option<String>) {

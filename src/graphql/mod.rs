@@ -1,6 +1,8 @@
 //! The GraphQL schema: thin resolvers over the service layer.
 
+pub mod access;
 mod error_codes;
+pub use error_codes::server_error;
 mod ids;
 pub mod input;
 pub mod loader;
@@ -8,9 +10,10 @@ mod mutation;
 pub mod pagination;
 mod query;
 pub mod state;
+mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema, SchemaBuilder};
 
 pub use state::GqlState;
 
@@ -24,24 +27,36 @@ pub struct Mutation(
     mutation::MergeMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(subscription::ContactSubscription);
 
-/// Depth and complexity limits (LIMIT_EXCEEDED beyond them).
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+/// Limits the schema enforces itself (LIMIT_EXCEEDED beyond them).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
+    pub introspection: bool,
 }
 
 /// The schema's shape, without any data: what `export-schema` prints.
-pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .extension(error_codes::ErrorCodes)
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .extension(error_codes::ErrorCodes)
 }
 
 /// The schema the server executes.
 pub fn build_schema(state: GqlState, limits: Limits) -> AppSchema {
-    schema_builder()
+    let mut builder = schema_builder();
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .data(loader::DbLoader::new_loader(state.db.clone()))

@@ -9,8 +9,9 @@ use uuid::Uuid;
 use crate::error::AppError;
 use crate::service::list::{OrderField, Position, SortKey};
 
-pub const DEFAULT_PAGE_SIZE: i32 = 20;
-pub const MAX_PAGE_SIZE: i32 = 100;
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// The default of --max-page-size (the contract's 100).
+pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// What a cursor carries: the order it belongs to, the sort key, the id.
 #[derive(Serialize, Deserialize)]
@@ -70,17 +71,18 @@ pub fn decode_cursor(arg: &str, cursor: &str, field: OrderField) -> Result<Posit
     })
 }
 
-/// first/last validated: the page size and the paging direction.
-pub fn page_size(first: Option<i32>, last: Option<i32>) -> Result<(u64, bool), AppError> {
+/// first/last validated against the largest page, `max`: the page size and
+/// the paging direction.
+pub fn page_size(first: Option<i32>, last: Option<i32>, max: u32) -> Result<(u64, bool), AppError> {
     let check = |arg: &str, n: i32| {
         if n < 0 {
             Err(AppError::bad_input(
                 arg,
                 format!("{arg}: must not be negative"),
             ))
-        } else if n > MAX_PAGE_SIZE {
+        } else if n as u32 > max {
             Err(AppError::LimitExceeded(format!(
-                "{arg}: at most {MAX_PAGE_SIZE} contacts per page, {n} asked"
+                "{arg}: at most {max} contacts per page (--max-page-size), {n} asked"
             )))
         } else {
             Ok(n as u64)
@@ -93,7 +95,7 @@ pub fn page_size(first: Option<i32>, last: Option<i32>) -> Result<(u64, bool), A
         )),
         (Some(n), None) => Ok((check("first", n)?, true)),
         (None, Some(n)) => Ok((check("last", n)?, false)),
-        (None, None) => Ok((DEFAULT_PAGE_SIZE as u64, true)),
+        (None, None) => Ok((DEFAULT_PAGE_SIZE.min(max) as u64, true)),
     }
 }
 
@@ -126,19 +128,26 @@ mod tests {
 
     #[test]
     fn page_sizes_follow_the_contract() {
-        assert_eq!(page_size(None, None).unwrap(), (20, true));
-        assert_eq!(page_size(Some(100), None).unwrap(), (100, true));
-        assert_eq!(page_size(None, Some(5)).unwrap(), (5, false));
+        assert_eq!(page_size(None, None, MAX_PAGE_SIZE).unwrap(), (20, true));
         assert_eq!(
-            page_size(Some(101), None).unwrap_err().code(),
+            page_size(Some(100), None, MAX_PAGE_SIZE).unwrap(),
+            (100, true)
+        );
+        assert_eq!(page_size(None, Some(5), MAX_PAGE_SIZE).unwrap(), (5, false));
+        assert_eq!(
+            page_size(Some(101), None, MAX_PAGE_SIZE)
+                .unwrap_err()
+                .code(),
             "LIMIT_EXCEEDED"
         );
         assert_eq!(
-            page_size(Some(-1), None).unwrap_err().code(),
+            page_size(Some(-1), None, MAX_PAGE_SIZE).unwrap_err().code(),
             "BAD_USER_INPUT"
         );
         assert_eq!(
-            page_size(Some(1), Some(1)).unwrap_err().code(),
+            page_size(Some(1), Some(1), MAX_PAGE_SIZE)
+                .unwrap_err()
+                .code(),
             "BAD_USER_INPUT"
         );
     }

@@ -19,6 +19,8 @@ pub struct GqlState {
     pub events: EventBus,
     /// Most rows one importContacts call may carry.
     pub max_import_rows: usize,
+    /// Most contacts one page may ask for.
+    pub max_page_size: u32,
 }
 
 pub fn ctx_state<'a>(ctx: &Context<'a>) -> Result<&'a GqlState, AppError> {

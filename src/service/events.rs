@@ -1,17 +1,35 @@
-//! The internal event bus: every committed change to a contact is published
-//! here (after the commit, never before), for subscriptions to fan out.
-//! A broadcast channel: a slow subscriber lags and loses the oldest events,
-//! it never blocks a mutation.
+//! The event bus: every committed change to a contact is published here
+//! (after the commit, never before), for subscriptions to fan out.
+//!
+//! Subscribers read a broadcast channel: a slow subscriber lags and loses the
+//! oldest events, it never blocks a mutation. On SQLite the channel is fed in
+//! process. On PostgreSQL a publish goes out through `pg_notify` and every
+//! replica's listener (this one's too) feeds its own channel, so a subscriber
+//! sees changes made on any replica sharing the database. Publishing only
+//! queues the event; a background task sends it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use tokio::sync::broadcast;
+use sea_orm::sqlx::postgres::{PgListener, PgPool};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
 use super::now;
 
+/// Events a subscriber may fall behind by before it starts losing the oldest.
 const CAPACITY: usize = 4096;
+/// Events waiting for `pg_notify`; beyond this they are dropped and counted,
+/// rather than holding up the mutations that publish them.
+const OUTBOX: usize = 16_384;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EventKind {
     Created,
     Updated,
@@ -19,7 +37,7 @@ pub enum EventKind {
     Merged,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContactEvent {
     pub kind: EventKind,
     pub contact_id: Uuid,
@@ -37,32 +55,179 @@ impl ContactEvent {
             at: now(),
         }
     }
+
+    /// Whether a subscriber to `ids` wants it: the contact itself, or for a
+    /// merge, its destination.
+    pub fn concerns(&self, ids: &[Uuid]) -> bool {
+        ids.contains(&self.contact_id) || self.merged_into_id.is_some_and(|m| ids.contains(&m))
+    }
+}
+
+/// Counters for /metrics.
+#[derive(Debug, Default)]
+pub struct EventStats {
+    pub published: AtomicU64,
+    /// Lost before reaching the database (outbox full, or pg_notify failed).
+    pub dropped: AtomicU64,
 }
 
 #[derive(Clone)]
 pub struct EventBus {
-    tx: broadcast::Sender<ContactEvent>,
+    local: broadcast::Sender<ContactEvent>,
+    outbox: Option<mpsc::Sender<ContactEvent>>,
+    stats: Arc<EventStats>,
 }
 
 impl EventBus {
+    /// An in-process bus: subscribers see this process's changes only.
     pub fn new() -> Self {
         Self {
-            tx: broadcast::channel(CAPACITY).0,
+            local: broadcast::channel(CAPACITY).0,
+            outbox: None,
+            stats: Arc::default(),
         }
     }
 
-    /// Publishes to whoever listens; nobody listening is fine.
+    /// The bus for a database: shared across replicas through LISTEN/NOTIFY on
+    /// PostgreSQL, in process on SQLite. The channel is named after the
+    /// current schema, so deployments in different schemas stay apart.
+    pub async fn for_database(db: &DatabaseConnection) -> anyhow::Result<Self> {
+        if db.get_database_backend() != DatabaseBackend::Postgres {
+            return Ok(Self::new());
+        }
+        let schema = db
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SELECT current_schema() AS s",
+            ))
+            .await?
+            .and_then(|row| row.try_get::<String>("", "s").ok())
+            .unwrap_or_else(|| "public".to_owned());
+        let channel = channel_name(&schema);
+        let pool = db.get_postgres_connection_pool().clone();
+        let mut listener = PgListener::connect_with(&pool)
+            .await
+            .context("opening the LISTEN connection for contact events")?;
+        listener
+            .listen(&channel)
+            .await
+            .context("LISTEN for contact events")?;
+
+        let bus = Self::new();
+        let (tx, rx) = mpsc::channel(OUTBOX);
+        tokio::spawn(listen(listener, bus.local.clone()));
+        tokio::spawn(notify(pool, channel, rx, bus.stats.clone()));
+        Ok(Self {
+            outbox: Some(tx),
+            ..bus
+        })
+    }
+
+    /// Publishes to whoever listens; nobody listening is fine. Never waits.
     pub fn publish(&self, event: ContactEvent) {
-        let _ = self.tx.send(event);
+        self.stats.published.fetch_add(1, Ordering::Relaxed);
+        match &self.outbox {
+            Some(outbox) => {
+                if outbox.try_send(event).is_err() {
+                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("contact event dropped: the notify queue is full");
+                }
+            }
+            None => {
+                let _ = self.local.send(event);
+            }
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<ContactEvent> {
-        self.tx.subscribe()
+        self.local.subscribe()
+    }
+
+    pub fn stats(&self) -> &EventStats {
+        &self.stats
     }
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A LISTEN channel name: lower-case, at most 63 bytes (PostgreSQL's limit).
+fn channel_name(schema: &str) -> String {
+    let mut name = String::from("contacts_events_");
+    name.extend(
+        schema
+            .chars()
+            .map(|c| c.to_ascii_lowercase())
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_'),
+    );
+    name.truncate(63);
+    name
+}
+
+/// Feeds notifications from the database into this replica's channel.
+/// PgListener reconnects by itself; notifications sent while it was away are
+/// lost, as NOTIFY keeps none.
+async fn listen(mut listener: PgListener, local: broadcast::Sender<ContactEvent>) {
+    loop {
+        match listener.recv().await {
+            Ok(notification) => match serde_json::from_str(notification.payload()) {
+                Ok(event) => {
+                    let _ = local.send(event);
+                }
+                Err(e) => tracing::warn!(error = %e, "ignoring a malformed contact event"),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "contact events: LISTEN connection lost; reconnecting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Sends queued events with pg_notify, in publish order. Ends when every bus
+/// handle is gone.
+async fn notify(
+    pool: PgPool,
+    channel: String,
+    mut rx: mpsc::Receiver<ContactEvent>,
+    stats: Arc<EventStats>,
+) {
+    while let Some(event) = rx.recv().await {
+        // Serialising plain fields cannot fail.
+        let payload = serde_json::to_string(&event).unwrap_or_default();
+        let sent = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(&channel)
+            .bind(&payload)
+            .execute(&pool)
+            .await;
+        if let Err(e) = sent {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "contact event not sent");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_are_safe_identifiers() {
+        assert_eq!(channel_name("public"), "contacts_events_public");
+        assert_eq!(channel_name("T_1\"; x"), "contacts_events_t_1x");
+        assert_eq!(channel_name(&"a".repeat(100)).len(), 63);
+    }
+
+    #[test]
+    fn an_event_concerns_its_contact_and_a_merge_destination() {
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let mut event = ContactEvent::new(EventKind::Merged, a);
+        event.merged_into_id = Some(b);
+        assert!(event.concerns(&[a]));
+        assert!(event.concerns(&[b]));
+        assert!(!event.concerns(&[c]));
     }
 }

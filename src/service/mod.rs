@@ -8,6 +8,7 @@ pub mod import;
 pub mod list;
 pub mod merge;
 pub mod relations;
+pub mod tokens;
 pub mod upsert;
 mod write;
 

@@ -32,6 +32,8 @@ enum Store {
 
 pub struct TestApp {
     pub router: Router,
+    /// What the router serves (schema, auth, metrics, shutdown).
+    pub state: app::AppState,
     /// The test's own database, for code that connects by itself (the CLI).
     pub database_url: String,
     /// The bus the server publishes to.
@@ -79,17 +81,42 @@ impl TestApp {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let events = EventBus::new();
-        let schema = app::assemble(db, &config, events.clone())
+        let events = EventBus::for_database(&db).await.expect("event bus");
+        let state = app::assemble(db, &config, events.clone())
             .await
             .expect("migrate and build");
         Self {
-            router: app::router(schema),
+            router: app::router(state.clone()).expect("router"),
+            state,
             database_url: url.clone(),
             events,
             statements,
             store,
         }
+    }
+
+    /// Serves the router on a real socket (port 0); returns host:port.
+    pub async fn listen(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let router = self.router.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        addr.to_string()
+    }
+
+    /// Posts a document with extra headers; returns status and body.
+    pub async fn post_with(&self, headers: &[(&str, &str)], body: Value) -> (StatusCode, Value) {
+        let mut request = Request::post("/graphql").header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let (status, body) = self
+            .request(request.body(Body::from(body.to_string())).expect("request"))
+            .await;
+        let body = serde_json::from_str(&body).unwrap_or(Value::String(body));
+        (status, body)
     }
 
     /// SQL statements executed since the last call.

@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use async_graphql::parser::parse_schema;
 use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
@@ -14,10 +14,6 @@ fn committed_schema_is_current() {
         "schema.graphql is stale: run `cargo run -- export-schema -o schema.graphql` and commit it"
     );
 }
-
-/// Contract names that later issues bring; everything else of the contract
-/// must be in the schema with the contract's types.
-const NOT_YET: &[&str] = &["ContactEventKind", "ContactEvent", "Subscription"];
 
 /// type name -> member name -> signature ("field(arg: T): R", enum value, ...).
 fn members(sdl: &str) -> BTreeMap<String, BTreeMap<String, String>> {
@@ -99,25 +95,13 @@ fn schema_contains_the_contract() {
     }
     let want = members(&contract);
     let have = members(&contacts_api::graphql::sdl());
-    let pending: BTreeSet<&str> = NOT_YET.iter().copied().collect();
     let mut missing = Vec::new();
     for (type_name, fields) in &want {
-        if pending.contains(type_name.as_str()) {
-            assert!(
-                !have.contains_key(type_name),
-                "{type_name} landed: take it off NOT_YET"
-            );
-            continue;
-        }
         let Some(ours) = have.get(type_name) else {
             missing.push(format!("type {type_name}"));
             continue;
         };
         for (member, signature) in fields {
-            let field = member.split('(').next().unwrap_or(member);
-            if pending.contains(format!("{type_name}.{field}").as_str()) {
-                continue;
-            }
             match ours.get(member) {
                 Some(s) if s == signature => {}
                 Some(s) => missing.push(format!(

@@ -2,6 +2,7 @@ use async_graphql::{Context, Object, ID};
 
 use crate::domain::{ContactInput, Mode, Patch};
 use crate::error::AppError;
+use crate::graphql::access::{Principal, VISITOR_MUTATION};
 use crate::graphql::ids::parse_uuid;
 use crate::graphql::input::{
     CreateContactInput, CreateOrUpdateContactInput, ImportContactsInput, UpdateContactInput,
@@ -88,6 +89,14 @@ impl ContactMutation {
             }
             _ => None,
         };
+        if verified_external_id.is_none()
+            && ctx.data_opt::<Principal>() == Some(&Principal::Visitor)
+        {
+            return Err(AppError::Unauthenticated(format!(
+                "without an API token, {VISITOR_MUTATION} needs externalId and its identifierHash"
+            ))
+            .into());
+        }
         let keys = UpsertKeys {
             id,
             external_id,

@@ -91,7 +91,7 @@ impl ContactQuery {
         filter: Option<ContactFilter>,
         order_by: Option<ContactOrder>,
     ) -> async_graphql::Result<ContactConnection> {
-        let (limit, forward) = page_size(first, last)?;
+        let (limit, forward) = page_size(first, last, ctx_state(ctx)?.max_page_size)?;
         let order = order_by.unwrap_or_default();
         let field = OrderField::from(order.field);
         let direction = Direction::from(order.direction);
@@ -155,9 +155,12 @@ fn reverse(d: Direction) -> Direction {
 
 /// A page costs its rows times what each row selects.
 fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
-    let rows = first
-        .or(last)
-        .unwrap_or(crate::graphql::pagination::DEFAULT_PAGE_SIZE);
-    let rows = rows.clamp(1, crate::graphql::pagination::MAX_PAGE_SIZE) as usize;
+    // Sizes beyond --max-page-size fail in the resolver; this only has to
+    // stay finite.
+    let rows = first.or(last).map_or(
+        crate::graphql::pagination::DEFAULT_PAGE_SIZE as i64,
+        i64::from,
+    );
+    let rows = rows.clamp(1, 10_000) as usize;
     rows.saturating_mul(child)
 }

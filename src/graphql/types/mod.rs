@@ -2,6 +2,7 @@
 
 mod connection;
 mod contact;
+mod contact_event;
 mod contact_type;
 mod conversation;
 mod merge_record;
@@ -11,6 +12,7 @@ mod scalars;
 
 pub use connection::{ContactConnection, ContactEdge, Neighbour, PageInfo};
 pub use contact::{Address, Contact, Handle};
+pub use contact_event::{ContactEvent, ContactEventKind};
 pub use contact_type::ContactType;
 pub use conversation::Conversation;
 pub use merge_record::MergeRecord;

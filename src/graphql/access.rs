@@ -1,0 +1,163 @@
+//! Who is calling, and whether they may run the operation they sent.
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection,
+};
+
+use crate::domain::Scope;
+use crate::error::AppError;
+
+/// The caller of one request, put in the request's data by the HTTP layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    /// No token exists and the server may run open (loopback or
+    /// --insecure-no-auth): anything goes.
+    Open,
+    /// A valid API token.
+    Token(Scope),
+    /// No token: only createOrUpdateContact with a valid identifierHash,
+    /// as a website widget identifying its visitor.
+    Visitor,
+}
+
+/// The single mutation a visitor may call.
+pub const VISITOR_MUTATION: &str = "createOrUpdateContact";
+
+/// The operation `name` selects in `doc` (the only one when unnamed).
+pub fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    operation(doc, name).map(|op| op.ty)
+}
+
+/// The name of the document's only operation, for metrics when the request
+/// names none.
+pub fn operation_label(doc: &ExecutableDocument) -> Option<String> {
+    match &doc.operations {
+        DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+            ops.keys().next().map(|n| n.to_string())
+        }
+        _ => None,
+    }
+}
+
+fn operation<'a>(
+    doc: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a async_graphql::parser::types::OperationDefinition> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// Checks that `principal` may run the operation. An operation that cannot be
+/// picked out is left for the executor to reject with its own message.
+pub fn authorize(
+    principal: Principal,
+    doc: &ExecutableDocument,
+    name: Option<&str>,
+) -> Result<(), AppError> {
+    let Some(op) = operation(doc, name) else {
+        return match principal {
+            Principal::Visitor => Err(unauthenticated()),
+            _ => Ok(()),
+        };
+    };
+    let needed = match op.ty {
+        OperationType::Mutation => Scope::Write,
+        OperationType::Query | OperationType::Subscription => Scope::Read,
+    };
+    match principal {
+        Principal::Open => Ok(()),
+        Principal::Token(scope) if scope.allows(needed) => Ok(()),
+        Principal::Token(scope) => Err(AppError::Forbidden(format!(
+            "this token's scope is {}; {} need a {} token",
+            scope.as_str(),
+            if needed == Scope::Write {
+                "mutations"
+            } else {
+                "queries"
+            },
+            needed.as_str()
+        ))),
+        Principal::Visitor => {
+            // Only plain root fields, so that a fragment cannot smuggle in another.
+            let visitor_only = op.ty == OperationType::Mutation
+                && op
+                    .selection_set
+                    .node
+                    .items
+                    .iter()
+                    .all(|item| match &item.node {
+                        Selection::Field(field) => {
+                            let name = field.node.name.node.as_str();
+                            name == VISITOR_MUTATION || name == "__typename"
+                        }
+                        _ => false,
+                    });
+            if visitor_only {
+                Ok(())
+            } else {
+                Err(unauthenticated())
+            }
+        }
+    }
+}
+
+fn unauthenticated() -> AppError {
+    AppError::Unauthenticated(
+        "missing API token: send Authorization: Bearer TOKEN (create one with `contacts-api token create`)"
+            .into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(source: &str) -> ExecutableDocument {
+        async_graphql::parser::parse_query(source).unwrap()
+    }
+
+    #[test]
+    fn scopes_gate_mutations() {
+        let query = doc("{ contacts { totalCount } }");
+        let mutation = doc("mutation { deleteContact(id: \"x\") }");
+        let read = Principal::Token(Scope::Read);
+        assert!(authorize(read, &query, None).is_ok());
+        assert_eq!(
+            authorize(read, &mutation, None).unwrap_err().code(),
+            "FORBIDDEN"
+        );
+        assert!(authorize(Principal::Token(Scope::Write), &mutation, None).is_ok());
+        assert!(authorize(Principal::Open, &mutation, None).is_ok());
+    }
+
+    #[test]
+    fn a_visitor_may_only_create_or_update() {
+        let upsert = doc("mutation { createOrUpdateContact(input: {}) { created } }");
+        assert!(authorize(Principal::Visitor, &upsert, None).is_ok());
+        for other in [
+            "{ contacts { totalCount } }",
+            "mutation { createOrUpdateContact(input: {}) { created } deleteContact(id: \"x\") }",
+            "mutation { ...F } fragment F on Mutation { deleteContact(id: \"x\") }",
+        ] {
+            let code = authorize(Principal::Visitor, &doc(other), None)
+                .unwrap_err()
+                .code();
+            assert_eq!(code, "UNAUTHENTICATED", "{other}");
+        }
+    }
+
+    #[test]
+    fn the_named_operation_is_the_one_checked() {
+        let both =
+            doc("query Q { contacts { totalCount } } mutation M { deleteContact(id: \"x\") }");
+        let read = Principal::Token(Scope::Read);
+        assert!(authorize(read, &both, Some("Q")).is_ok());
+        assert!(authorize(read, &both, Some("M")).is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! POST /graphql: authenticate, authorise, execute within the time limit,
+//! count.
+
+use std::time::Instant;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchResponse, Response as GqlResponse};
+use async_graphql_axum::GraphQLResponse;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::error::AppError;
+use crate::graphql::access;
+use crate::graphql::server_error;
+
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let error = AppError::LimitExceeded(format!(
+                "the request body is larger than {} bytes (--max-body-bytes)",
+                state.settings.max_body_bytes
+            ));
+            state.metrics.observe(None, error.code(), started.elapsed());
+            return (StatusCode::PAYLOAD_TOO_LARGE, json(error_response(&error))).into_response();
+        }
+        Err(rejection) => return rejection.into_response(),
+    };
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            let error = AppError::BadUserInput {
+                field: None,
+                message: format!("the body must be a JSON GraphQL request: {e}"),
+            };
+            state.metrics.observe(None, error.code(), started.elapsed());
+            return (StatusCode::BAD_REQUEST, json(error_response(&error))).into_response();
+        }
+    };
+
+    let principal = match state
+        .auth
+        .authenticate(headers.get(header::AUTHORIZATION))
+        .await
+    {
+        Ok(principal) => principal,
+        Err(error) => return finish(&state, None, error_response(&error), started),
+    };
+    // Parsed once here; the executor reuses the parsed document.
+    let operation_name = request.operation_name.clone();
+    let mut operation_type = None;
+    let mut label = operation_name.clone();
+    if let Ok(doc) = request.parsed_query() {
+        operation_type = access::operation_type(doc, operation_name.as_deref());
+        label = label.or_else(|| access::operation_label(doc));
+        if let Err(error) = access::authorize(principal, doc, operation_name.as_deref()) {
+            return finish(&state, label.as_deref(), error_response(&error), started);
+        }
+    }
+    let response = execute(&state, request.data(principal), operation_type).await;
+    finish(&state, label.as_deref(), response, started)
+}
+
+/// Runs the request in a task of its own, so that running out of time can
+/// leave a mutation to finish its transaction (cutting it off mid-way would
+/// leave its connection holding locks) while a query is simply stopped.
+async fn execute(
+    state: &AppState,
+    request: async_graphql::Request,
+    operation_type: Option<OperationType>,
+) -> GqlResponse {
+    let schema = state.schema.clone();
+    let mut task = tokio::spawn(async move { schema.execute(request).await });
+    let limit = state.settings.request_timeout;
+    match tokio::time::timeout(limit, &mut task).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(panic)) => error_response(&AppError::Internal(anyhow::anyhow!(
+            "request task failed: {panic}"
+        ))),
+        Err(_) => {
+            let mutation = operation_type == Some(OperationType::Mutation);
+            if !mutation {
+                task.abort();
+            }
+            error_response(&AppError::LimitExceeded(format!(
+                "the request took longer than {} s (--request-timeout){}",
+                limit.as_secs(),
+                if mutation {
+                    "; the mutation was not cut off and may still be applied"
+                } else {
+                    ""
+                }
+            )))
+        }
+    }
+}
+
+fn finish(
+    state: &AppState,
+    operation: Option<&str>,
+    response: GqlResponse,
+    started: Instant,
+) -> Response {
+    let outcome = response.errors.first().map_or("ok", |e| {
+        e.extensions
+            .as_ref()
+            .and_then(|ext| ext.get("code"))
+            .and_then(|code| match code {
+                async_graphql::Value::String(code) => Some(code.as_str()),
+                _ => None,
+            })
+            .unwrap_or("error")
+    });
+    state.metrics.observe(operation, outcome, started.elapsed());
+    json(response)
+}
+
+fn json(response: GqlResponse) -> Response {
+    GraphQLResponse(BatchResponse::Single(response)).into_response()
+}
+
+pub fn error_response(error: &AppError) -> GqlResponse {
+    GqlResponse::from_errors(vec![server_error(error)])
+}
