@@ -219,3 +219,13 @@ pub fn s(v: &Value) -> &str {
     v.as_str()
         .unwrap_or_else(|| panic!("expected a string, got {v}"))
 }
+
+/// Whether the tests run on PostgreSQL; tests that only make sense there say
+/// why they do nothing on SQLite.
+pub fn postgres_only(why: &str) -> bool {
+    let on_postgres = std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty());
+    if !on_postgres {
+        eprintln!("runs on PostgreSQL only ({why}); set TEST_DATABASE_URL");
+    }
+    on_postgres
+}

@@ -1,6 +1,7 @@
 //! API tests through the real router, on SQLite, or on PostgreSQL when
 //! TEST_DATABASE_URL is set.
 
+mod auth;
 mod cli_import;
 mod common;
 mod contact_query;
@@ -14,6 +15,7 @@ mod limits;
 mod merge;
 mod pagination;
 mod process;
+mod replicas;
 mod schema;
 mod server;
 mod statements;
