@@ -77,6 +77,7 @@ pub async fn assemble(
         settings: Arc::new(HttpSettings {
             max_body_bytes: config.max_body_bytes,
             request_timeout: Duration::from_secs(config.request_timeout),
+            introspection: !config.disable_introspection,
             cors_origins: config.cors_origins.clone(),
         }),
         shutdown: CancellationToken::new(),

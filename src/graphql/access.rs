@@ -107,6 +107,22 @@ pub fn authorize(
     }
 }
 
+/// Whether the operation asks for __schema or __type at its root.
+pub fn introspects(doc: &ExecutableDocument, name: Option<&str>) -> bool {
+    operation(doc, name).is_some_and(|op| {
+        op.selection_set
+            .node
+            .items
+            .iter()
+            .any(|item| match &item.node {
+                Selection::Field(field) => {
+                    matches!(field.node.name.node.as_str(), "__schema" | "__type")
+                }
+                _ => false,
+            })
+    })
+}
+
 fn unauthenticated() -> AppError {
     AppError::Unauthenticated(
         "missing API token: send Authorization: Bearer TOKEN (create one with `contacts-api token create`)"

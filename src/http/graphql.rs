@@ -65,6 +65,15 @@ pub async fn post(
         if let Err(error) = access::authorize(principal, doc, operation_name.as_deref()) {
             return finish(&state, label.as_deref(), error_response(&error), started);
         }
+        // The schema answers such fields with null; say why instead.
+        if !state.settings.introspection && access::introspects(doc, operation_name.as_deref()) {
+            let error = AppError::BadUserInput {
+                field: None,
+                message: "introspection is disabled on this server (--disable-introspection)"
+                    .into(),
+            };
+            return finish(&state, label.as_deref(), error_response(&error), started);
+        }
     }
     let response = execute(&state, request.data(principal), operation_type).await;
     finish(&state, label.as_deref(), response, started)

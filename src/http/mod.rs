@@ -34,6 +34,8 @@ use crate::graphql::AppSchema;
 pub struct HttpSettings {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Whether __schema and __type are answered.
+    pub introspection: bool,
     /// Origins allowed by CORS; empty: no CORS headers (same-origin only).
     pub cors_origins: Vec<String>,
 }

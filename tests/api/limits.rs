@@ -68,3 +68,138 @@ async fn malformed_documents_and_arguments_are_bad_user_input() {
         assert_eq!(code, "BAD_USER_INPUT", "{doc}: {message}");
     }
 }
+
+#[tokio::test]
+async fn page_size_follows_its_flag() {
+    let app = TestApp::with_args(&["--max-page-size", "10"]).await;
+    app.data("{ contacts(first: 10) { totalCount } }", json!({}))
+        .await;
+    let (code, field, message) = app
+        .error("{ contacts(last: 11) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(code, "LIMIT_EXCEEDED");
+    assert!(
+        message.contains("at most 10") && message.contains("last"),
+        "{message}"
+    );
+    assert_eq!(field, None);
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_with_a_clear_error() {
+    let app = TestApp::with_args(&["--max-body-bytes", "2000"]).await;
+    let small = json!({ "query": "{ contacts { totalCount } }" });
+    assert_eq!(app.post_with(&[], small).await.0, 200);
+    let big = json!({ "query": format!("{{ contacts {{ totalCount }} }} # {}", "x".repeat(3000)) });
+    let (status, body) = app.post_with(&[], big).await;
+    assert_eq!(status, 413);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2000 bytes"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_mutation_over_time_is_answered_but_not_cut_off() {
+    let app = TestApp::with_args(&["--request-timeout", "1"]).await;
+    let rows: Vec<_> = (0..10_000)
+        .map(|i| json!({ "displayName": format!("P{i}"), "via": [{ "source": "email", "handle": format!("p{i}@example.org") }] }))
+        .collect();
+    let (code, _, message) = app
+        .error(
+            "mutation($i: ImportContactsInput!) { importContacts(input: $i) { createdCount } }",
+            json!({ "i": { "contacts": rows, "atomic": true } }),
+        )
+        .await;
+    assert_eq!(code, "LIMIT_EXCEEDED", "{message}");
+    assert!(
+        message.contains("--request-timeout") && message.contains("may still be applied"),
+        "{message}"
+    );
+    // The import finishes in the background, all of it: never half-written.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let n = app.data("{ contacts { totalCount } }", json!({})).await["contacts"]["totalCount"]
+            .as_i64()
+            .unwrap();
+        assert!(n == 0 || n == 10_000, "half-written: {n}");
+        if n == 10_000 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import never finished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn introspection_can_be_turned_off() {
+    let app = TestApp::with_args(&["--disable-introspection"]).await;
+    let (code, _, message) = app
+        .error("{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(message.contains("--disable-introspection"), "{message}");
+    // Hidden in a fragment, it still yields nothing.
+    let response = app
+        .gql(
+            "{ ...F } fragment F on Query { __type(name: \"Contact\") { name } }",
+            json!({}),
+        )
+        .await;
+    assert!(response["data"]["__type"].is_null(), "{response}");
+    app.data("{ contacts { totalCount } }", json!({})).await;
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_listed_origins() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let preflight = |origin: &str| {
+        Request::options("/graphql")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    let allowed = |app: &TestApp, origin: &'static str| {
+        let request = preflight(origin);
+        let router = app.router.clone();
+        async move {
+            use tower::ServiceExt;
+            let response = router.oneshot(request).await.unwrap();
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap().to_owned())
+        }
+    };
+    let app = TestApp::with_args(&[
+        "--cors-origin",
+        "https://app.example.com",
+        "--cors-origin",
+        "https://admin.example.com",
+    ])
+    .await;
+    assert_eq!(
+        allowed(&app, "https://app.example.com").await.as_deref(),
+        Some("https://app.example.com")
+    );
+    assert_eq!(
+        allowed(&app, "https://admin.example.com").await.as_deref(),
+        Some("https://admin.example.com")
+    );
+    assert_eq!(allowed(&app, "https://evil.example.com").await, None);
+    let closed = TestApp::new().await;
+    assert_eq!(allowed(&closed, "https://app.example.com").await, None);
+}

@@ -36,3 +36,109 @@ async fn a_body_that_is_not_json_is_rejected() {
     let (status, _) = app.request(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    use tower::ServiceExt;
+    let app = TestApp::new().await;
+    let response = app
+        .router
+        .clone()
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let id = response.headers()["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/healthz")
+                .header("x-request-id", "from-the-load-balancer")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "from-the-load-balancer");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_pool_and_events() {
+    let app = TestApp::new().await;
+    app.data(
+        "query CountThem { contacts { totalCount } }",
+        serde_json::json!({}),
+    )
+    .await;
+    app.error(
+        "query Broken { contacts(first: -1) { totalCount } }",
+        serde_json::json!({}),
+    )
+    .await;
+    app.create(serde_json::json!({ "displayName": "M" })).await;
+    let (status, text) = app
+        .request(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for want in [
+        "contacts_graphql_requests_total{operation=\"CountThem\",outcome=\"ok\"} 1",
+        "contacts_graphql_requests_total{operation=\"Broken\",outcome=\"BAD_USER_INPUT\"} 1",
+        "contacts_graphql_request_duration_seconds_bucket{le=",
+        "contacts_db_pool_connections{state=\"idle\"}",
+        "contacts_db_pool_connections{state=\"in_use\"}",
+        "contacts_events_published_total 1",
+        "contacts_websocket_connections 0",
+    ] {
+        assert!(text.contains(want), "{want} missing from:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn readyz_answers_while_the_database_does() {
+    let app = TestApp::new().await;
+    let (status, body) = app
+        .request(Request::get("/readyz").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ready"));
+}
+
+#[tokio::test]
+async fn the_playground_is_built_in() {
+    let app = TestApp::new().await;
+    let (_, page) = app
+        .request(Request::get("/graphql").body(Body::empty()).unwrap())
+        .await;
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no CDN: {page}"
+    );
+    for asset in [
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+    ] {
+        assert!(
+            page.contains(&format!("/graphql/assets/{asset}")),
+            "{asset}"
+        );
+        let (status, body) = app
+            .request(
+                Request::get(format!("/graphql/assets/{asset}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{asset}");
+        assert!(body.len() > 10_000, "{asset}");
+    }
+    let (status, _) = app
+        .request(
+            Request::get("/graphql/assets/nope.js")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
