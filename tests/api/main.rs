@@ -11,6 +11,7 @@ mod delete;
 mod events;
 mod filters;
 mod import;
+mod lifecycle;
 mod limits;
 mod merge;
 mod pagination;

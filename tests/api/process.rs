@@ -25,6 +25,7 @@ pub struct Server {
     pub addr: String,
     pub http: reqwest::Client,
     stderr: Arc<Mutex<Vec<String>>>,
+    reader: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -43,7 +44,7 @@ impl Server {
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let lines = stderr.clone();
         let pipe = child.stderr.take().expect("stderr");
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut reader = BufReader::new(pipe).lines();
             while let Ok(Some(line)) = reader.next_line().await {
                 lines.lock().unwrap().push(line);
@@ -54,6 +55,7 @@ impl Server {
             addr,
             http: reqwest::Client::new(),
             stderr,
+            reader: Some(reader),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -104,12 +106,16 @@ impl Server {
         assert!(status.success());
     }
 
-    /// Waits for the process to exit.
+    /// Waits for the process to exit and for its last log lines.
     pub async fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
-        tokio::time::timeout(limit, self.child.wait())
+        let status = tokio::time::timeout(limit, self.child.wait())
             .await
             .expect("the server did not exit in time")
-            .expect("wait")
+            .expect("wait");
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.await;
+        }
+        status
     }
 
     /// Standard error so far, one entry per line.
