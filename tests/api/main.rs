@@ -14,6 +14,7 @@ mod import;
 mod lifecycle;
 mod limits;
 mod merge;
+mod node;
 mod pagination;
 mod process;
 mod replicas;
