@@ -229,3 +229,14 @@ pub fn postgres_only(why: &str) -> bool {
     }
     on_postgres
 }
+
+/// The next event on the bus; on PostgreSQL it comes back through NOTIFY, a
+/// moment after the commit.
+pub async fn next_bus_event(
+    rx: &mut tokio::sync::broadcast::Receiver<contacts_api::service::events::ContactEvent>,
+) -> contacts_api::service::events::ContactEvent {
+    tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("an event in time")
+        .expect("the bus is open")
+}

@@ -73,10 +73,21 @@ async fn every_committed_change_publishes_an_event() {
     .await;
     want.push((Deleted, id(&a["id"])));
 
+    // On PostgreSQL events come back through NOTIFY, a moment later.
+    let wait = std::time::Duration::from_secs(10);
     let mut got = Vec::new();
-    while let Ok(event) = rx.try_recv() {
+    while got.len() < want.len() {
+        let event = tokio::time::timeout(wait, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {got:?} of {want:?}"))
+            .unwrap();
         assert_eq!(event.merged_into_id, None);
         got.push((event.kind, event.contact_id));
     }
     assert_eq!(got, want);
+    let quiet = std::time::Duration::from_millis(300);
+    assert!(
+        tokio::time::timeout(quiet, rx.recv()).await.is_err(),
+        "one event too many"
+    );
 }

@@ -279,16 +279,21 @@ async fn each_imported_contact_publishes_created() {
     let app = TestApp::new().await;
     let mut rx = app.events.subscribe();
     let out = import(&app, json!({ "contacts": [row(1), row(2)] })).await;
-    let mut got = Vec::new();
-    while let Ok(e) = rx.try_recv() {
-        got.push(e.contact_id.to_string());
-    }
     let want: Vec<String> = out["contacts"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| s(&c["id"]).to_owned())
         .collect();
+    let mut got = Vec::new();
+    for _ in &want {
+        got.push(
+            crate::common::next_bus_event(&mut rx)
+                .await
+                .contact_id
+                .to_string(),
+        );
+    }
     assert_eq!(got, want);
 }
 

@@ -297,7 +297,7 @@ async fn merges_publish_merged_events() {
     let (source, destination) = pair(&app).await;
     let mut rx = app.events.subscribe();
     merge(&app, &source, &destination).await;
-    let event = rx.try_recv().unwrap();
+    let event = crate::common::next_bus_event(&mut rx).await;
     assert_eq!(event.kind, contacts_api::service::events::EventKind::Merged);
     assert_eq!(event.contact_id.to_string(), s(&source["id"]));
     assert_eq!(
