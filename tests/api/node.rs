@@ -41,13 +41,22 @@ fn chromium() -> String {
     let _guard = SETUP.lock().unwrap_or_else(|e| e.into_inner());
     let path = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !Path::new(&path).exists() {
-        let status = Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "chromium"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .expect("apt-get");
+        let install = || {
+            Command::new("apt-get")
+                .args(["install", "-y", "-q", "--no-install-recommends", "chromium"])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        // Package lists may be missing or stale on a fresh machine.
+        let installed = install()
+            || (Command::new("apt-get")
+                .args(["update", "-q"])
+                .status()
+                .is_ok()
+                && install());
         assert!(
-            status.success() && Path::new(&path).exists(),
+            installed && Path::new(&path).exists(),
             "cannot install Debian's chromium package (run as root, or set CHROMIUM to a Chromium binary)"
         );
     }
