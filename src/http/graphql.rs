@@ -88,7 +88,10 @@ async fn execute(
     operation_type: Option<OperationType>,
 ) -> GqlResponse {
     let schema = state.schema.clone();
-    let mut task = tokio::spawn(async move { schema.execute(request).await });
+    // Tracked, so that shutdown waits for a mutation that outran its client.
+    let mut task = state
+        .tasks
+        .spawn(async move { schema.execute(request).await });
     let limit = state.settings.request_timeout;
     match tokio::time::timeout(limit, &mut task).await {
         Ok(Ok(response)) => response,

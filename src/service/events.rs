@@ -187,25 +187,35 @@ async fn listen(mut listener: PgListener, local: broadcast::Sender<ContactEvent>
     }
 }
 
-/// Sends queued events with pg_notify, in publish order. Ends when every bus
-/// handle is gone.
+/// Sends queued events with pg_notify, in publish order, as many as are
+/// waiting in one statement (an import publishes thousands at once). Ends
+/// when every bus handle is gone.
 async fn notify(
     pool: PgPool,
     channel: String,
     mut rx: mpsc::Receiver<ContactEvent>,
     stats: Arc<EventStats>,
 ) {
-    while let Some(event) = rx.recv().await {
+    const BATCH: usize = 1000;
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
         // Serialising plain fields cannot fail.
-        let payload = serde_json::to_string(&event).unwrap_or_default();
-        let sent = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(&channel)
-            .bind(&payload)
-            .execute(&pool)
-            .await;
+        let payloads: Vec<String> = batch
+            .drain(..)
+            .map(|event| serde_json::to_string(&event).unwrap_or_default())
+            .collect();
+        let sent = sea_orm::sqlx::query(
+            "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n",
+        )
+        .bind(&channel)
+        .bind(&payloads)
+        .execute(&pool)
+        .await;
         if let Err(e) = sent {
-            stats.dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, "contact event not sent");
+            stats
+                .dropped
+                .fetch_add(payloads.len() as u64, Ordering::Relaxed);
+            tracing::warn!(error = %e, count = payloads.len(), "contact events not sent");
         }
     }
 }

@@ -5,34 +5,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{postgres_only, s, TestApp};
+use crate::common::{postgres_only, TestApp};
 use crate::process::Server;
-use crate::subscriptions::{next_event, sync, EVENTS};
+use crate::subscriptions::{every_kind_arrives_in_order, next_event, Api};
 use crate::ws_client::Subscriber;
 
-async fn data(server: &Server, query: &str, variables: Value) -> Value {
-    let response = server.gql(query, variables).await;
-    assert!(response.get("errors").is_none(), "{response}");
-    response["data"].clone()
-}
-
-async fn set_title(server: &Server, id: &str, title: &str) {
-    data(
-        server,
-        "mutation($i: UpdateContactInput!) { updateContact(input: $i) { id } }",
-        json!({ "i": { "id": id, "title": title } }),
-    )
-    .await;
-}
-
-async fn create(server: &Server, name: &str) -> String {
-    let d = data(
-        server,
-        "mutation($i: CreateContactInput!) { createContact(input: $i) { id } }",
-        json!({ "i": { "displayName": name } }),
-    )
-    .await;
-    s(&d["createContact"]["id"]).to_owned()
+impl Api for Server {
+    async fn run(&self, query: &str, variables: Value) -> Value {
+        let response = self.gql(query, variables).await;
+        assert!(response.get("errors").is_none(), "{response}");
+        response["data"].clone()
+    }
 }
 
 #[tokio::test]
@@ -43,64 +26,20 @@ async fn a_subscriber_on_one_replica_sees_changes_made_on_another() {
     let app = TestApp::new().await; // owns the schema both replicas use
     let first = Server::start(&app.database_url, &[]).await;
     let second = Server::start(&app.database_url, &[]).await;
-    let anchor = create(&second, "Anchor").await;
-
     let mut sub = Subscriber::connect(&first.addr, "/graphql/ws", json!({}))
         .await
         .unwrap();
-    sub.subscribe("1", EVENTS, json!({})).await;
-    sync(&mut sub, |t| {
-        let (second, id) = (&second, anchor.clone());
-        async move { set_title(second, &id, &t).await }
-    })
-    .await;
-
-    let c = create(&second, "C").await;
-    let e = next_event(&mut sub).await;
-    assert_eq!((s(&e["kind"]), s(&e["contactId"])), ("CREATED", c.as_str()));
-    set_title(&second, &c, "changed").await;
-    let e = next_event(&mut sub).await;
-    assert_eq!(
-        (s(&e["kind"]), e["contact"]["title"].clone()),
-        ("UPDATED", json!("changed"))
-    );
-    data(
-        &second,
-        "mutation($s: ID!, $d: ID!) { mergeContacts(sourceId: $s, destinationId: $d) { id } }",
-        json!({ "s": c, "d": anchor }),
-    )
-    .await;
-    let e = next_event(&mut sub).await;
-    assert_eq!(
-        (s(&e["kind"]), s(&e["mergedIntoId"])),
-        ("MERGED", anchor.as_str())
-    );
-    let e = next_event(&mut sub).await;
-    assert_eq!(
-        (s(&e["kind"]), s(&e["contactId"])),
-        ("UPDATED", anchor.as_str())
-    );
-    data(
-        &second,
-        "mutation($id: ID!) { deleteContact(id: $id) }",
-        json!({ "id": anchor }),
-    )
-    .await;
-    let e = next_event(&mut sub).await;
-    assert_eq!(
-        (s(&e["kind"]), s(&e["contactId"])),
-        ("DELETED", anchor.as_str())
-    );
+    every_kind_arrives_in_order(&mut sub, &second).await;
 
     // Latency from sending a mutation to the second replica until the
     // subscriber on the first has the event: 100 in a row.
-    let target = create(&second, "Timed").await;
+    let target = second.create("Timed", "").await;
     next_event(&mut sub).await;
     let (mut to_event, mut to_response) = (Vec::new(), Vec::new());
     for i in 0..100 {
         let marker = format!("t{i}");
         let started = Instant::now();
-        set_title(&second, &target, &marker).await;
+        second.set_title(&target, &marker).await;
         to_response.push(started.elapsed());
         let e = next_event(&mut sub).await;
         assert_eq!(e["contact"]["title"], json!(marker));

@@ -37,75 +37,96 @@ pub async fn next_event(sub: &mut Subscriber) -> Value {
     payload["data"]["contactEvents"].clone()
 }
 
-async fn set_title(app: &TestApp, id: &str, title: &str) {
-    app.update(json!({ "id": id, "title": title })).await;
+/// Where the changes are made: the in-process router or a server process.
+pub trait Api {
+    /// Runs a document that must succeed; returns its data.
+    async fn run(&self, query: &str, variables: Value) -> Value;
+
+    async fn create(&self, name: &str, title: &str) -> String {
+        let d = self
+            .run(
+                "mutation($i: CreateContactInput!) { createContact(input: $i) { id } }",
+                json!({ "i": { "displayName": name, "title": title } }),
+            )
+            .await;
+        s(&d["createContact"]["id"]).to_owned()
+    }
+
+    async fn set_title(&self, id: &str, title: &str) {
+        self.run(
+            "mutation($i: UpdateContactInput!) { updateContact(input: $i) { id } }",
+            json!({ "i": { "id": id, "title": title } }),
+        )
+        .await;
+    }
+}
+
+impl Api for TestApp {
+    async fn run(&self, query: &str, variables: Value) -> Value {
+        self.data(query, variables).await
+    }
+}
+
+/// Subscribes to every event through `sub` and checks that CREATED, UPDATED,
+/// MERGED and DELETED made through `api` arrive, in order.
+pub async fn every_kind_arrives_in_order(sub: &mut Subscriber, api: &impl Api) {
+    let anchor = api.create("Anchor", "").await;
+    sub.subscribe("all", EVENTS, json!({})).await;
+    sync(sub, |t| {
+        let anchor = anchor.clone();
+        async move { api.set_title(&anchor, &t).await }
+    })
+    .await;
+
+    let c = api.create("C", "new").await;
+    let e = next_event(sub).await;
+    assert_eq!((s(&e["kind"]), s(&e["contactId"])), ("CREATED", c.as_str()));
+    assert_eq!(e["contact"]["title"], "new");
+    assert!(e["at"].is_string());
+
+    api.set_title(&c, "changed").await;
+    let e = next_event(sub).await;
+    assert_eq!(
+        (s(&e["kind"]), e["contact"]["title"].clone()),
+        ("UPDATED", json!("changed"))
+    );
+
+    api.run(
+        "mutation($s: ID!, $d: ID!) { mergeContacts(sourceId: $s, destinationId: $d) { id } }",
+        json!({ "s": c, "d": anchor }),
+    )
+    .await;
+    let e = next_event(sub).await;
+    assert_eq!((s(&e["kind"]), s(&e["contactId"])), ("MERGED", c.as_str()));
+    assert_eq!(s(&e["mergedIntoId"]), anchor);
+    assert!(e["contact"].is_null(), "the source of a merge is gone: {e}");
+    let e = next_event(sub).await;
+    assert_eq!(
+        (s(&e["kind"]), s(&e["contactId"])),
+        ("UPDATED", anchor.as_str())
+    );
+
+    api.run(
+        "mutation($id: ID!) { deleteContact(id: $id) }",
+        json!({ "id": anchor }),
+    )
+    .await;
+    let e = next_event(sub).await;
+    assert_eq!(
+        (s(&e["kind"]), s(&e["contactId"])),
+        ("DELETED", anchor.as_str())
+    );
+    assert!(e["contact"].is_null());
 }
 
 #[tokio::test]
 async fn a_subscriber_sees_every_kind_of_change_in_order() {
     let app = TestApp::new().await;
     let addr = app.listen().await;
-    let anchor = app.create(json!({ "displayName": "Anchor" })).await;
-    let anchor_id = s(&anchor["id"]).to_owned();
-
     let mut sub = Subscriber::connect(&addr, "/graphql/ws", json!({}))
         .await
         .unwrap();
-    sub.subscribe("1", EVENTS, json!({})).await;
-    sync(&mut sub, |t| {
-        let (app, id) = (&app, anchor_id.clone());
-        async move { set_title(app, &id, &t).await }
-    })
-    .await;
-
-    let c = app
-        .create(json!({ "displayName": "C", "title": "new" }))
-        .await;
-    let c_id = s(&c["id"]).to_owned();
-    let e = next_event(&mut sub).await;
-    assert_eq!(
-        (s(&e["kind"]), s(&e["contactId"])),
-        ("CREATED", c_id.as_str())
-    );
-    assert_eq!(e["contact"]["title"], "new");
-    assert!(e["at"].is_string());
-
-    set_title(&app, &c_id, "changed").await;
-    let e = next_event(&mut sub).await;
-    assert_eq!(
-        (s(&e["kind"]), e["contact"]["title"].clone()),
-        ("UPDATED", json!("changed"))
-    );
-
-    app.data(
-        "mutation($s: ID!, $d: ID!) { mergeContacts(sourceId: $s, destinationId: $d) { id } }",
-        json!({ "s": c_id, "d": anchor_id }),
-    )
-    .await;
-    let e = next_event(&mut sub).await;
-    assert_eq!(
-        (s(&e["kind"]), s(&e["contactId"])),
-        ("MERGED", c_id.as_str())
-    );
-    assert_eq!(s(&e["mergedIntoId"]), anchor_id);
-    assert!(e["contact"].is_null(), "the source of a merge is gone: {e}");
-    let e = next_event(&mut sub).await;
-    assert_eq!(
-        (s(&e["kind"]), s(&e["contactId"])),
-        ("UPDATED", anchor_id.as_str())
-    );
-
-    app.data(
-        "mutation($id: ID!) { deleteContact(id: $id) }",
-        json!({ "id": anchor_id }),
-    )
-    .await;
-    let e = next_event(&mut sub).await;
-    assert_eq!(
-        (s(&e["kind"]), s(&e["contactId"])),
-        ("DELETED", anchor_id.as_str())
-    );
-    assert!(e["contact"].is_null());
+    every_kind_arrives_in_order(&mut sub, &app).await;
 }
 
 #[tokio::test]
@@ -123,12 +144,12 @@ async fn ids_filter_the_events() {
         .await;
     sync(&mut sub, |t| {
         let (app, id) = (&app, watched_id.clone());
-        async move { set_title(app, &id, &t).await }
+        async move { app.set_title(&id, &t).await }
     })
     .await;
-    set_title(&app, s(&other["id"]), "not watched").await;
+    app.set_title(s(&other["id"]), "not watched").await;
     app.create(json!({ "displayName": "Neither" })).await;
-    set_title(&app, &watched_id, "watched").await;
+    app.set_title(&watched_id, "watched").await;
     let e = next_event(&mut sub).await;
     assert_eq!(
         (s(&e["contactId"]), e["contact"]["title"].clone()),
