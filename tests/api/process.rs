@@ -9,7 +9,11 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_contacts-api");
+/// The binary under test: this build's, or CONTACTS_API_BIN (say, a release
+/// build, to measure the event latency of tests/api/replicas.rs).
+pub fn bin() -> String {
+    std::env::var("CONTACTS_API_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_contacts-api").into())
+}
 
 /// A free loopback port (released again; the server binds it right after).
 pub fn free_port() -> u16 {
@@ -32,7 +36,7 @@ impl Server {
     /// Starts the binary on `database_url` and waits until /healthz answers.
     pub async fn start(database_url: &str, extra: &[&str]) -> Self {
         let addr = format!("127.0.0.1:{}", free_port());
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(bin())
             .args(["--database-url", database_url, "--listen", &addr])
             .args(extra)
             .env("RUST_LOG", "info,sqlx=warn,sea_orm=warn")
@@ -126,7 +130,7 @@ impl Server {
 
 /// Runs the binary to completion: (success, stdout, stderr).
 pub async fn run(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(args)
         .output()
         .await

@@ -133,9 +133,8 @@ async fn a_subscriber_sees_every_kind_of_change_in_order() {
 async fn ids_filter_the_events() {
     let app = TestApp::new().await;
     let addr = app.listen().await;
-    let watched = app.create(json!({ "displayName": "Watched" })).await;
-    let other = app.create(json!({ "displayName": "Other" })).await;
-    let watched_id = s(&watched["id"]).to_owned();
+    let watched_id = Api::create(&app, "Watched", "").await;
+    let other = Api::create(&app, "Other", "").await;
 
     let mut sub = Subscriber::connect(&addr, "/graphql", json!({}))
         .await
@@ -147,8 +146,8 @@ async fn ids_filter_the_events() {
         async move { app.set_title(&id, &t).await }
     })
     .await;
-    app.set_title(s(&other["id"]), "not watched").await;
-    app.create(json!({ "displayName": "Neither" })).await;
+    app.set_title(&other, "not watched").await;
+    Api::create(&app, "Neither", "").await;
     app.set_title(&watched_id, "watched").await;
     let e = next_event(&mut sub).await;
     assert_eq!(
@@ -165,4 +164,45 @@ async fn ids_filter_the_events() {
         text.contains("BAD_USER_INPUT") && text.contains("ids[0]"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_never_holds_up_a_mutation() {
+    let app = TestApp::new().await;
+    let addr = app.listen().await;
+    let anchor = Api::create(&app, "Anchor", "").await;
+    let mut slow = Subscriber::connect(&addr, "/graphql/ws", json!({}))
+        .await
+        .unwrap();
+    slow.subscribe("slow", EVENTS, json!({})).await;
+    sync(&mut slow, |t| {
+        let (app, anchor) = (&app, anchor.clone());
+        async move { app.set_title(&anchor, &t).await }
+    })
+    .await;
+
+    // More events than a subscriber may fall behind by, while it reads nothing.
+    let rows: Vec<Value> = (0..5_000)
+        .map(|i| json!({ "displayName": format!("P{i}") }))
+        .collect();
+    let imported = app
+        .run(
+            "mutation($i: ImportContactsInput!) { importContacts(input: $i) { createdCount } }",
+            json!({ "i": { "contacts": rows } }),
+        )
+        .await;
+    assert_eq!(imported["importContacts"]["createdCount"], 5_000);
+    for i in 0..20 {
+        app.set_title(&anchor, &format!("busy-{i}")).await;
+    }
+    // Still connected: it loses what it fell behind by, then gets what follows.
+    app.set_title(&anchor, "after").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let e = next_event(&mut slow).await;
+        if e["contact"]["title"] == "after" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never caught up");
+    }
 }
