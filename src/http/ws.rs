@@ -100,12 +100,44 @@ async fn serve(
     state.metrics.websocket_closed();
 }
 
-/// The first GraphQL subprotocol the client offers.
+/// The subprotocol to speak: our first choice among those the client offers,
+/// the same one `WebSocketUpgrade::protocols` answers with.
 fn protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
-    headers
+    let offered: Vec<&str> = headers
         .get(header::SEC_WEBSOCKET_PROTOCOL)?
         .to_str()
         .ok()?
         .split(',')
-        .find_map(|p| WebSocketProtocols::from_str(p.trim()).ok())
+        .map(str::trim)
+        .collect();
+    ALL_WEBSOCKET_PROTOCOLS
+        .iter()
+        .find(|p| offered.contains(p))
+        .and_then(|p| WebSocketProtocols::from_str(p).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_protocol_is_our_first_choice_among_those_offered() {
+        let offer = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::SEC_WEBSOCKET_PROTOCOL,
+                HeaderValue::from_static(value),
+            );
+            protocol(&headers)
+        };
+        assert_eq!(
+            offer("graphql-ws, graphql-transport-ws"),
+            Some(WebSocketProtocols::GraphQLWS)
+        );
+        assert_eq!(
+            offer("graphql-ws"),
+            Some(WebSocketProtocols::SubscriptionsTransportWS)
+        );
+        assert_eq!(offer("chat"), None);
+    }
 }
