@@ -13,7 +13,10 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Makes sure the subscription is live: changes a contact's title through
 /// `update` until the subscriber sees that very change. Events arrive in
-/// order, so nothing older is left to read afterwards.
+/// order, so nothing older is left to read afterwards. The event of an
+/// earlier round can arrive after a later round's commit and then shows the
+/// later title (the contact is read at delivery), so a match must also be
+/// published after the round began.
 pub async fn sync<F, Fut>(sub: &mut Subscriber, mut update: F)
 where
     F: FnMut(String) -> Fut,
@@ -21,9 +24,13 @@ where
 {
     for round in 0..50 {
         let marker = format!("sync-{round}-{}", uuid::Uuid::now_v7());
+        // Event times are in whole milliseconds.
+        let began = chrono::Utc::now() - chrono::Duration::milliseconds(1);
         update(marker.clone()).await;
         while let Some(event) = sub.next(Duration::from_millis(300)).await {
-            if event["data"]["contactEvents"]["contact"]["title"] == json!(marker) {
+            let event = &event["data"]["contactEvents"];
+            let at = chrono::DateTime::parse_from_rfc3339(s(&event["at"])).unwrap();
+            if event["contact"]["title"] == json!(marker) && at >= began {
                 return;
             }
         }
