@@ -152,7 +152,8 @@ pub struct Config {
         long,
         env = "CONTACTS_MAX_PAGE_SIZE",
         default_value_t = 100,
-        value_parser = clap::value_parser!(u32).range(1..=10_000),
+        value_parser = clap::value_parser!(u32)
+            .range(1..=i64::from(crate::graphql::pagination::PAGE_SIZE_CEILING)),
         global = true
     )]
     pub max_page_size: u32,

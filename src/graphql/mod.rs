@@ -2,7 +2,6 @@
 
 pub mod access;
 mod error_codes;
-pub use error_codes::server_error;
 mod ids;
 pub mod input;
 pub mod loader;
@@ -15,6 +14,7 @@ pub mod types;
 
 use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema, SchemaBuilder};
 
+pub use error_codes::server_error;
 pub use state::GqlState;
 
 #[derive(MergedObject, Default)]

@@ -12,6 +12,8 @@ use crate::service::list::{OrderField, Position, SortKey};
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 /// The default of --max-page-size (the contract's 100).
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// The most --max-page-size may be set to.
+pub const PAGE_SIZE_CEILING: u32 = 10_000;
 
 /// What a cursor carries: the order it belongs to, the sort key, the id.
 #[derive(Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -203,6 +203,3 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
-
-/// Shared by the handlers.
-pub type SharedMetrics = Arc<Metrics>;

@@ -161,6 +161,6 @@ fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize
         crate::graphql::pagination::DEFAULT_PAGE_SIZE as i64,
         i64::from,
     );
-    let rows = rows.clamp(1, 10_000) as usize;
+    let rows = rows.clamp(1, crate::graphql::pagination::PAGE_SIZE_CEILING.into()) as usize;
     rows.saturating_mul(child)
 }
