@@ -226,6 +226,17 @@ pub struct Config {
     )]
     pub identity_secret: Option<String>,
 
+    /// How long a verified token (and the answer to "does any token exist?")
+    /// is remembered, in seconds, sparing a query per request. A revoked
+    /// token stops working within this time; 0 checks every request.
+    #[arg(
+        long,
+        env = "CONTACTS_TOKEN_CACHE_SECONDS",
+        default_value_t = 2,
+        global = true
+    )]
+    pub token_cache_seconds: u64,
+
     /// Largest database connection pool.
     #[arg(
         long,

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_create_contacts;
 mod m20261121_000002_merge_redirects;
 mod m20261122_000003_api_tokens;
+mod m20261123_000004_search_trigrams;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_create_contacts::Migration),
             Box::new(m20261121_000002_merge_redirects::Migration),
             Box::new(m20261122_000003_api_tokens::Migration),
+            Box::new(m20261123_000004_search_trigrams::Migration),
         ]
     }
 }

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use crate::domain::{self, ContactInput, Mode, Patch, Rules};
 use crate::service::begin_write;
 use crate::service::events::EventBus;
-use crate::service::import::{self, ImportRow, OnConflictMode, RowOutcome};
+use crate::service::import::{self, ImportRow, OnConflictMode, ReadBack, RowOutcome};
 
 /// File formats `import` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -117,7 +117,8 @@ pub async fn run(
                 match parsed.row {
                     Ok(input) => {
                         rows.push(ImportRow {
-                            update: input.clone().validate(rules, "row", Mode::Update),
+                            update: (opts.on_conflict == OnConflictMode::Update)
+                                .then(|| input.clone().validate(rules, "row", Mode::Update)),
                             create: input.validate(rules, "row", Mode::Create),
                             origin: format!("line {}", parsed.line),
                         });
@@ -132,8 +133,20 @@ pub async fn run(
                 }
             }
             let imported = match &txn {
-                Some(txn) => import::import_in(txn, &rows, opts.on_conflict, true).await?,
-                None => import::import(db, events, &rows, opts.on_conflict, false).await?,
+                Some(txn) => {
+                    import::import_in(txn, &rows, opts.on_conflict, true, ReadBack::Nothing).await?
+                }
+                None => {
+                    import::import(
+                        db,
+                        events,
+                        &rows,
+                        opts.on_conflict,
+                        false,
+                        ReadBack::Nothing,
+                    )
+                    .await?
+                }
             };
             tally(&mut summary, &imported.rows, &lines);
             progress.advance(bytes_read.load(Ordering::Relaxed), &summary);

@@ -3,48 +3,14 @@
 //! itself (parse, validation, argument coercion, depth and complexity limits)
 //! carry no code and are classified by what they say.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe,
-};
 use async_graphql::{ErrorExtensionValues, Response, ServerError};
-use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::error::AppError;
 
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            classify(error);
-        }
-        response
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream)
-            .map(|mut response| {
-                for error in &mut response.errors {
-                    classify(error);
-                }
-                response
-            })
-            .boxed()
+/// Codes every error of a response.
+pub fn classify_all(response: &mut Response) {
+    for error in &mut response.errors {
+        classify(error);
     }
 }
 

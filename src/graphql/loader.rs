@@ -1,6 +1,7 @@
 //! DataLoaders: whatever hangs off a page of contacts costs one `IN (...)`
 //! query per relation, never one per contact.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -159,10 +160,10 @@ where
 pub async fn preload(
     ctx: &Context<'_>,
     selection: Lookahead<'_>,
-    rows: &[contact::Model],
+    rows: &[impl Borrow<contact::Model>],
 ) -> async_graphql::Result<Preloaded> {
     let loader = loaders(ctx)?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.borrow().id).collect();
     let (via, metadata, group_names, conversations, merge_history) = futures_util::try_join!(
         batch(loader, &selection, "via", &ids, HandlesOf, |k| k.0),
         batch(loader, &selection, "metadata", &ids, MetadataOf, |k| k.0),

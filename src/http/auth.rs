@@ -1,11 +1,19 @@
 //! Turns a request's Authorization header into a Principal.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use axum::http::HeaderValue;
 use sea_orm::DatabaseConnection;
 
+use crate::domain::Scope;
 use crate::error::{AppError, AppResult};
 use crate::graphql::access::Principal;
 use crate::service::tokens;
+
+/// Verified tokens kept at most; beyond, the cache starts over.
+const CACHE_ENTRIES: usize = 1024;
 
 #[derive(Clone)]
 pub struct Auth {
@@ -13,14 +21,37 @@ pub struct Auth {
     /// Whether a request without a token may do anything while no token
     /// exists: on a loopback address, or with --insecure-no-auth.
     open_without_tokens: bool,
+    ttl: Duration,
+    cache: Arc<Mutex<Cache>>,
+}
+
+/// Answers the database gave within the last `ttl`. Only successes are
+/// kept: a token created a moment ago works at once, a revoked one stops
+/// within `ttl` (the command line that revokes it may be another process).
+#[derive(Default)]
+struct Cache {
+    any_token: Option<(bool, Instant)>,
+    verified: HashMap<String, (Scope, Instant)>,
 }
 
 impl Auth {
-    pub fn new(db: DatabaseConnection, open_without_tokens: bool) -> Self {
+    pub fn new(db: DatabaseConnection, open_without_tokens: bool, ttl: Duration) -> Self {
         Self {
             db,
             open_without_tokens,
+            ttl,
+            cache: Arc::default(),
         }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        // A panic while holding the lock leaves nothing half-updated worth
+        // refusing requests over.
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn fresh(&self, at: Instant) -> bool {
+        at.elapsed() < self.ttl
     }
 
     /// The caller behind an Authorization header value (or its absence).
@@ -40,8 +71,24 @@ impl Auth {
 
     /// A caller presenting `token`.
     pub async fn token(&self, token: &str) -> AppResult<Principal> {
+        if let Some((scope, at)) = self.cache().verified.get(token) {
+            if self.fresh(*at) {
+                return Ok(Principal::Token(*scope));
+            }
+        }
         match tokens::verify(&self.db, token).await? {
-            Some(scope) => Ok(Principal::Token(scope)),
+            Some(scope) => {
+                if !self.ttl.is_zero() {
+                    let mut cache = self.cache();
+                    if cache.verified.len() >= CACHE_ENTRIES {
+                        cache.verified.clear();
+                    }
+                    cache
+                        .verified
+                        .insert(token.to_owned(), (scope, Instant::now()));
+                }
+                Ok(Principal::Token(scope))
+            }
             None => Err(AppError::Unauthenticated(
                 "invalid or revoked API token".into(),
             )),
@@ -50,11 +97,22 @@ impl Auth {
 
     /// A caller without a token.
     pub async fn anonymous(&self) -> AppResult<Principal> {
-        if self.open_without_tokens && !tokens::any(&self.db).await? {
+        if self.open_without_tokens && !self.any_token().await? {
             Ok(Principal::Open)
         } else {
             Ok(Principal::Visitor)
         }
+    }
+
+    async fn any_token(&self) -> AppResult<bool> {
+        if let Some((any, at)) = self.cache().any_token {
+            if self.fresh(at) {
+                return Ok(any);
+            }
+        }
+        let any = tokens::any(&self.db).await?;
+        self.cache().any_token = Some((any, Instant::now()));
+        Ok(any)
     }
 }
 

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use async_graphql::parser::types::OperationType;
+use async_graphql::Executor as _;
 use async_graphql::{BatchResponse, Response as GqlResponse};
 use async_graphql_axum::GraphQLResponse;
 use axum::body::Bytes;
@@ -12,10 +13,16 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use tokio::sync::OwnedSemaphorePermit;
+
 use super::AppState;
 use crate::error::AppError;
 use crate::graphql::access;
 use crate::graphql::server_error;
+
+/// Bodies above this many bytes count as large: about 250 rows of an import.
+/// At most one large request per core is parsed and executed at a time.
+pub const LARGE_BODY_BYTES: usize = 64 * 1024;
 
 pub async fn post(
     State(state): State<AppState>,
@@ -34,6 +41,17 @@ pub async fn post(
             return (StatusCode::PAYLOAD_TOO_LARGE, json(error_response(&error))).into_response();
         }
         Err(rejection) => return rejection.into_response(),
+    };
+    // Large requests (imports) take a permit before their JSON becomes
+    // values, and keep it until they are done: their memory is bounded by
+    // the number of cores, not by how many clients send one at once.
+    let permit = if body.len() > LARGE_BODY_BYTES {
+        match state.large_requests.clone().acquire_owned().await {
+            Ok(permit) => Some(permit),
+            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        }
+    } else {
+        None
     };
     let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
@@ -55,7 +73,8 @@ pub async fn post(
         Ok(principal) => principal,
         Err(error) => return finish(&state, None, error_response(&error), started),
     };
-    // Parsed once here; the executor reuses the parsed document.
+    // Parsed once here (or taken from the cache); the executor reuses it.
+    state.documents.prepare(&mut request);
     let operation_name = request.operation_name.clone();
     let mut operation_type = None;
     let mut label = operation_name.clone();
@@ -75,7 +94,7 @@ pub async fn post(
             return finish(&state, label.as_deref(), error_response(&error), started);
         }
     }
-    let response = execute(&state, request.data(principal), operation_type).await;
+    let response = execute(&state, request.data(principal), operation_type, permit).await;
     finish(&state, label.as_deref(), response, started)
 }
 
@@ -86,12 +105,15 @@ async fn execute(
     state: &AppState,
     request: async_graphql::Request,
     operation_type: Option<OperationType>,
+    permit: Option<OwnedSemaphorePermit>,
 ) -> GqlResponse {
     let schema = state.schema.clone();
     // Tracked, so that shutdown waits for a mutation that outran its client.
-    let mut task = state
-        .tasks
-        .spawn(async move { schema.execute(request).await });
+    let mut task = state.tasks.spawn(async move {
+        let response = schema.execute(request).await;
+        drop(permit);
+        response
+    });
     let limit = state.settings.request_timeout;
     match tokio::time::timeout(limit, &mut task).await {
         Ok(Ok(response)) => response,

@@ -2,6 +2,7 @@
 //! readiness and metrics, behind request ids, tracing, CORS and a body limit.
 
 pub mod auth;
+mod documents;
 mod graphql;
 mod health;
 pub mod metrics;
@@ -18,6 +19,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use sea_orm::DatabaseConnection;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -26,6 +28,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use auth::Auth;
+pub use documents::Documents;
 pub use metrics::Metrics;
 
 use crate::graphql::AppSchema;
@@ -48,6 +51,9 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: Auth,
     pub metrics: Arc<Metrics>,
+    pub documents: Arc<Documents>,
+    /// Permits for large requests (see graphql::LARGE_BODY_BYTES).
+    pub large_requests: Arc<Semaphore>,
     pub settings: Arc<HttpSettings>,
     /// Cancelled when the server begins shutting down: WebSocket connections
     /// close, in-flight requests finish.

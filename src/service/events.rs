@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use sea_orm::sqlx::postgres::{PgListener, PgPool};
+use sea_orm::sqlx::postgres::{PgConnection, PgListener, PgPool};
+use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
@@ -129,8 +130,12 @@ impl EventBus {
         match &self.outbox {
             Some(outbox) => {
                 if outbox.try_send(event).is_err() {
-                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("contact event dropped: the notify queue is full");
+                    let dropped = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                    // One line per thousand, not one per event: a burst would
+                    // otherwise flood the log while the queue drains.
+                    if dropped % 1000 == 1 {
+                        tracing::warn!(dropped, "contact events dropped: the notify queue is full");
+                    }
                 }
             }
             None => {
@@ -188,8 +193,10 @@ async fn listen(mut listener: PgListener, local: broadcast::Sender<ContactEvent>
 }
 
 /// Sends queued events with pg_notify, in publish order, as many as are
-/// waiting in one statement (an import publishes thousands at once). Ends
-/// when every bus handle is gone.
+/// waiting in one statement (an import publishes thousands at once), on a
+/// connection of its own: on a pooled one, a burst of long imports holding
+/// every pooled connection starved it until the queue overflowed. Ends when
+/// every bus handle is gone.
 async fn notify(
     pool: PgPool,
     channel: String,
@@ -198,26 +205,44 @@ async fn notify(
 ) {
     const BATCH: usize = 1000;
     let mut batch = Vec::with_capacity(BATCH);
+    let mut conn: Option<PgConnection> = None;
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         // Serialising plain fields cannot fail.
         let payloads: Vec<String> = batch
             .drain(..)
             .map(|event| serde_json::to_string(&event).unwrap_or_default())
             .collect();
-        let sent = sea_orm::sqlx::query(
-            "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n",
-        )
-        .bind(&channel)
-        .bind(&payloads)
-        .execute(&pool)
-        .await;
+        let sent = match conn.as_mut() {
+            Some(c) => send(c, &channel, &payloads).await,
+            None => match pool.connect_options().connect().await {
+                Ok(c) => send(conn.insert(c), &channel, &payloads).await,
+                Err(e) => Err(e),
+            },
+        };
         if let Err(e) = sent {
+            // Reconnect for the next batch.
+            conn = None;
             stats
                 .dropped
                 .fetch_add(payloads.len() as u64, Ordering::Relaxed);
             tracing::warn!(error = %e, count = payloads.len(), "contact events not sent");
         }
     }
+}
+
+async fn send(
+    conn: &mut PgConnection,
+    channel: &str,
+    payloads: &[String],
+) -> Result<(), sea_orm::sqlx::Error> {
+    sea_orm::sqlx::query(
+        "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n",
+    )
+    .bind(channel)
+    .bind(payloads)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 #[cfg(test)]

@@ -21,8 +21,14 @@ use crate::error::{AppError, AppResult};
 
 /// Attempts before an import that keeps losing races gives up with CONFLICT.
 const ATTEMPTS: usize = 4;
-/// Bind parameters per statement: below SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
+/// Bind parameters per statement on PostgreSQL (at most 65,535): few, large
+/// statements, since each costs a round trip.
+const PG_MAX_PARAMS: usize = 30_000;
+/// Bind parameters per statement on SQLite. Binding by position still looks
+/// each parameter's name up in a list (sqlite3_bind_parameter_name), so a
+/// statement's binding costs the square of its parameters: at 30,000 that
+/// was the largest part of an import's time. Statements are cheap in process.
+const SQLITE_MAX_PARAMS: usize = 999;
 
 /// What a row whose handle or externalId is taken does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,15 +53,28 @@ pub enum RowOutcome {
 /// rules: absent fields stay as they are).
 pub struct ImportRow {
     pub create: AppResult<ContactChanges>,
-    pub update: AppResult<ContactChanges>,
+    /// Only for onConflict: UPDATE (validating twice costs a second phone
+    /// parse per handle).
+    pub update: Option<AppResult<ContactChanges>>,
     /// Where the row came from, for messages: "row 3", "line 17".
     pub origin: String,
 }
 
-/// Outcomes in input order, and the final state of every written contact.
+/// Outcomes in input order, and, when asked for, the final state of every
+/// written contact.
 pub struct Imported {
     pub rows: Vec<RowOutcome>,
     pub contacts: HashMap<Uuid, contact::Model>,
+}
+
+/// What an import gives back besides the outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadBack {
+    /// The written contacts, read in the import's transaction.
+    Contacts,
+    /// Nothing: the caller only counts (a 10,000-row batch spares reading
+    /// 10,000 rows back).
+    Nothing,
 }
 
 pub async fn import(
@@ -64,12 +83,13 @@ pub async fn import(
     rows: &[ImportRow],
     mode: OnConflictMode,
     atomic: bool,
+    read_back: ReadBack,
 ) -> AppResult<Imported> {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let txn = begin_write(db).await?;
-        let result = import_in(&txn, rows, mode, atomic).await;
+        let result = import_in(&txn, rows, mode, atomic, read_back).await;
         match finish(txn, result).await {
             Err(AppError::Contended) if attempt < ATTEMPTS => {
                 tracing::debug!(attempt, "import lost a race; running it again");
@@ -117,8 +137,13 @@ struct Existing {
     conversations: HashMap<Uuid, Option<Uuid>>,
 }
 
-fn chunk_len(columns: usize) -> usize {
-    (MAX_PARAMS / columns.max(1)).max(1)
+/// Rows per statement for `columns` parameters a row.
+fn chunk_len(backend: DbBackend, columns: usize) -> usize {
+    let max = match backend {
+        DbBackend::Postgres => PG_MAX_PARAMS,
+        _ => SQLITE_MAX_PARAMS,
+    };
+    (max / columns.max(1)).max(1)
 }
 
 async fn lookup_existing<C: ConnectionTrait>(
@@ -134,7 +159,7 @@ async fn lookup_existing<C: ConnectionTrait>(
         })
         .collect();
     let external_ids: Vec<String> = external_ids.into_iter().collect();
-    for chunk in external_ids.chunks(chunk_len(1)) {
+    for chunk in external_ids.chunks(chunk_len(conn.get_database_backend(), 1)) {
         let found: Vec<(Option<String>, Uuid)> = contact::Entity::find()
             .select_only()
             .columns([contact::Column::ExternalId, contact::Column::Id])
@@ -158,7 +183,7 @@ async fn lookup_existing<C: ConnectionTrait>(
     }
     for (source, handles) in by_source {
         let handles: Vec<&str> = handles.into_iter().collect();
-        for chunk in handles.chunks(chunk_len(1) - 1) {
+        for chunk in handles.chunks(chunk_len(conn.get_database_backend(), 1) - 1) {
             for (handle, id) in handle_owners(conn, source, chunk).await? {
                 existing.handles.insert((source.to_owned(), handle), id);
             }
@@ -168,7 +193,7 @@ async fn lookup_existing<C: ConnectionTrait>(
         .iter()
         .flat_map(|c| c.conversations.iter().map(|l| l.id))
         .collect();
-    for chunk in conversation_ids.chunks(chunk_len(1)) {
+    for chunk in conversation_ids.chunks(chunk_len(conn.get_database_backend(), 1)) {
         let found: Vec<(Uuid, Option<Uuid>)> = conversation::Entity::find()
             .select_only()
             .columns([conversation::Column::Id, conversation::Column::ContactId])
@@ -378,6 +403,7 @@ pub async fn import_in<C: ConnectionTrait>(
     rows: &[ImportRow],
     mode: OnConflictMode,
     atomic: bool,
+    read_back: ReadBack,
 ) -> AppResult<Imported> {
     let valid: Vec<&ContactChanges> = rows.iter().filter_map(|r| r.create.as_ref().ok()).collect();
     let existing = lookup_existing(conn, &valid).await?;
@@ -416,7 +442,16 @@ pub async fn import_in<C: ConnectionTrait>(
                     Target::Existing(id) => id,
                     Target::Row(row) => created[&row],
                 };
-                let changes = rows[i].update.as_ref().map_err(Clone::clone)?;
+                let changes = rows[i]
+                    .update
+                    .as_ref()
+                    .ok_or_else(|| {
+                        AppError::Internal(anyhow::anyhow!(
+                            "an import row to update was not validated for updates"
+                        ))
+                    })?
+                    .as_ref()
+                    .map_err(Clone::clone)?;
                 let current = contact::Entity::find_by_id(id)
                     .lock_exclusive()
                     .one(conn)
@@ -436,7 +471,11 @@ pub async fn import_in<C: ConnectionTrait>(
         })
         .collect();
     let mut contacts = HashMap::new();
-    for chunk in ids.chunks(chunk_len(1)) {
+    let wanted: &[Uuid] = match read_back {
+        ReadBack::Contacts => &ids,
+        ReadBack::Nothing => &[],
+    };
+    for chunk in wanted.chunks(chunk_len(conn.get_database_backend(), 1)) {
         for m in contacts::get_many(conn, chunk).await? {
             contacts.insert(m.id, m);
         }
@@ -464,7 +503,7 @@ async fn insert_batch<C: ConnectionTrait>(
         .map(|((i, _), m)| (*i, m.id))
         .collect();
 
-    for chunk in models.chunks(chunk_len(25)) {
+    for chunk in models.chunks(chunk_len(conn.get_database_backend(), 25)) {
         contact::Entity::insert_many(
             chunk
                 .iter()
@@ -566,7 +605,10 @@ where
 {
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(chunk_len(columns)).collect();
+        let chunk: Vec<A> = rows
+            .by_ref()
+            .take(chunk_len(conn.get_database_backend(), columns))
+            .collect();
         <A::Entity as EntityTrait>::insert_many(chunk)
             .exec_without_returning(conn)
             .await?;

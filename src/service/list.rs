@@ -3,10 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use entity::{contact, contact_group, contact_group_member, contact_handle};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, UnionType,
+};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Value,
 };
 use uuid::Uuid;
 
@@ -132,44 +134,133 @@ fn lower_like(column: impl sea_orm::sea_query::IntoColumnRef, pattern: &str) -> 
     Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape(LIKE_ESCAPE))
 }
 
-fn filter_condition(f: &ContactFilter) -> Condition {
-    let mut cond = Condition::all();
-    if let Some(search) = f.search.as_deref() {
-        let pattern = like_contains_pattern(search);
-        let mut handle_match = Condition::any().add(
-            Expr::col((contact_handle::Entity, contact_handle::Column::SearchKey))
-                .like(LikeExpr::new(&pattern).escape(LIKE_ESCAPE)),
-        );
-        if let Some(digits) = phone_digits_query(search) {
-            handle_match = handle_match.add(
-                Expr::col((contact_handle::Entity, contact_handle::Column::SearchKey))
-                    .like(LikeExpr::new(like_contains_pattern(&digits)).escape(LIKE_ESCAPE)),
-            );
-        }
-        let handles = Query::select()
-            .expr(Expr::val(1))
+/// Contacts whose name, organisation, externalId or any handle contains the
+/// search text.
+fn search_condition(search: &str, backend: DbBackend) -> Condition {
+    let pattern = like_contains_pattern(search);
+    let handle_match = handle_match(search, &pattern);
+    let columns = [
+        contact::Column::DisplayName,
+        contact::Column::OrganizationName,
+        contact::Column::ExternalId,
+    ];
+    if backend == DbBackend::Postgres {
+        // One branch per trigram index (see the search migration): each reads
+        // only the rows containing the text, and the union is the match set.
+        // An OR across columns and tables would read every contact instead.
+        let mut ids = Query::select()
+            .column(contact_handle::Column::ContactId)
             .from(contact_handle::Entity)
             .cond_where(handle_match)
             .to_owned();
-        cond = cond.add(
-            Condition::any()
-                .add(lower_like(
-                    (contact::Entity, contact::Column::DisplayName),
-                    &pattern,
-                ))
-                .add(lower_like(
-                    (contact::Entity, contact::Column::OrganizationName),
-                    &pattern,
-                ))
-                .add(lower_like(
-                    (contact::Entity, contact::Column::ExternalId),
-                    &pattern,
-                ))
-                .add(exists_related(
-                    handles,
-                    Expr::col((contact_handle::Entity, contact_handle::Column::ContactId)),
-                )),
+        for column in columns {
+            ids.union(
+                UnionType::Distinct,
+                Query::select()
+                    .column(contact::Column::Id)
+                    .from(contact::Entity)
+                    .and_where(lower_like((contact::Entity, column), &pattern))
+                    .to_owned(),
+            );
+        }
+        return Condition::all()
+            .add(Expr::col((contact::Entity, contact::Column::Id)).in_subquery(ids));
+    }
+    // SQLite has no such index: one pass over the contacts is the cheapest.
+    let handles = Query::select()
+        .expr(Expr::val(1))
+        .from(contact_handle::Entity)
+        .cond_where(handle_match)
+        .to_owned();
+    columns
+        .into_iter()
+        .fold(Condition::any(), |any, column| {
+            any.add(lower_like((contact::Entity, column), &pattern))
+        })
+        .add(exists_related(
+            handles,
+            Expr::col((contact_handle::Entity, contact_handle::Column::ContactId)),
+        ))
+}
+
+/// Ids of the first `limit` contacts (in the page's order, within `scope`)
+/// that match a search, on PostgreSQL: for each of the four places the text
+/// may be, the first `limit` matches there, united. The first `limit` of the
+/// union are the page. Each branch is planned alone, so the planner walks
+/// the order's index while matches are common and uses that place's
+/// trigram index when they are rare; a union of all matches would read every
+/// match of a common text (thousands) for a page of 20.
+fn first_matches(
+    search: &str,
+    scope: Condition,
+    field: contact::Column,
+    order: Order,
+    limit: u64,
+) -> SelectStatement {
+    let pattern = like_contains_pattern(search);
+    let mut places: Vec<Condition> = [
+        contact::Column::DisplayName,
+        contact::Column::OrganizationName,
+        contact::Column::ExternalId,
+    ]
+    .into_iter()
+    .map(|column| Condition::all().add(lower_like((contact::Entity, column), &pattern)))
+    .collect();
+    let handles = Query::select()
+        .expr(Expr::val(1))
+        .from(contact_handle::Entity)
+        .cond_where(handle_match(search, &pattern))
+        .to_owned();
+    places.push(Condition::all().add(exists_related(
+        handles,
+        Expr::col((contact_handle::Entity, contact_handle::Column::ContactId)),
+    )));
+    let mut union: Option<SelectStatement> = None;
+    for (n, place) in places.into_iter().enumerate() {
+        let branch = Query::select()
+            .column((contact::Entity, contact::Column::Id))
+            .from(contact::Entity)
+            .cond_where(scope.clone().add(place))
+            .order_by((contact::Entity, field), order.clone())
+            .order_by((contact::Entity, contact::Column::Id), order.clone())
+            .limit(limit)
+            .to_owned();
+        // Wrapped, because a UNION's first member may not have its own
+        // ORDER BY and LIMIT unparenthesised.
+        let wrapped = Query::select()
+            .column(Asterisk)
+            .from_subquery(branch, Alias::new(format!("m{n}")))
+            .to_owned();
+        match union.as_mut() {
+            None => union = Some(wrapped),
+            Some(u) => {
+                u.union(UnionType::Distinct, wrapped);
+            }
+        }
+    }
+    union.unwrap_or_else(|| Query::select().expr(Expr::val(1)).to_owned())
+}
+
+/// Handles whose search key contains the text (or, for a phone-like text,
+/// its digits).
+fn handle_match(search: &str, pattern: &str) -> Condition {
+    let mut any = Condition::any().add(
+        Expr::col((contact_handle::Entity, contact_handle::Column::SearchKey))
+            .like(LikeExpr::new(pattern).escape(LIKE_ESCAPE)),
+    );
+    if let Some(digits) = phone_digits_query(search) {
+        any = any.add(
+            Expr::col((contact_handle::Entity, contact_handle::Column::SearchKey))
+                .like(LikeExpr::new(like_contains_pattern(&digits)).escape(LIKE_ESCAPE)),
         );
+    }
+    any
+}
+
+fn filter_condition(f: &ContactFilter, backend: DbBackend) -> Condition {
+    let mut cond = Condition::all();
+    if let Some(search) = f.search.as_deref() {
+        cond = cond.add(search_condition(search, backend));
     }
     if let Some(source) = f.source.as_deref() {
         let handles = Query::select()
@@ -229,23 +320,48 @@ pub async fn page<C: ConnectionTrait>(conn: &C, req: &PageRequest) -> AppResult<
     } else {
         req.direction.reversed()
     };
-    let mut query = contact::Entity::find().filter(filter_condition(&req.filter));
+    let backend = conn.get_database_backend();
+    let mut window = Condition::all();
     if let Some(after) = &req.after {
-        query = query.filter(beyond(after, req.direction));
+        window = window.add(beyond(after, req.direction));
     }
     if let Some(before) = &req.before {
-        query = query.filter(beyond(before, req.direction.reversed()));
+        window = window.add(beyond(before, req.direction.reversed()));
     }
     let order = match walk {
         Direction::Asc => Order::Asc,
         Direction::Desc => Order::Desc,
     };
-    let mut rows = query
-        .order_by(sort_column(req.field), order.clone())
-        .order_by(contact::Column::Id, order)
-        .limit(req.limit + 1)
-        .all(conn)
-        .await?;
+    let (field, limit) = (sort_column(req.field), req.limit + 1);
+    let query = match req.filter.search.as_deref() {
+        Some(search) if backend == DbBackend::Postgres => {
+            let others = ContactFilter {
+                search: None,
+                ..req.filter.clone()
+            };
+            let scope = filter_condition(&others, backend).add(window);
+            contact::Entity::find().filter(
+                Expr::col((contact::Entity, contact::Column::Id)).in_subquery(first_matches(
+                    search,
+                    scope,
+                    field,
+                    order.clone(),
+                    limit,
+                )),
+            )
+        }
+        _ => contact::Entity::find()
+            .filter(filter_condition(&req.filter, backend))
+            .filter(window),
+    };
+    let mut rows = super::contacts::fetch_all(
+        conn,
+        query
+            .order_by(field, order.clone())
+            .order_by(contact::Column::Id, order)
+            .limit(limit),
+    )
+    .await?;
     let has_more = rows.len() as u64 > req.limit;
     rows.truncate(req.limit as usize);
     if !req.forward {
@@ -257,7 +373,7 @@ pub async fn page<C: ConnectionTrait>(conn: &C, req: &PageRequest) -> AppResult<
 /// Number of contacts matching the filter.
 pub async fn count<C: ConnectionTrait>(conn: &C, filter: &ContactFilter) -> AppResult<u64> {
     Ok(contact::Entity::find()
-        .filter(filter_condition(filter))
+        .filter(filter_condition(filter, conn.get_database_backend()))
         .count(conn)
         .await?)
 }
@@ -275,7 +391,7 @@ pub async fn any_from<C: ConnectionTrait>(
     let found: Option<Uuid> = contact::Entity::find()
         .select_only()
         .column(contact::Column::Id)
-        .filter(filter_condition(filter))
+        .filter(filter_condition(filter, conn.get_database_backend()))
         .filter(not_before)
         .limit(1)
         .into_tuple()

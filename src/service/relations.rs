@@ -8,8 +8,8 @@ use entity::{
     merge_record,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, RelationTrait,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -29,13 +29,29 @@ pub async fn handles_for<C: ConnectionTrait>(
     conn: &C,
     contact_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<contact_handle::Model>>> {
-    let rows = contact_handle::Entity::find()
+    let select = contact_handle::Entity::find()
         .filter(contact_handle::Column::ContactId.is_in(contact_ids.iter().copied()))
         .order_by_asc(contact_handle::Column::ContactId)
-        .order_by_asc(contact_handle::Column::Position)
-        .all(conn)
+        .order_by_asc(contact_handle::Column::Position);
+    // Decoded by position, like contacts (see contacts::fetch_all): every
+    // page reads a few handles per contact.
+    let rows = conn
+        .query_all_raw(select.build(conn.get_database_backend()))
         .await?;
-    Ok(group_by(rows.into_iter().map(|h| (h.contact_id, h))))
+    let handles = rows
+        .iter()
+        .map(|row| {
+            Ok(contact_handle::Model {
+                id: row.try_get_by_index(0)?,
+                contact_id: row.try_get_by_index(1)?,
+                source: row.try_get_by_index(2)?,
+                handle: row.try_get_by_index(3)?,
+                search_key: row.try_get_by_index(4)?,
+                position: row.try_get_by_index(5)?,
+            })
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    Ok(group_by(handles.into_iter().map(|h| (h.contact_id, h))))
 }
 
 /// Metadata object of each contact.

@@ -148,6 +148,32 @@ async fn the_token_command_prints_the_token_once_and_stores_a_hash() {
     );
 }
 
+/// The server remembers verified tokens for --token-cache-seconds: a revoked
+/// token keeps working at most that long, a new one works at once, and the
+/// "no token yet" answer of the loopback rule expires the same way.
+#[tokio::test]
+async fn verified_tokens_are_remembered_for_the_cache_time() {
+    let app = TestApp::with_args(&["--token-cache-seconds", "3"]).await;
+    assert!(post(&app, None, QUERY, json!({})).await["errors"].is_null());
+    let token = tokens::create(&app.state.db, "cached", Scope::Read)
+        .await
+        .unwrap();
+    // Created a moment ago: accepted at once (only successes are cached).
+    assert!(post(&app, Some(&token), QUERY, json!({})).await["errors"].is_null());
+    // Still open to requests without a token until the cached answer expires.
+    assert!(post(&app, None, QUERY, json!({})).await["errors"].is_null());
+
+    assert!(tokens::revoke(&app.state.db, "cached").await.unwrap());
+    assert!(post(&app, Some(&token), QUERY, json!({})).await["errors"].is_null());
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    assert_eq!(
+        code(&post(&app, Some(&token), QUERY, json!({})).await),
+        "UNAUTHENTICATED"
+    );
+    // No token left: open again on loopback.
+    assert!(post(&app, None, QUERY, json!({})).await["errors"].is_null());
+}
+
 fn identifier_hash(secret: &str, external_id: &str) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(external_id.as_bytes());

@@ -70,7 +70,10 @@ async fn imports_every_row_in_input_order() {
     assert_eq!(data["contacts"]["totalCount"], 15);
 }
 
-/// Set-based writes: a batch costs the same number of statements whatever its size.
+/// Set-based writes: on PostgreSQL a batch costs the same number of
+/// statements whatever its size; on SQLite, statements hold at most 999
+/// parameters (binding costs the square of their number there), so 50 rows
+/// take one more statement for contacts (25 columns) and nothing else.
 #[tokio::test]
 async fn a_batch_costs_a_constant_number_of_statements() {
     let app = TestApp::new().await;
@@ -83,7 +86,12 @@ async fn a_batch_costs_a_constant_number_of_statements() {
         counts.push(app.take_statement_count());
     }
     println!("statements for imports of 5 and 50 rows: {counts:?}");
-    assert_eq!(counts[0], counts[1]);
+    let extra = if app.database_url.starts_with("postgres") {
+        0
+    } else {
+        1
+    };
+    assert_eq!(counts[1], counts[0] + extra);
 }
 
 #[tokio::test]

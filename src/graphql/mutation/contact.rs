@@ -13,7 +13,7 @@ use crate::graphql::types::{
     Contact, CreateOrUpdateContactPayload, ImportContactsPayload, ImportError,
 };
 use crate::service::contacts;
-use crate::service::import::{self, ImportRow, RowOutcome};
+use crate::service::import::{self, ImportRow, OnConflictMode, ReadBack, RowOutcome};
 use crate::service::upsert::{self, UpsertKeys};
 
 #[derive(Default)]
@@ -128,6 +128,13 @@ impl ContactMutation {
             ))
             .into());
         }
+        let mode: OnConflictMode = input.on_conflict.into();
+        let contacts_field = ctx.look_ahead().field("contacts");
+        let read_back = if contacts_field.exists() {
+            ReadBack::Contacts
+        } else {
+            ReadBack::Nothing
+        };
         let rows: Vec<ImportRow> = input
             .contacts
             .into_iter()
@@ -136,7 +143,8 @@ impl ContactMutation {
                 let path = format!("input.contacts.{i}");
                 let fields = ContactInput::from(row);
                 ImportRow {
-                    update: fields.clone().validate(&state.rules, &path, Mode::Update),
+                    update: (mode == OnConflictMode::Update)
+                        .then(|| fields.clone().validate(&state.rules, &path, Mode::Update)),
                     create: fields.validate(&state.rules, &path, Mode::Create),
                     origin: format!("row {i}"),
                 }
@@ -146,8 +154,9 @@ impl ContactMutation {
             &state.db,
             &state.events,
             &rows,
-            input.on_conflict.into(),
+            mode,
             input.atomic,
+            read_back,
         )
         .await?;
         let mut models = Vec::new();
@@ -183,7 +192,7 @@ impl ContactMutation {
             }
         }
         // One batch per selected relation for the whole payload, as for a page.
-        let preloaded = preload(ctx, ctx.look_ahead().field("contacts"), &models).await?;
+        let preloaded = preload(ctx, contacts_field, &models).await?;
         payload.contacts = models
             .into_iter()
             .map(|m| Contact::new(m, preloaded.clone()))

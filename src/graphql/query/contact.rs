@@ -124,7 +124,7 @@ impl ContactQuery {
             (Neighbour::Known(page.has_more), next)
         };
         Ok(ContactConnection {
-            rows: page.rows,
+            rows: page.rows.into_iter().map(Arc::new).collect(),
             field,
             filter,
             has_previous,

@@ -20,7 +20,7 @@ pub enum Neighbour {
 
 /// A page of contacts (Relay cursor connection).
 pub struct ContactConnection {
-    pub rows: Vec<contact::Model>,
+    pub rows: Vec<Arc<contact::Model>>,
     pub field: OrderField,
     pub filter: Arc<ContactFilter>,
     pub has_previous: Neighbour,
@@ -29,7 +29,7 @@ pub struct ContactConnection {
 
 /// An edge of a contact connection.
 pub struct ContactEdge {
-    model: contact::Model,
+    model: Arc<contact::Model>,
     field: OrderField,
     preloaded: Preloaded,
 }
@@ -119,11 +119,11 @@ impl PageInfo<'_> {
 
     /// Cursor of the first edge.
     async fn start_cursor(&self) -> Option<String> {
-        self.cursor(self.connection.rows.first())
+        self.cursor(self.connection.rows.first().map(|m| &**m))
     }
 
     /// Cursor of the last edge.
     async fn end_cursor(&self) -> Option<String> {
-        self.cursor(self.connection.rows.last())
+        self.cursor(self.connection.rows.last().map(|m| &**m))
     }
 }

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Object, SimpleObject, ID};
 use entity::{contact, contact_handle};
@@ -10,15 +12,19 @@ use crate::graphql::loader::{
 
 /// A person or organisation the business talks to, across every channel.
 pub struct Contact {
-    model: contact::Model,
+    /// Shared with the page's edge and node lists, not copied for each.
+    model: Arc<contact::Model>,
     /// Relations a page loaded for all its rows at once; the rest come
     /// through the DataLoader.
     preloaded: Preloaded,
 }
 
 impl Contact {
-    pub fn new(model: contact::Model, preloaded: Preloaded) -> Self {
-        Self { model, preloaded }
+    pub fn new(model: impl Into<Arc<contact::Model>>, preloaded: Preloaded) -> Self {
+        Self {
+            model: model.into(),
+            preloaded,
+        }
     }
 
     /// A preloaded relation, or the DataLoader's answer for this contact.

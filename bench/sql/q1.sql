@@ -1,0 +1,4 @@
+-- Q1 as contacts-api sends it: the page (one row more than asked, to learn
+-- whether there is a next page), then the handles of its 50 contacts.
+SELECT id, display_name, sort_name, avatar_url, title, timezone, gender, locale, organization_name, description, contact_type, is_spammer, external_id, links, address_organization_name, address_line1, address_line2, address_postcode, address_city, address_state, address_country, created_at, updated_at FROM contacts ORDER BY created_at, id LIMIT 51;
+SELECT id, contact_id, source, handle, search_key, position FROM contact_handles WHERE contact_id = ANY (:page_ids::uuid[]) ORDER BY contact_id, position;

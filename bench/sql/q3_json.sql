@@ -1,0 +1,12 @@
+-- Q3 as one statement returning the document's JSON: the page after a deep
+-- cursor, with each contact's handles.
+SELECT json_build_object(
+  'nodes', (SELECT coalesce(json_agg(json_build_object('id', c.id, 'displayName', c.display_name, 'via',
+              (SELECT coalesce(json_agg(json_build_object('source', h.source, 'handle', h.handle) ORDER BY h.position), '[]')
+                 FROM contact_handles h WHERE h.contact_id = c.id)) ORDER BY c.created_at, c.id), '[]')
+            FROM (SELECT id, display_name, created_at FROM contacts
+                  WHERE (created_at, id) > (:after_at::timestamptz, :after_id::uuid)
+                  ORDER BY created_at, id LIMIT 50) c),
+  'hasNextPage', (SELECT count(*) > 50 FROM (SELECT 1 FROM contacts
+                  WHERE (created_at, id) > (:after_at::timestamptz, :after_id::uuid)
+                  ORDER BY created_at, id LIMIT 51) n));
