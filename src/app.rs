@@ -110,7 +110,15 @@ fn open_without_tokens(config: &Config) -> bool {
 /// Serves until Ctrl-C or SIGTERM, then stops accepting, lets in-flight
 /// requests finish and closes WebSocket connections with a close frame.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let db = connect(&config.database_url, config.db_pool_size).await?;
+    let pool_size = config.pool_size();
+    // PostgreSQL's LISTEN connection for events is taken from the pool for
+    // good: with a pool of one, nothing would be left for requests.
+    if config.database_url.starts_with("postgres") && pool_size < 2 {
+        anyhow::bail!(
+            "--db-pool-size must be at least 2 on PostgreSQL (one connection listens for events)"
+        );
+    }
+    let db = connect(&config.database_url, pool_size).await?;
     let events = EventBus::for_database(&db).await?;
     let state = assemble(db, &config, events).await?;
     if !open_without_tokens(&config) && !tokens::any(&state.db).await? {
