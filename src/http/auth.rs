@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
 use sea_orm::DatabaseConnection;
+use sha2::{Digest, Sha256};
 
 use crate::domain::Scope;
 use crate::error::{AppError, AppResult};
@@ -31,7 +32,8 @@ pub struct Auth {
 #[derive(Default)]
 struct Cache {
     any_token: Option<(bool, Instant)>,
-    verified: HashMap<String, (Scope, Instant)>,
+    /// By SHA-256 of the presented token: the cache holds no secrets.
+    verified: HashMap<[u8; 32], (Scope, Instant)>,
 }
 
 impl Auth {
@@ -71,7 +73,8 @@ impl Auth {
 
     /// A caller presenting `token`.
     pub async fn token(&self, token: &str) -> AppResult<Principal> {
-        if let Some((scope, at)) = self.cache().verified.get(token) {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some((scope, at)) = self.cache().verified.get(&key) {
             if self.fresh(*at) {
                 return Ok(Principal::Token(*scope));
             }
@@ -83,9 +86,7 @@ impl Auth {
                     if cache.verified.len() >= CACHE_ENTRIES {
                         cache.verified.clear();
                     }
-                    cache
-                        .verified
-                        .insert(token.to_owned(), (scope, Instant::now()));
+                    cache.verified.insert(key, (scope, Instant::now()));
                 }
                 Ok(Principal::Token(scope))
             }

@@ -26,8 +26,11 @@ use super::now;
 /// Events a subscriber may fall behind by before it starts losing the oldest.
 const CAPACITY: usize = 4096;
 /// Events waiting for `pg_notify`; beyond this they are dropped and counted,
-/// rather than holding up the mutations that publish them.
-const OUTBOX: usize = 16_384;
+/// rather than holding up the mutations that publish them. Imports publish
+/// an event a row when they commit: room for several 10,000-row imports
+/// finishing together (the benchmark's load overflowed 16,384), about 64
+/// bytes an event.
+const OUTBOX: usize = 65_536;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -114,10 +117,17 @@ impl EventBus {
             .await
             .context("LISTEN for contact events")?;
 
+        // Opened now, so that the first events do not wait for a connection.
+        let sender = pool
+            .connect_options()
+            .connect()
+            .await
+            .context("opening the connection that sends contact events")?;
+
         let bus = Self::new();
         let (tx, rx) = mpsc::channel(OUTBOX);
         tokio::spawn(listen(listener, bus.local.clone()));
-        tokio::spawn(notify(pool, channel, rx, bus.stats.clone()));
+        tokio::spawn(notify(pool, sender, channel, rx, bus.stats.clone()));
         Ok(Self {
             outbox: Some(tx),
             ..bus
@@ -195,17 +205,19 @@ async fn listen(mut listener: PgListener, local: broadcast::Sender<ContactEvent>
 /// Sends queued events with pg_notify, in publish order, as many as are
 /// waiting in one statement (an import publishes thousands at once), on a
 /// connection of its own: on a pooled one, a burst of long imports holding
-/// every pooled connection starved it until the queue overflowed. Ends when
-/// every bus handle is gone.
+/// every pooled connection starved it until the queue overflowed. After a
+/// failure it reconnects (with the pool's settings) for the next batch. Ends
+/// when every bus handle is gone.
 async fn notify(
     pool: PgPool,
+    sender: PgConnection,
     channel: String,
     mut rx: mpsc::Receiver<ContactEvent>,
     stats: Arc<EventStats>,
 ) {
     const BATCH: usize = 1000;
     let mut batch = Vec::with_capacity(BATCH);
-    let mut conn: Option<PgConnection> = None;
+    let mut conn = Some(sender);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         // Serialising plain fields cannot fail.
         let payloads: Vec<String> = batch

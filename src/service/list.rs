@@ -134,69 +134,9 @@ fn lower_like(column: impl sea_orm::sea_query::IntoColumnRef, pattern: &str) -> 
     Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape(LIKE_ESCAPE))
 }
 
-/// Contacts whose name, organisation, externalId or any handle contains the
-/// search text.
-fn search_condition(search: &str, backend: DbBackend) -> Condition {
-    let pattern = like_contains_pattern(search);
-    let handle_match = handle_match(search, &pattern);
-    let columns = [
-        contact::Column::DisplayName,
-        contact::Column::OrganizationName,
-        contact::Column::ExternalId,
-    ];
-    if backend == DbBackend::Postgres {
-        // One branch per trigram index (see the search migration): each reads
-        // only the rows containing the text, and the union is the match set.
-        // An OR across columns and tables would read every contact instead.
-        let mut ids = Query::select()
-            .column(contact_handle::Column::ContactId)
-            .from(contact_handle::Entity)
-            .cond_where(handle_match)
-            .to_owned();
-        for column in columns {
-            ids.union(
-                UnionType::Distinct,
-                Query::select()
-                    .column(contact::Column::Id)
-                    .from(contact::Entity)
-                    .and_where(lower_like((contact::Entity, column), &pattern))
-                    .to_owned(),
-            );
-        }
-        return Condition::all()
-            .add(Expr::col((contact::Entity, contact::Column::Id)).in_subquery(ids));
-    }
-    // SQLite has no such index: one pass over the contacts is the cheapest.
-    let handles = Query::select()
-        .expr(Expr::val(1))
-        .from(contact_handle::Entity)
-        .cond_where(handle_match)
-        .to_owned();
-    columns
-        .into_iter()
-        .fold(Condition::any(), |any, column| {
-            any.add(lower_like((contact::Entity, column), &pattern))
-        })
-        .add(exists_related(
-            handles,
-            Expr::col((contact_handle::Entity, contact_handle::Column::ContactId)),
-        ))
-}
-
-/// Ids of the first `limit` contacts (in the page's order, within `scope`)
-/// that match a search, on PostgreSQL: for each of the four places the text
-/// may be, the first `limit` matches there, united. The first `limit` of the
-/// union are the page. Each branch is planned alone, so the planner walks
-/// the order's index while matches are common and uses that place's
-/// trigram index when they are rare; a union of all matches would read every
-/// match of a common text (thousands) for a page of 20.
-fn first_matches(
-    search: &str,
-    scope: Condition,
-    field: contact::Column,
-    order: Order,
-    limit: u64,
-) -> SelectStatement {
+/// Where a search looks, one condition on `contacts` each: the name, the
+/// organisation, the externalId, and any handle.
+fn search_places(search: &str) -> Vec<Condition> {
     let pattern = like_contains_pattern(search);
     let mut places: Vec<Condition> = [
         contact::Column::DisplayName,
@@ -215,18 +155,65 @@ fn first_matches(
         handles,
         Expr::col((contact_handle::Entity, contact_handle::Column::ContactId)),
     )));
-    let mut union: Option<SelectStatement> = None;
-    for (n, place) in places.into_iter().enumerate() {
-        let branch = Query::select()
+    places
+}
+
+/// Contacts whose name, organisation, externalId or any handle contains the
+/// search text.
+fn search_condition(search: &str, backend: DbBackend) -> Condition {
+    let places = search_places(search);
+    if backend == DbBackend::Postgres {
+        // One branch per place, each answered by its trigram index (see the
+        // search migration); an OR across them would read every contact.
+        let branches = places.into_iter().map(|place| {
+            Query::select()
+                .column((contact::Entity, contact::Column::Id))
+                .from(contact::Entity)
+                .cond_where(place)
+                .to_owned()
+        });
+        return Condition::all()
+            .add(Expr::col((contact::Entity, contact::Column::Id)).in_subquery(union(branches)));
+    }
+    // SQLite has no such index: one pass over the contacts is the cheapest.
+    places
+        .into_iter()
+        .fold(Condition::any(), |any, place| any.add(place))
+}
+
+/// Ids of the first `limit` contacts (in the page's order, within `scope`)
+/// that match a search, on PostgreSQL: for each place the text may be, the
+/// first `limit` matches there, united. The first `limit` of the union are
+/// the page. Each branch is planned alone, so the planner walks the order's
+/// index while matches are common and uses that place's trigram index when
+/// they are rare; a union of all matches would read every match of a common
+/// text (thousands) for a page of 20.
+fn first_matches(
+    search: &str,
+    scope: Condition,
+    field: contact::Column,
+    order: Order,
+    limit: u64,
+) -> SelectStatement {
+    let branches = search_places(search).into_iter().map(|place| {
+        Query::select()
             .column((contact::Entity, contact::Column::Id))
             .from(contact::Entity)
             .cond_where(scope.clone().add(place))
             .order_by((contact::Entity, field), order.clone())
             .order_by((contact::Entity, contact::Column::Id), order.clone())
             .limit(limit)
-            .to_owned();
-        // Wrapped, because a UNION's first member may not have its own
-        // ORDER BY and LIMIT unparenthesised.
+            .to_owned()
+    });
+    union(branches)
+}
+
+/// `SELECT * FROM (b1) UNION SELECT * FROM (b2) ...`: each member wrapped,
+/// because a UNION's members may not carry their own ORDER BY and LIMIT
+/// unparenthesised.
+fn union(branches: impl IntoIterator<Item = SelectStatement>) -> SelectStatement {
+    let mut union: Option<SelectStatement> = None;
+    for (n, branch) in branches.into_iter().enumerate() {
         let wrapped = Query::select()
             .column(Asterisk)
             .from_subquery(branch, Alias::new(format!("m{n}")))
@@ -238,7 +225,14 @@ fn first_matches(
             }
         }
     }
-    union.unwrap_or_else(|| Query::select().expr(Expr::val(1)).to_owned())
+    // No branches: no ids.
+    union.unwrap_or_else(|| {
+        Query::select()
+            .column((contact::Entity, contact::Column::Id))
+            .from(contact::Entity)
+            .and_where(Expr::val(false).into())
+            .to_owned()
+    })
 }
 
 /// Handles whose search key contains the text (or, for a phone-like text,

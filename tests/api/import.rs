@@ -341,3 +341,25 @@ async fn each_conflict_mode_atomic_and_not() {
         }
     }
 }
+
+/// Large requests take turns (one per core at a time): more of them than
+/// permits all complete, none is lost or refused.
+#[tokio::test]
+async fn concurrent_large_imports_take_turns_and_all_complete() {
+    let app = TestApp::new().await;
+    let imports = (0..5).map(|batch| {
+        let rows: Vec<Value> = (batch * 400..batch * 400 + 400).map(row).collect();
+        let body = json!({ "query": IMPORT, "variables": { "input": { "contacts": rows } } });
+        assert!(body.to_string().len() > 64 * 1024, "not a large request");
+        let app = &app;
+        async move { app.post_with(&[], body).await }
+    });
+    for (status, body) in futures::future::join_all(imports).await {
+        assert_eq!(status, 200);
+        assert_eq!(
+            body["data"]["importContacts"]["createdCount"], 400,
+            "{body}"
+        );
+    }
+    assert_eq!(total(&app).await, 2000);
+}

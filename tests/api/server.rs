@@ -142,3 +142,25 @@ async fn the_playground_is_built_in() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// On PostgreSQL one pooled connection listens for events for good: a pool
+/// of one would leave none for requests, so the server refuses it up front.
+#[tokio::test]
+async fn a_pool_of_one_is_refused_on_postgres() {
+    let port = crate::process::free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let (ok, _, err) = crate::process::run(&[
+        "serve",
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/none",
+        "--db-pool-size",
+        "1",
+        "--listen",
+        &listen,
+    ])
+    .await;
+    assert!(
+        !ok && err.contains("--db-pool-size must be at least 2"),
+        "{err}"
+    );
+}
