@@ -230,7 +230,7 @@ fn union(branches: impl IntoIterator<Item = SelectStatement>) -> SelectStatement
         Query::select()
             .column((contact::Entity, contact::Column::Id))
             .from(contact::Entity)
-            .and_where(Expr::val(false).into())
+            .and_where(Expr::val(false))
             .to_owned()
     })
 }
