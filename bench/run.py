@@ -479,15 +479,7 @@ def main():
     try:
         # ---- PostgreSQL: load, COPY, then queries against the three targets.
         db_url = fresh_pg(args.pg_url, "contacts_bench")
-        api = start_api(db_url, API_PORT, args.pool)
-        procs.append(api)
-        log(f"loading {args.contacts:,} contacts into PostgreSQL through importContacts")
-        rss_reset(api.pid)
-        seconds = load(API_PORT, args.contacts, args.batch, args.import_clients)
-        imports["PostgreSQL importContacts"] = (args.contacts / seconds, seconds, rss_peak_mib(api.pid))
-        # The cases get a fresh server: the load's 10,000-row requests would
-        # otherwise set the peak RSS every case reports.
-        stop(api)
+        load_on_own_server("PostgreSQL", db_url, API_PORT, args, imports, procs)
         settle(db_url)
         seconds = copy_speed(db_url, args.contacts)
         imports["PostgreSQL COPY (same rows)"] = (args.contacts / seconds, seconds, None)
@@ -530,13 +522,7 @@ def main():
         if not args.no_sqlite:
             with tempfile.TemporaryDirectory() as tmp:
                 url = f"sqlite://{tmp}/bench.db?mode=rwc"
-                lite = start_api(url, SQLITE_PORT, args.pool)
-                procs.append(lite)
-                log(f"loading {args.contacts:,} contacts into SQLite through importContacts")
-                rss_reset(lite.pid)
-                seconds = load(SQLITE_PORT, args.contacts, args.batch, args.import_clients)
-                imports["SQLite importContacts"] = (args.contacts / seconds, seconds, rss_peak_mib(lite.pid))
-                stop(lite)
+                load_on_own_server("SQLite", url, SQLITE_PORT, args, imports, procs)
                 lite = start_api(url, SQLITE_PORT, args.pool)
                 procs.append(lite)
                 sample["api_cursor"] = walk_cursor(SQLITE_PORT, args.depth)
@@ -557,6 +543,19 @@ def main():
     with open(args.out, "w") as f:
         f.write(report)
     log(f"written to {os.path.relpath(args.out, ROOT)}")
+
+
+def load_on_own_server(name, database_url, port, args, imports, procs):
+    """Loads the data set through importContacts and records the rate and the
+    server's peak RSS. The server is stopped afterwards: the cases get a fresh
+    one, or the load's 10,000-row requests would set every case's peak RSS."""
+    api = start_api(database_url, port, args.pool)
+    procs.append(api)
+    log(f"loading {args.contacts:,} contacts into {name} through importContacts")
+    rss_reset(api.pid)
+    seconds = load(port, args.contacts, args.batch, args.import_clients)
+    imports[f"{name} importContacts"] = (args.contacts / seconds, seconds, rss_peak_mib(api.pid))
+    stop(api)
 
 
 def prepare_inputs(db_url, args):

@@ -12,7 +12,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
@@ -22,7 +21,7 @@ use crate::graphql::server_error;
 
 /// Bodies above this many bytes count as large: about 250 rows of an import.
 /// At most one large request per core is parsed and executed at a time.
-pub const LARGE_BODY_BYTES: usize = 64 * 1024;
+const LARGE_BODY_BYTES: usize = 64 * 1024;
 
 pub async fn post(
     State(state): State<AppState>,
@@ -48,6 +47,7 @@ pub async fn post(
     let permit = if body.len() > LARGE_BODY_BYTES {
         match state.large_requests.clone().acquire_owned().await {
             Ok(permit) => Some(permit),
+            // The semaphore is never closed; answer as if shutting down.
             Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         }
     } else {

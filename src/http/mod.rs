@@ -52,7 +52,7 @@ pub struct AppState {
     pub auth: Auth,
     pub metrics: Arc<Metrics>,
     pub documents: Arc<Documents>,
-    /// Permits for large requests (see graphql::LARGE_BODY_BYTES).
+    /// Permits for large requests, one per core (see graphql.rs).
     pub large_requests: Arc<Semaphore>,
     pub settings: Arc<HttpSettings>,
     /// Cancelled when the server begins shutting down: WebSocket connections
