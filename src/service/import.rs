@@ -15,20 +15,12 @@ use serde_json::Map;
 use uuid::Uuid;
 
 use super::events::{ContactEvent, EventBus, EventKind};
-use super::{begin_write, contacts, finish, now, write};
+use super::{begin_write, chunk_len, contacts, finish, now, write};
 use crate::domain::{merge_patch, ContactChanges, MetadataChange, Patch};
 use crate::error::{AppError, AppResult};
 
 /// Attempts before an import that keeps losing races gives up with CONFLICT.
 const ATTEMPTS: usize = 4;
-/// Bind parameters per statement on PostgreSQL (at most 65,535): few, large
-/// statements, since each costs a round trip.
-const PG_MAX_PARAMS: usize = 30_000;
-/// Bind parameters per statement on SQLite. Binding by position still looks
-/// each parameter's name up in a list (sqlite3_bind_parameter_name), so a
-/// statement's binding costs the square of its parameters: at 30,000 that
-/// was the largest part of an import's time. Statements are cheap in process.
-const SQLITE_MAX_PARAMS: usize = 999;
 
 /// What a row whose handle or externalId is taken does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,15 +127,6 @@ struct Existing {
     external_ids: HashMap<String, Uuid>,
     handles: HashMap<(String, String), Uuid>,
     conversations: HashMap<Uuid, Option<Uuid>>,
-}
-
-/// Rows per statement for `columns` parameters a row.
-fn chunk_len(backend: DbBackend, columns: usize) -> usize {
-    let max = match backend {
-        DbBackend::Postgres => PG_MAX_PARAMS,
-        _ => SQLITE_MAX_PARAMS,
-    };
-    (max / columns.max(1)).max(1)
 }
 
 async fn lookup_existing<C: ConnectionTrait>(

@@ -283,8 +283,8 @@ pub(super) async fn ensure_groups<C: ConnectionTrait>(
 ) -> AppResult<HashMap<String, Uuid>> {
     let at = now();
     let mut ids = HashMap::new();
-    // Three bind parameters a row, well below both databases' limits.
-    for chunk in names.chunks(10_000) {
+    // Three bind parameters a row.
+    for chunk in names.chunks(super::chunk_len(conn.get_database_backend(), 3)) {
         contact_group::Entity::insert_many(chunk.iter().map(|name| contact_group::ActiveModel {
             id: Set(Uuid::now_v7()),
             name: Set((*name).to_owned()),
