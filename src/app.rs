@@ -15,14 +15,41 @@ use crate::config::Config;
 use crate::domain::IdentitySecret;
 use crate::graphql::{build_schema, GqlState, Limits};
 pub use crate::http::{router, AppState};
-use crate::http::{Auth, HttpSettings, Metrics};
+use crate::graphql::bounds::DocumentBounds;
+use crate::http::{Auth, BodyLimits, HttpSettings, Metrics, RateLimits};
 use crate::service::events::EventBus;
 use crate::service::tokens;
 
-/// Opens the pool. SQLite runs in WAL mode with a busy timeout, so readers
-/// never block the writer and writers queue instead of failing.
+/// Opens a pool for the command line's own work (migrate, import, tokens):
+/// no statement timeout, long jobs have their own limits.
 pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, pool_size, None).await
+}
+
+/// Opens the server's pool. On PostgreSQL every statement is bounded by
+/// --request-timeout (statement_timeout, set once per connection at connect,
+/// costing no round trip): a request that ran out of time leaves nothing
+/// running in the database for long, even after the server has gone.
+pub async fn connect_server(config: &Config, pool_size: u32) -> anyhow::Result<DatabaseConnection> {
+    connect_with(
+        &config.database_url,
+        pool_size,
+        Some(Duration::from_secs(config.request_timeout)),
+    )
+    .await
+}
+
+/// SQLite runs in WAL mode with a busy timeout, so readers never block the
+/// writer and writers queue instead of failing.
+async fn connect_with(
+    url: &str,
+    pool_size: u32,
+    statement_timeout: Option<Duration>,
+) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
+    if let Some(timeout) = statement_timeout {
+        options.statement_timeout(timeout);
+    }
     options
         .max_connections(pool_size)
         .min_connections(1)
@@ -76,6 +103,13 @@ pub async fn assemble(
             max_depth: config.max_depth,
             max_complexity: config.max_complexity,
             introspection: !config.disable_introspection,
+            bounds: DocumentBounds {
+                max_bytes: config.max_document_bytes,
+                max_fields: config.max_fields,
+                max_root_fields: config.max_root_fields,
+                max_aliases: config.max_aliases,
+            },
+            request_timeout: Duration::from_secs(config.request_timeout),
         },
     );
     Ok(AppState {
@@ -86,7 +120,15 @@ pub async fn assemble(
             Duration::from_secs(config.token_cache_seconds),
         ),
         metrics: Arc::new(Metrics::new(db.clone(), events)),
-        documents: Arc::default(),
+        body: Arc::new(BodyLimits::new(
+            config.max_body_bytes,
+            config.min_body_rate,
+            config.max_buffered_body_bytes,
+        )),
+        rates: Arc::new(RateLimits::new(
+            config.rate_limit_per_token,
+            config.rate_limit_per_address,
+        )),
         large_requests: Arc::new(Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         )),
@@ -96,6 +138,8 @@ pub async fn assemble(
             request_timeout: Duration::from_secs(config.request_timeout),
             introspection: !config.disable_introspection,
             cors_origins: config.cors_origins.clone(),
+            allowed_hosts: config.allowed_hosts.clone(),
+            client_ip_header: config.client_ip_header.clone(),
         }),
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),
@@ -118,7 +162,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "--db-pool-size must be at least 2 on PostgreSQL (one connection listens for events)"
         );
     }
-    let db = connect(&config.database_url, pool_size).await?;
+    // Migrations run before the server's pool opens, on a connection of
+    // their own without the statement timeout: a data migration may take
+    // longer than a request.
+    let migrations = connect(&config.database_url, 1).await?;
+    migrate(&migrations).await?;
+    migrations.close().await.ok();
+    let db = connect_server(&config, pool_size).await?;
     let events = EventBus::for_database(&db).await?;
     let state = assemble(db, &config, events).await?;
     if !open_without_tokens(&config) && !tokens::any(&state.db).await? {
@@ -138,7 +188,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let (shutdown, tasks) = (state.shutdown.clone(), state.tasks.clone());
     let app = router(state)?;
-    axum::serve(listener, app)
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
         .with_graceful_shutdown({
             let shutdown = shutdown.clone();
             async move {

@@ -237,6 +237,89 @@ pub struct Config {
     )]
     pub token_cache_seconds: u64,
 
+    /// Largest GraphQL document (the query text), in bytes (LIMIT_EXCEEDED
+    /// beyond). Data belongs in variables, which only --max-body-bytes bounds.
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_DOCUMENT_BYTES",
+        default_value_t = 64 * 1024,
+        global = true
+    )]
+    pub max_document_bytes: usize,
+
+    /// Most fields a document may select once its fragments are expanded,
+    /// over all its operations (LIMIT_EXCEEDED beyond).
+    #[arg(long, env = "CONTACTS_MAX_FIELDS", default_value_t = 2_000, global = true)]
+    pub max_fields: usize,
+
+    /// Most fields at an operation's root, fragments expanded (LIMIT_EXCEEDED
+    /// beyond): each root query field runs statements of its own.
+    #[arg(long, env = "CONTACTS_MAX_ROOT_FIELDS", default_value_t = 20, global = true)]
+    pub max_root_fields: usize,
+
+    /// Most aliased fields in a document, fragments expanded (LIMIT_EXCEEDED beyond).
+    #[arg(long, env = "CONTACTS_MAX_ALIASES", default_value_t = 100, global = true)]
+    pub max_aliases: usize,
+
+    /// Slowest a request body may arrive, in bytes per second after a 5 s
+    /// grace period (HTTP 408 below it).
+    #[arg(
+        long,
+        env = "CONTACTS_MIN_BODY_RATE",
+        default_value_t = 16 * 1024,
+        global = true
+    )]
+    pub min_body_rate: u64,
+
+    /// Most bytes of request bodies held in memory at once, over all
+    /// requests (HTTP 503 SERVER_BUSY with Retry-After beyond).
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_BUFFERED_BODY_BYTES",
+        default_value_t = 128 * 1024 * 1024,
+        global = true
+    )]
+    pub max_buffered_body_bytes: usize,
+
+    /// Requests per second one API token may make (bursts of twice as many
+    /// pass); 0: unlimited. Beyond: HTTP 429 with Retry-After.
+    #[arg(
+        long,
+        env = "CONTACTS_RATE_LIMIT_PER_TOKEN",
+        default_value_t = 500,
+        global = true
+    )]
+    pub rate_limit_per_token: u32,
+
+    /// Requests per second one client address may make without a token (the
+    /// visitor flow; bursts of twice as many pass); 0: unlimited. Not applied
+    /// while the server runs open (no token exists). Beyond: HTTP 429.
+    #[arg(
+        long,
+        env = "CONTACTS_RATE_LIMIT_PER_ADDRESS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub rate_limit_per_address: u32,
+
+    /// Header naming the client's address when a proxy stands in front
+    /// (e.g. X-Forwarded-For: its first entry is used). Unset: the peer
+    /// address of the connection. Set it only behind a proxy that writes it.
+    #[arg(long, env = "CONTACTS_CLIENT_IP_HEADER", global = true)]
+    pub client_ip_header: Option<String>,
+
+    /// Host header values served while the server runs without tokens
+    /// (repeatable; * for any). Loopback names (localhost, 127.0.0.1, [::1])
+    /// are always served; any other Host is refused in that mode, so that a
+    /// web page cannot reach the server through DNS rebinding.
+    #[arg(
+        long = "allowed-host",
+        env = "CONTACTS_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_hosts: Vec<String>,
+
     /// Largest database connection pool. Default: two per CPU core, plus
     /// one that PostgreSQL's event listener keeps.
     #[arg(long, env = "CONTACTS_DB_POOL_SIZE", global = true)]

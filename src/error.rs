@@ -31,6 +31,14 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     LimitExceeded(String),
+    /// Too many requests or bodies at once for the server; worth retrying
+    /// shortly (LIMIT_EXCEEDED, reason SERVER_BUSY, HTTP 503).
+    #[error("{0}")]
+    ServerBusy(String),
+    /// The caller's request rate is over its limit (LIMIT_EXCEEDED, reason
+    /// RATE_LIMITED, HTTP 429).
+    #[error("{0}")]
+    RateLimited(String),
     /// The database cannot be reached right now; worth retrying.
     #[error("the database is unavailable; try again shortly")]
     Unavailable(#[source] DbErr),
@@ -70,8 +78,18 @@ impl AppError {
             Self::Conflict { .. } | Self::Contended => "CONFLICT",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
-            Self::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            Self::LimitExceeded(_) | Self::ServerBusy(_) | Self::RateLimited(_) => "LIMIT_EXCEEDED",
             Self::Internal(_) | Self::Unavailable(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// `extensions.reason`: why a retry may succeed.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Unavailable(_) => Some("DATABASE_UNAVAILABLE"),
+            Self::ServerBusy(_) => Some("SERVER_BUSY"),
+            Self::RateLimited(_) => Some("RATE_LIMITED"),
+            _ => None,
         }
     }
 
@@ -117,6 +135,8 @@ impl Clone for AppError {
             Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
             Self::Forbidden(m) => Self::Forbidden(m.clone()),
             Self::LimitExceeded(m) => Self::LimitExceeded(m.clone()),
+            Self::ServerBusy(m) => Self::ServerBusy(m.clone()),
+            Self::RateLimited(m) => Self::RateLimited(m.clone()),
             Self::Unavailable(e) => Self::Unavailable(e.clone()),
             Self::Internal(e) => Self::Internal(anyhow::anyhow!("{e:#}")),
         }

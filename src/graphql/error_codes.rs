@@ -7,10 +7,37 @@ use async_graphql::{ErrorExtensionValues, Response, ServerError};
 
 use crate::error::AppError;
 
-/// Codes every error of a response.
+/// Top-level errors one response carries at most; beyond, one error says how
+/// many more there were. A document of thousands of mistakes would otherwise
+/// get an answer many times its own size. (ImportContactsPayload.errors, in
+/// the data, keeps every failing row.)
+pub const MAX_ERRORS: usize = 50;
+
+/// Codes every error of a response, and caps their number.
 pub fn classify_all(response: &mut Response) {
+    let omitted = response.errors.len().saturating_sub(MAX_ERRORS - 1);
+    if omitted > 1 {
+        response.errors.truncate(MAX_ERRORS - 1);
+    }
     for error in &mut response.errors {
         classify(error);
+    }
+    if omitted > 1 {
+        let code = response.errors[0]
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code").cloned())
+            .unwrap_or_else(|| "BAD_USER_INPUT".into());
+        let mut summary = ServerError::new(
+            format!("{omitted} more errors were left out (at most {MAX_ERRORS} are listed)"),
+            None,
+        );
+        let ext = summary
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default);
+        ext.set("code", code);
+        ext.set("omittedErrors", omitted);
+        response.errors.push(summary);
     }
 }
 
@@ -61,9 +88,9 @@ fn describe(error: &mut ServerError, app: &AppError) {
         _ => {}
     }
     set(error, app.code(), app.field().map(str::to_owned));
-    if let AppError::Unavailable(_) = app {
+    if let Some(reason) = app.reason() {
         if let Some(ext) = error.extensions.as_mut() {
-            ext.set("reason", "DATABASE_UNAVAILABLE");
+            ext.set("reason", reason);
         }
     }
 }

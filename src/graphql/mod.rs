@@ -1,7 +1,10 @@
 //! The GraphQL schema: thin resolvers over the service layer.
 
 pub mod access;
+pub mod bounds;
+mod documents;
 mod error_codes;
+pub mod gate;
 mod ids;
 pub mod input;
 pub mod loader;
@@ -12,13 +15,26 @@ pub mod state;
 mod subscription;
 pub mod types;
 
+use std::any::TypeId;
 use std::sync::Arc;
+use std::time::Duration;
 
+use async_graphql::parser::types::OperationType;
 use async_graphql::{
     Data, Executor, MergedObject, MergedSubscription, Request, Response, SDLExportOptions, Schema,
-    SchemaBuilder,
+    SchemaBuilder, ServerError,
 };
-use futures_util::stream::{BoxStream, StreamExt};
+use futures_util::stream::{self, BoxStream, StreamExt};
+
+use access::Principal;
+use bounds::DocumentBounds;
+use gate::{Admitted, Gate, SessionPrincipal};
+
+use crate::error::AppError;
+
+/// Directives one field may carry: @skip and @include are all the schema
+/// knows; a document of thousands of unknown ones would only make errors.
+const MAX_DIRECTIVES_PER_FIELD: usize = 8;
 
 pub use error_codes::server_error;
 pub use state::GqlState;
@@ -36,33 +52,116 @@ pub struct Mutation(
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(subscription::ContactSubscription);
 
-/// The schema the server executes. Errors get their contract codes here, once
-/// per response: done in an async-graphql extension instead, every field's
-/// resolver is wrapped in the extension chain, which profiling showed costs a
-/// page of 50 contacts a measurable share of its CPU.
+/// The schema the server executes, behind the gate every operation passes
+/// (see gate.rs). Errors get their contract codes here, once per response:
+/// done in an async-graphql extension instead, every field's resolver is
+/// wrapped in the extension chain, which profiling showed costs a page of 50
+/// contacts a measurable share of its CPU.
 #[derive(Clone)]
-pub struct AppSchema(Schema<Query, Mutation, Subscription>);
+pub struct AppSchema {
+    schema: Schema<Query, Mutation, Subscription>,
+    gate: Arc<Gate>,
+    /// How long a query sent over a WebSocket may run (HTTP has its own
+    /// clock, which also covers reading the body).
+    request_timeout: Duration,
+}
 
-impl Executor for AppSchema {
-    async fn execute(&self, request: Request) -> Response {
-        let mut response = self.0.execute(request).await;
+impl AppSchema {
+    /// Checks `request` and names its caller; see [`Gate::admit`].
+    pub async fn admit(
+        &self,
+        request: &mut Request,
+        principal: Option<Principal>,
+    ) -> Result<Admitted, ServerError> {
+        self.gate.admit(request, principal).await
+    }
+
+    /// Runs a request the gate admitted.
+    pub async fn execute_admitted(&self, request: Request) -> Response {
+        let mut response = self.schema.execute(request).await;
         error_codes::classify_all(&mut response);
         response
     }
 
+    /// The document bounds in force.
+    pub fn bounds(&self) -> DocumentBounds {
+        self.gate.bounds
+    }
+}
+
+/// Transports that run requests through async-graphql's own helpers (the
+/// WebSocket protocols) reach the schema here: the gate comes first.
+impl Executor for AppSchema {
+    async fn execute(&self, mut request: Request) -> Response {
+        let principal = request
+            .data
+            .get(&TypeId::of::<Principal>())
+            .and_then(|p| p.downcast_ref::<Principal>())
+            .copied();
+        match self.admit(&mut request, principal).await {
+            Ok(_) => self.execute_admitted(request).await,
+            Err(error) => Response::from_errors(vec![error]),
+        }
+    }
+
     fn execute_stream(
         &self,
-        request: Request,
+        mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        self.0
-            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
-            .map(|mut response| {
-                error_codes::classify_all(&mut response);
-                response
-            })
-            .boxed()
+        let this = self.clone();
+        let session = session_data.unwrap_or_default();
+        stream::once(async move {
+            let source = session
+                .get(&TypeId::of::<SessionPrincipal>())
+                .and_then(|s| s.downcast_ref::<SessionPrincipal>())
+                .cloned();
+            let principal = match source {
+                Some(source) => match source.0.current().await {
+                    Ok(principal) => Some(principal),
+                    Err(error) => return one_error(server_error(&error)),
+                },
+                None => None,
+            };
+            let admitted = match this.admit(&mut request, principal).await {
+                Ok(admitted) => admitted,
+                Err(error) => return one_error(error),
+            };
+            let responses = this
+                .schema
+                .execute_stream_with_session_data(request, session)
+                .map(|mut response| {
+                    error_codes::classify_all(&mut response);
+                    response
+                });
+            if admitted.operation_type == Some(OperationType::Query) {
+                // One answer, within the request timeout.
+                let limit = this.request_timeout;
+                let mut responses = responses;
+                stream::once(async move {
+                    match tokio::time::timeout(limit, responses.next()).await {
+                        Ok(Some(response)) => response,
+                        Ok(None) => Response::default(),
+                        Err(_) => Response::from_errors(vec![server_error(
+                            &AppError::LimitExceeded(format!(
+                                "the request took longer than {} s (--request-timeout)",
+                                limit.as_secs()
+                            )),
+                        )]),
+                    }
+                })
+                .boxed()
+            } else {
+                responses.boxed()
+            }
+        })
+        .flatten()
+        .boxed()
     }
+}
+
+fn one_error(error: ServerError) -> BoxStream<'static, Response> {
+    stream::once(std::future::ready(Response::from_errors(vec![error]))).boxed()
 }
 
 /// Limits the schema enforces itself (LIMIT_EXCEEDED beyond them).
@@ -71,6 +170,8 @@ pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub introspection: bool,
+    pub bounds: DocumentBounds,
+    pub request_timeout: Duration,
 }
 
 /// The schema's shape, without any data: what `export-schema` prints.
@@ -88,14 +189,17 @@ pub fn build_schema(state: GqlState, limits: Limits) -> AppSchema {
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
-    AppSchema(
-        builder
+    AppSchema {
+        schema: builder
             .limit_depth(limits.max_depth)
             .limit_complexity(limits.max_complexity)
+            .limit_directives(MAX_DIRECTIVES_PER_FIELD)
             .data(loader::DbLoader::new_loader(state.db.clone()))
             .data(state)
             .finish(),
-    )
+        gate: Arc::new(Gate::new(limits.bounds, limits.introspection)),
+        request_timeout: limits.request_timeout,
+    }
 }
 
 /// The schema as SDL, fields, arguments and enum values sorted, so that the

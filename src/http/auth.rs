@@ -52,30 +52,53 @@ impl Auth {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn fresh(&self, at: Instant) -> bool {
-        at.elapsed() < self.ttl
-    }
-
     /// The caller behind an Authorization header value (or its absence).
     pub async fn authenticate(&self, header: Option<&HeaderValue>) -> AppResult<Principal> {
+        self.authenticate_within(header, self.ttl).await
+    }
+
+    /// The same, trusting cached answers no older than `max_age`: an open
+    /// WebSocket is re-checked with half the cache time, so that a revoked
+    /// token's sockets close within --token-cache-seconds.
+    pub async fn authenticate_within(
+        &self,
+        header: Option<&HeaderValue>,
+        max_age: Duration,
+    ) -> AppResult<Principal> {
         match header {
-            None => self.anonymous().await,
+            None => self.anonymous(max_age).await,
             Some(value) => {
                 let token = value.to_str().ok().and_then(bearer).ok_or_else(|| {
                     AppError::Unauthenticated(
                         "the Authorization header must be `Bearer TOKEN`".into(),
                     )
                 })?;
-                self.token(token).await
+                self.token(token, max_age).await
             }
         }
     }
 
+    /// Whether the server runs open: no token exists and it may serve
+    /// without one (loopback, or --insecure-no-auth).
+    pub async fn open_mode(&self) -> AppResult<bool> {
+        Ok(self.open_without_tokens && !self.any_token(self.ttl).await?)
+    }
+
+    /// `open_mode` as last seen, without asking the database.
+    pub fn open_mode_cached(&self) -> bool {
+        self.open_without_tokens && self.cache().any_token.is_some_and(|(any, _)| !any)
+    }
+
+    /// How often an open WebSocket's caller is checked again.
+    pub fn recheck_every(&self) -> Duration {
+        (self.ttl / 2).max(Duration::from_millis(250))
+    }
+
     /// A caller presenting `token`.
-    pub async fn token(&self, token: &str) -> AppResult<Principal> {
+    async fn token(&self, token: &str, max_age: Duration) -> AppResult<Principal> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some((scope, at)) = self.cache().verified.get(&key) {
-            if self.fresh(*at) {
+            if at.elapsed() < max_age {
                 return Ok(Principal::Token(*scope));
             }
         }
@@ -97,17 +120,17 @@ impl Auth {
     }
 
     /// A caller without a token.
-    pub async fn anonymous(&self) -> AppResult<Principal> {
-        if self.open_without_tokens && !self.any_token().await? {
+    async fn anonymous(&self, max_age: Duration) -> AppResult<Principal> {
+        if self.open_without_tokens && !self.any_token(max_age).await? {
             Ok(Principal::Open)
         } else {
             Ok(Principal::Visitor)
         }
     }
 
-    async fn any_token(&self) -> AppResult<bool> {
+    async fn any_token(&self, max_age: Duration) -> AppResult<bool> {
         if let Some((any, at)) = self.cache().any_token {
-            if self.fresh(at) {
+            if at.elapsed() < max_age {
                 return Ok(any);
             }
         }

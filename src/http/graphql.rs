@@ -1,50 +1,69 @@
-//! POST /graphql: authenticate, authorise, execute within the time limit,
-//! count.
+//! POST /graphql: the header checks, authentication before the body is
+//! read, a bounded body, then the gate and execution within the time limit,
+//! counted.
 
 use std::time::Instant;
 
 use async_graphql::parser::types::OperationType;
-use async_graphql::Executor as _;
 use async_graphql::{BatchResponse, Response as GqlResponse};
 use async_graphql_axum::GraphQLResponse;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::body::BodyError;
+use super::guard::{self, RateKey};
 use super::AppState;
 use crate::error::AppError;
-use crate::graphql::access;
+use crate::graphql::access::Principal;
 use crate::graphql::server_error;
 
 /// Bodies above this many bytes count as large: about 250 rows of an import.
 /// At most one large request per core is parsed and executed at a time.
 const LARGE_BODY_BYTES: usize = 64 * 1024;
 
-pub async fn post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+pub async fn post(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     let started = Instant::now();
-    let body = match body {
+    let (parts, body) = request.into_parts();
+    if let Err(response) = state.check_host(&parts.headers, &parts.uri).await {
+        return response;
+    }
+    if let Err((status, error)) = guard::check_content_type(&parts.headers) {
+        return refuse(&state, status, &error, started);
+    }
+    let authorization = parts.headers.get(header::AUTHORIZATION).cloned();
+    if let Err(response) = rate_limit(&state, &parts, authorization.as_ref(), started) {
+        return response;
+    }
+    // The caller is known before a byte of the body is read: a bad token
+    // costs the server no memory.
+    let principal = match state.auth.authenticate(authorization.as_ref()).await {
+        Ok(principal) => principal,
+        Err(error) => return finish(&state, None, error_response(&error), started),
+    };
+    let body = match state.body.read(&parts.headers, body).await {
         Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let error = AppError::LimitExceeded(format!(
-                "the request body is larger than {} bytes (--max-body-bytes)",
-                state.settings.max_body_bytes
-            ));
-            state.metrics.observe(None, error.code(), started.elapsed());
-            return (StatusCode::PAYLOAD_TOO_LARGE, json(error_response(&error))).into_response();
+        Err(BodyError::Aborted) => return StatusCode::BAD_REQUEST.into_response(),
+        Err(BodyError::Refused {
+            status,
+            error,
+            retry_after,
+        }) => {
+            let mut response = refuse(&state, status, &error, started);
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            return response;
         }
-        Err(rejection) => return rejection.into_response(),
     };
     // Large requests (imports) take a permit before their JSON becomes
     // values, and keep it until they are done: their memory is bounded by
     // the number of cores, not by how many clients send one at once.
-    let permit = if body.len() > LARGE_BODY_BYTES {
+    let permit = if body.bytes.len() > LARGE_BODY_BYTES {
         match state.large_requests.clone().acquire_owned().await {
             Ok(permit) => Some(permit),
             // The semaphore is never closed; answer as if shutting down.
@@ -53,89 +72,111 @@ pub async fn post(
     } else {
         None
     };
-    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let request: async_graphql::Request = match serde_json::from_slice(&body.bytes) {
         Ok(request) => request,
         Err(e) => {
             let error = AppError::BadUserInput {
                 field: None,
                 message: format!("the body must be a JSON GraphQL request: {e}"),
             };
-            state.metrics.observe(None, error.code(), started.elapsed());
-            return (StatusCode::BAD_REQUEST, json(error_response(&error))).into_response();
+            return refuse(&state, StatusCode::BAD_REQUEST, &error, started);
         }
     };
-
-    let principal = match state
-        .auth
-        .authenticate(headers.get(header::AUTHORIZATION))
-        .await
-    {
-        Ok(principal) => principal,
-        Err(error) => return finish(&state, None, error_response(&error), started),
-    };
-    // Parsed once here (or taken from the cache); the executor reuses it.
-    state.documents.prepare(&mut request);
-    let operation_name = request.operation_name.clone();
-    let mut operation_type = None;
-    let mut label = operation_name.clone();
-    if let Ok(doc) = request.parsed_query() {
-        operation_type = access::operation_type(doc, operation_name.as_deref());
-        label = label.or_else(|| access::operation_label(doc));
-        if let Err(error) = access::authorize(principal, doc, operation_name.as_deref()) {
-            return finish(&state, label.as_deref(), error_response(&error), started);
-        }
-        // The schema answers such fields with null; say why instead.
-        if !state.settings.introspection && access::introspects(doc, operation_name.as_deref()) {
-            let error = AppError::BadUserInput {
-                field: None,
-                message: "introspection is disabled on this server (--disable-introspection)"
-                    .into(),
-            };
-            return finish(&state, label.as_deref(), error_response(&error), started);
-        }
-    }
-    let response = execute(&state, request.data(principal), operation_type, permit).await;
+    drop(body);
+    let (label, response) = run(&state, request, principal, permit, started).await;
     finish(&state, label.as_deref(), response, started)
 }
 
-/// Runs the request in a task of its own, so that running out of time can
-/// leave a mutation to finish its transaction (cutting it off mid-way would
-/// leave its connection holding locks) while a query is simply stopped.
-async fn execute(
+/// Counts the request against its token's or its address's rate.
+fn rate_limit(
     state: &AppState,
-    request: async_graphql::Request,
-    operation_type: Option<OperationType>,
+    request: &axum::http::request::Parts,
+    authorization: Option<&HeaderValue>,
+    started: Instant,
+) -> Result<(), Response> {
+    let key = match authorization.and_then(|v| v.to_str().ok()) {
+        Some(value) => RateKey::Token(Sha256::digest(value.trim().as_bytes()).into()),
+        None => match guard::client_address(&request.headers, &request.extensions, state.settings.client_ip_header.as_deref()) {
+            Some(address) => RateKey::Address(address),
+            None => return Ok(()),
+        },
+    };
+    // The quick-start mode (no token exists, loopback) is the developer's own.
+    if matches!(key, RateKey::Address(_)) && state.auth.open_mode_cached() {
+        return Ok(());
+    }
+    state.rates.check(key).map_err(|wait| {
+        let (status, error, seconds) = guard::too_many(wait);
+        let mut response = refuse(state, status, &error, started);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        response
+    })
+}
+
+/// Admits and executes within the request timeout, measured from when the
+/// request arrived: reading, parsing and validating count against it.
+/// Execution runs in a task of its own, so that running out of time can leave
+/// a mutation to finish its transaction (cutting it off mid-way would leave
+/// its connection holding locks) while a query is simply stopped.
+async fn run(
+    state: &AppState,
+    mut request: async_graphql::Request,
+    principal: Principal,
     permit: Option<OwnedSemaphorePermit>,
-) -> GqlResponse {
+    started: Instant,
+) -> (Option<String>, GqlResponse) {
+    let limit = state.settings.request_timeout;
+    let deadline = tokio::time::Instant::from_std(started) + limit;
+    let timed_out = |mutation: bool| {
+        error_response(&AppError::LimitExceeded(format!(
+            "the request took longer than {} s (--request-timeout){}",
+            limit.as_secs(),
+            if mutation {
+                "; the mutation was not cut off and may still be applied"
+            } else {
+                ""
+            }
+        )))
+    };
+    let admitted = match tokio::time::timeout_at(
+        deadline,
+        state.schema.admit(&mut request, Some(principal)),
+    )
+    .await
+    {
+        Err(_) => return (None, timed_out(false)),
+        Ok(Err(error)) => return (None, GqlResponse::from_errors(vec![error])),
+        Ok(Ok(admitted)) => admitted,
+    };
     let schema = state.schema.clone();
     // Tracked, so that shutdown waits for a mutation that outran its client.
     let mut task = state.tasks.spawn(async move {
-        let response = schema.execute(request).await;
+        let response = schema.execute_admitted(request).await;
         drop(permit);
         response
     });
-    let limit = state.settings.request_timeout;
-    match tokio::time::timeout(limit, &mut task).await {
+    let response = match tokio::time::timeout_at(deadline, &mut task).await {
         Ok(Ok(response)) => response,
         Ok(Err(panic)) => error_response(&AppError::Internal(anyhow::anyhow!(
             "request task failed: {panic}"
         ))),
         Err(_) => {
-            let mutation = operation_type == Some(OperationType::Mutation);
+            let mutation = admitted.operation_type == Some(OperationType::Mutation);
             if !mutation {
                 task.abort();
             }
-            error_response(&AppError::LimitExceeded(format!(
-                "the request took longer than {} s (--request-timeout){}",
-                limit.as_secs(),
-                if mutation {
-                    "; the mutation was not cut off and may still be applied"
-                } else {
-                    ""
-                }
-            )))
+            timed_out(mutation)
         }
-    }
+    };
+    (admitted.label, response)
+}
+
+/// Answers a refusal made before the request reached GraphQL.
+fn refuse(state: &AppState, status: StatusCode, error: &AppError, started: Instant) -> Response {
+    state.metrics.observe(None, error.code(), started.elapsed());
+    (status, json(error_response(error))).into_response()
 }
 
 fn finish(
@@ -160,6 +201,11 @@ fn finish(
 
 fn json(response: GqlResponse) -> Response {
     GraphQLResponse(BatchResponse::Single(response)).into_response()
+}
+
+/// A response carrying one error, with `status`.
+pub fn error_reply(status: StatusCode, error: &AppError) -> Response {
+    (status, json(error_response(error))).into_response()
 }
 
 pub fn error_response(error: &AppError) -> GqlResponse {

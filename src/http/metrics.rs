@@ -83,7 +83,7 @@ impl Metrics {
 
     /// Counts a finished GraphQL request.
     pub fn observe(&self, operation: Option<&str>, outcome: &str, elapsed: Duration) {
-        let operation = self.operation_label(operation);
+        let operation = self.operation_label(operation, outcome == "ok");
         self.latency
             .get_or_create(&OperationLabels {
                 operation: operation.clone(),
@@ -105,7 +105,10 @@ impl Metrics {
         self.subscriptions.dec();
     }
 
-    fn operation_label(&self, name: Option<&str>) -> String {
+    /// The label for an operation name. Only a name that ran without error
+    /// earns a label of its own, so that junk names (failing documents,
+    /// made-up operations) cannot fill the table and push real ones out.
+    fn operation_label(&self, name: Option<&str>, succeeded: bool) -> String {
         let Some(name) = name else {
             return "anonymous".into();
         };
@@ -116,7 +119,7 @@ impl Metrics {
             return "invalid".into();
         }
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        if names.contains(name) || names.len() < MAX_OPERATION_NAMES {
+        if names.contains(name) || (succeeded && names.len() < MAX_OPERATION_NAMES) {
             names.insert(name.to_owned());
             name.to_owned()
         } else {

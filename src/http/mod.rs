@@ -2,8 +2,9 @@
 //! readiness and metrics, behind request ids, tracing, CORS and a body limit.
 
 pub mod auth;
-mod documents;
+mod body;
 mod graphql;
+mod guard;
 mod health;
 pub mod metrics;
 mod playground;
@@ -14,8 +15,8 @@ use std::time::Duration;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
-use axum::http::{header, HeaderName, HeaderValue, Method, Request};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use sea_orm::DatabaseConnection;
@@ -28,7 +29,8 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use auth::Auth;
-pub use documents::Documents;
+pub use body::BodyLimits;
+pub use guard::RateLimits;
 pub use metrics::Metrics;
 
 use crate::graphql::AppSchema;
@@ -42,6 +44,10 @@ pub struct HttpSettings {
     pub introspection: bool,
     /// Origins allowed by CORS; empty: no CORS headers (same-origin only).
     pub cors_origins: Vec<String>,
+    /// Host values served besides loopback while no token exists.
+    pub allowed_hosts: Vec<String>,
+    /// Header naming the client's address behind a proxy.
+    pub client_ip_header: Option<String>,
 }
 
 /// Everything a handler needs; cheap to clone.
@@ -51,7 +57,10 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: Auth,
     pub metrics: Arc<Metrics>,
-    pub documents: Arc<Documents>,
+    /// Bounds on reading request bodies.
+    pub body: Arc<BodyLimits>,
+    /// Requests per second per token and per address.
+    pub rates: Arc<RateLimits>,
     /// Permits for large requests, one per core (see graphql.rs).
     pub large_requests: Arc<Semaphore>,
     pub settings: Arc<HttpSettings>,
@@ -70,12 +79,13 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     let cors = cors_layer(&state.settings.cors_origins)?;
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql::post))
-        .route("/graphql/ws", get(ws::upgrade))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/graphql/assets/{file}", get(playground::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::scrape))
-        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        // The GraphQL handler reads its body itself (body.rs).
+        .layer(DefaultBodyLimit::disable())
         .with_state(state);
     if let Some(cors) = cors {
         router = router.layer(cors);
@@ -103,12 +113,43 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)))
 }
 
+impl AppState {
+    /// While the server runs without tokens, only loopback and
+    /// --allowed-host names are served (see guard::check_host).
+    async fn check_host(&self, headers: &HeaderMap, uri: &Uri) -> Result<(), Response> {
+        let open = match self.auth.open_mode().await {
+            Ok(open) => open,
+            Err(error) => return Err(graphql::error_reply(StatusCode::OK, &error)),
+        };
+        if !open {
+            return Ok(());
+        }
+        guard::check_host(headers, uri, &self.settings.allowed_hosts)
+            .map_err(|(status, error)| graphql::error_reply(status, &error))
+    }
+}
+
 /// GET /graphql: a WebSocket upgrade, else the playground.
 async fn graphql_get(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     let (mut parts, _) = request.into_parts();
+    if let Err(response) = state.check_host(&parts.headers, &parts.uri).await {
+        return response;
+    }
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        Ok(ws) => ws::upgrade(State(state), parts.headers, ws).await,
+        Ok(ws) => ws::upgrade(state, parts.headers, parts.uri, ws).await,
         Err(_) => playground::page(&state).await,
+    }
+}
+
+/// GET /graphql/ws.
+async fn graphql_ws(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    if let Err(response) = state.check_host(&parts.headers, &parts.uri).await {
+        return response;
+    }
+    match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(ws) => ws::upgrade(state, parts.headers, parts.uri, ws).await,
+        Err(rejection) => rejection.into_response(),
     }
 }
 

@@ -6,7 +6,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
-use crate::graphql::access::Principal;
 
 /// (file name, content type, bytes).
 const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -60,7 +59,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
 /// The playground page. When the server wants a token, the headers editor
 /// opens with an Authorization header to fill in.
 pub async fn page(state: &AppState) -> Response {
-    let needs_token = !matches!(state.auth.anonymous().await, Ok(Principal::Open));
+    let needs_token = !matches!(state.auth.open_mode().await, Ok(true));
     let headers_setup = if needs_token {
         r#"defaultEditorToolsVisibility: "headers",
       defaultHeaders: '{\n  "Authorization": "Bearer PASTE_YOUR_TOKEN"\n}',"#

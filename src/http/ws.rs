@@ -1,40 +1,105 @@
 //! GraphQL over WebSocket (graphql-transport-ws, and the older graphql-ws) on
 //! /graphql/ws and as an upgrade of GET /graphql. The token goes in the
 //! connection_init payload ({"Authorization": "Bearer TOKEN"}) or in the
-//! upgrade request's Authorization header. On shutdown every connection gets
-//! a close frame (1001, going away) instead of being cut.
+//! upgrade request's Authorization header. The caller is asked again before
+//! every operation (the gate decides, as for HTTP) and on a timer: a socket
+//! whose token is revoked, or that was opened without one before a token
+//! existed, is closed with 4401. On shutdown every connection gets a close
+//! frame (1001, going away) instead of being cut.
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::Data;
 use axum::extract::ws::{CloseFrame, Message, WebSocket as Socket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 
-use super::AppState;
+use super::{guard, AppState, Auth};
+use crate::error::AppError;
 use crate::graphql::access::Principal;
+use crate::graphql::gate::{PrincipalSource, SessionPrincipal};
 
-/// GET /graphql/ws (and GET /graphql with an Upgrade header).
-pub async fn upgrade(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Response {
-    let Some(protocol) = protocol(&headers) else {
+/// GET /graphql/ws (and GET /graphql with an Upgrade header), once the Host
+/// has been checked.
+pub async fn upgrade(state: AppState, headers: HeaderMap, uri: Uri, ws: WebSocketUpgrade) -> Response {
+    let headers = &headers;
+    let Some(protocol) = protocol(headers) else {
         return (
             StatusCode::BAD_REQUEST,
             "Sec-WebSocket-Protocol must offer graphql-transport-ws (or graphql-ws)",
         )
             .into_response();
     };
+    // Browsers send WebSockets cross-site without asking: the Origin decides.
+    let open = state.auth.open_mode().await.unwrap_or(false);
+    if !guard::origin_allowed(headers, &uri, &state.settings.cors_origins, open) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this Origin may not open a WebSocket here (see --cors-origin)",
+        )
+            .into_response();
+    }
     let header = headers.get(header::AUTHORIZATION).cloned();
     let tasks = state.tasks.clone();
+    let max = state.settings.max_body_bytes;
     ws.protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(max)
+        .max_frame_size(max)
         .on_upgrade(move |socket| tasks.track_future(serve(state, socket, protocol, header)))
 }
+
+/// Who the socket acts for: the credentials of its connection_init (or of
+/// the upgrade request), asked again before each operation and on a timer.
+struct Caller {
+    auth: Auth,
+    credentials: Mutex<Option<Option<HeaderValue>>>,
+}
+
+impl Caller {
+    fn credentials(&self) -> Option<Option<HeaderValue>> {
+        self.credentials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Why the socket must close now, if it must: its token was revoked, or
+    /// it was opened without one and a token now exists.
+    async fn close_reason(&self) -> Option<&'static str> {
+        let credentials = self.credentials()?;
+        match self
+            .auth
+            .authenticate_within(credentials.as_ref(), self.auth.recheck_every())
+            .await
+        {
+            Ok(Principal::Visitor) => Some("an API token now exists; reconnect with one"),
+            Err(AppError::Unauthenticated(_)) => Some("the API token was revoked"),
+            // The database not answering is no reason to drop subscribers.
+            _ => None,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl PrincipalSource for Caller {
+    async fn current(&self) -> Result<Principal, AppError> {
+        let Some(credentials) = self.credentials() else {
+            return Err(AppError::Unauthenticated("connection_init first".into()));
+        };
+        match self.auth.authenticate(credentials.as_ref()).await? {
+            Principal::Visitor => Err(AppError::Unauthenticated(
+                "an API token now exists; reconnect with one".into(),
+            )),
+            principal => Ok(principal),
+        }
+    }
+}
+
+/// graphql-transport-ws close code for a caller no longer authenticated.
+const CLOSE_UNAUTHORIZED: u16 = 4401;
 
 async fn serve(
     state: AppState,
@@ -54,15 +119,21 @@ async fn serve(
                 _ => None,
             })
         });
-    let auth = state.auth.clone();
+    let caller = Arc::new(Caller {
+        auth: state.auth.clone(),
+        credentials: Mutex::new(None),
+    });
+    let init_caller = caller.clone();
     let output = WebSocket::new(state.schema.clone(), input, protocol).on_connection_init(
         move |payload| async move {
             let from_payload = ["Authorization", "authorization"]
                 .iter()
                 .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
                 .and_then(|v| HeaderValue::from_str(v).ok());
-            let principal = auth
-                .authenticate(from_payload.as_ref().or(header.as_ref()))
+            let credentials = from_payload.or(header);
+            let principal = init_caller
+                .auth
+                .authenticate(credentials.as_ref())
                 .await
                 .map_err(|e| async_graphql::Error::new(e.to_string()))?;
             if principal == Principal::Visitor {
@@ -70,19 +141,40 @@ async fn serve(
                     "missing API token: put {\"Authorization\": \"Bearer TOKEN\"} in the connection_init payload",
                 ));
             }
+            *init_caller
+                .credentials
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(credentials);
             let mut data = Data::default();
-            data.insert(principal);
+            data.insert(SessionPrincipal(init_caller));
             Ok(data)
         },
     );
     let mut output = std::pin::pin!(output);
-    while let Some(message) = output.next().await {
-        let message = match message {
-            WsMessage::Text(text) => Message::Text(text.into()),
-            WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })),
+    let mut recheck = tokio::time::interval(state.auth.recheck_every());
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let message = tokio::select! {
+            message = output.next() => match message {
+                Some(WsMessage::Text(text)) => Message::Text(text.into()),
+                Some(WsMessage::Close(code, reason)) => Message::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                })),
+                None => break,
+            },
+            _ = recheck.tick() => match caller.close_reason().await {
+                Some(reason) => {
+                    let _ = sink
+                        .send(Message::Close(Some(CloseFrame {
+                            code: CLOSE_UNAUTHORIZED,
+                            reason: reason.into(),
+                        })))
+                        .await;
+                    break;
+                }
+                None => continue,
+            },
         };
         if sink.send(message).await.is_err() {
             break;

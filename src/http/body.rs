@@ -1,0 +1,137 @@
+//! Reads a request body into memory within three bounds: its size
+//! (--max-body-bytes), its pace (--min-body-rate after a grace period), and
+//! the bytes all bodies being read may hold at once
+//! (--max-buffered-body-bytes). 200 clients trickling bodies a byte at a time
+//! then cost a few kilobytes each, for a few seconds each.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, StatusCode};
+use futures_util::StreamExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use crate::error::AppError;
+
+/// How long any body may take before its pace is judged.
+pub const GRACE: Duration = Duration::from_secs(5);
+/// How long a body waits for room in the shared budget before 503.
+const BUDGET_WAIT: Duration = Duration::from_secs(2);
+
+/// The bounds, shared by every request.
+pub struct BodyLimits {
+    pub max_bytes: usize,
+    /// Bytes per second, after GRACE.
+    pub min_rate: u64,
+    /// Bytes of every body being held; permits are bytes.
+    pub budget: Arc<Semaphore>,
+    pub budget_bytes: usize,
+}
+
+/// A body in memory, with its share of the budget (released on drop).
+pub struct ReadBody {
+    pub bytes: Bytes,
+    _budget: Vec<OwnedSemaphorePermit>,
+}
+
+/// Why a body was not read.
+pub enum BodyError {
+    /// Status and error to answer with; `retry_after` in seconds for 503.
+    Refused {
+        status: StatusCode,
+        error: AppError,
+        retry_after: Option<u64>,
+    },
+    /// The client went away.
+    Aborted,
+}
+
+impl BodyLimits {
+    pub fn new(max_bytes: usize, min_rate: u64, budget_bytes: usize) -> Self {
+        // Semaphore permits are capped at usize::MAX >> 3.
+        let budget_bytes = budget_bytes.min(Semaphore::MAX_PERMITS);
+        Self {
+            max_bytes,
+            min_rate: min_rate.max(1),
+            budget: Arc::new(Semaphore::new(budget_bytes)),
+            budget_bytes,
+        }
+    }
+
+    pub async fn read(&self, headers: &HeaderMap, body: Body) -> Result<ReadBody, BodyError> {
+        let started = Instant::now();
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > self.max_bytes) {
+            return Err(self.too_large());
+        }
+        // Room in the budget is taken as bytes arrive, so a slow client
+        // holds only what it has sent.
+        let mut permits = Vec::new();
+        let mut buffer = Vec::with_capacity(declared.unwrap_or(0).min(64 * 1024));
+        let mut stream = body.into_data_stream();
+        loop {
+            // The next bytes are due when the pace so far, grace included,
+            // would fall below the minimum rate.
+            let due = started + GRACE + Duration::from_secs_f64(buffer.len() as f64 / self.min_rate as f64);
+            let chunk = match tokio::time::timeout_at(due, stream.next()).await {
+                Err(_) => return Err(self.too_slow()),
+                Ok(None) => break,
+                Ok(Some(Err(_))) => return Err(BodyError::Aborted),
+                Ok(Some(Ok(chunk))) => chunk,
+            };
+            if buffer.len() + chunk.len() > self.max_bytes {
+                return Err(self.too_large());
+            }
+            permits.push(self.reserve(chunk.len()).await?);
+            buffer.extend_from_slice(&chunk);
+        }
+        Ok(ReadBody {
+            bytes: Bytes::from(buffer),
+            _budget: permits,
+        })
+    }
+
+    async fn reserve(&self, bytes: usize) -> Result<OwnedSemaphorePermit, BodyError> {
+        let bytes = u32::try_from(bytes.min(self.budget_bytes)).unwrap_or(u32::MAX);
+        match tokio::time::timeout(BUDGET_WAIT, self.budget.clone().acquire_many_owned(bytes))
+            .await
+        {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(BodyError::Refused {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                error: AppError::ServerBusy(
+                    "the server is reading too many request bodies at once (--max-buffered-body-bytes); retry shortly"
+                        .into(),
+                ),
+                retry_after: Some(1),
+            }),
+        }
+    }
+
+    fn too_large(&self) -> BodyError {
+        BodyError::Refused {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            error: AppError::LimitExceeded(format!(
+                "the request body is larger than {} bytes (--max-body-bytes)",
+                self.max_bytes
+            )),
+            retry_after: None,
+        }
+    }
+
+    fn too_slow(&self) -> BodyError {
+        BodyError::Refused {
+            status: StatusCode::REQUEST_TIMEOUT,
+            error: AppError::LimitExceeded(format!(
+                "the request body arrived slower than {} bytes per second (--min-body-rate)",
+                self.min_rate
+            )),
+            retry_after: None,
+        }
+    }
+}
