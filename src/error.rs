@@ -111,6 +111,13 @@ impl From<DbErr> for AppError {
         if is_unavailable(&err) {
             return Self::Unavailable(err);
         }
+        if is_cancelled(&err) {
+            return Self::LimitExceeded(
+                "the database cancelled a statement that ran longer than --request-timeout; \
+                 what it was part of was rolled back and not applied"
+                    .into(),
+            );
+        }
         Self::Internal(err.into())
     }
 }
@@ -141,6 +148,20 @@ impl Clone for AppError {
             Self::Internal(e) => Self::Internal(anyhow::anyhow!("{e:#}")),
         }
     }
+}
+
+/// Whether the database cancelled the statement for running too long
+/// (PostgreSQL's statement_timeout: SQLSTATE 57014).
+fn is_cancelled(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::RuntimeErr;
+    let (DbErr::Conn(RuntimeErr::SqlxError(sqlx))
+    | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
+    | DbErr::Query(RuntimeErr::SqlxError(sqlx))) = err
+    else {
+        return false;
+    };
+    matches!(sqlx.as_ref(), Sqlx::Database(db) if db.code().as_deref() == Some("57014"))
 }
 
 /// Whether `err` says the database could not be reached (down, restarting,

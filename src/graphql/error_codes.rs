@@ -41,7 +41,8 @@ pub fn classify_all(response: &mut Response) {
     }
 }
 
-fn classify(error: &mut ServerError) {
+/// Gives one error its code (kept when it has one).
+pub fn classify(error: &mut ServerError) {
     if let Some(app) = error.source::<AppError>() {
         let app = app.clone();
         describe(error, &app);

@@ -11,6 +11,7 @@ use async_graphql::{Request, ServerError};
 use super::access::{self, Principal};
 use super::bounds::DocumentBounds;
 use super::documents::Documents;
+use super::state::RequestSlots;
 use crate::error::AppError;
 use crate::graphql::server_error;
 
@@ -91,6 +92,7 @@ impl Gate {
             label: name.or_else(|| access::operation_label(doc)),
         };
         request.data.insert(principal);
+        request.data.insert(RequestSlots::default());
         Ok(admitted)
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod bounds;
+mod cost;
 mod documents;
 mod error_codes;
 pub mod gate;
@@ -73,7 +74,10 @@ impl AppSchema {
         request: &mut Request,
         principal: Option<Principal>,
     ) -> Result<Admitted, ServerError> {
-        self.gate.admit(request, principal).await
+        self.gate.admit(request, principal).await.map_err(|mut error| {
+            error_codes::classify(&mut error);
+            error
+        })
     }
 
     /// Runs a request the gate admitted.

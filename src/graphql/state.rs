@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::domain::{IdentitySecret, Rules};
 use crate::error::AppError;
@@ -31,4 +32,34 @@ pub fn ctx_state<'a>(ctx: &Context<'a>) -> Result<&'a GqlState, AppError> {
 
 pub fn ctx_db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection, AppError> {
     Ok(&ctx_state(ctx)?.db)
+}
+
+/// Root query fields (and what hangs off a page: counts, probes, relation
+/// batches) of one request run at most this many at a time: async-graphql
+/// resolves a query's root fields concurrently, and 20 aliases of
+/// `contacts { totalCount }` would otherwise take the whole pool from every
+/// other client.
+pub const REQUEST_DB_SLOTS: usize = 2;
+
+/// The slots of one request; the gate puts a fresh one in its data.
+pub struct RequestSlots(Semaphore);
+
+impl Default for RequestSlots {
+    fn default() -> Self {
+        Self(Semaphore::new(REQUEST_DB_SLOTS))
+    }
+}
+
+/// The pool, once one of the request's slots is free; the slot is held
+/// until the permit is dropped. A request without slots (none admitted
+/// through the gate: unit tests) is not held back.
+pub async fn db_slot<'a>(
+    ctx: &Context<'a>,
+) -> Result<(&'a DatabaseConnection, Option<SemaphorePermit<'a>>), AppError> {
+    let db = ctx_db(ctx)?;
+    let permit = match ctx.data_opt::<RequestSlots>() {
+        Some(slots) => slots.0.acquire().await.ok(),
+        None => None,
+    };
+    Ok((db, permit))
 }

@@ -84,11 +84,6 @@ impl Auth {
         Ok(self.open_without_tokens && !self.any_token(self.ttl).await?)
     }
 
-    /// `open_mode` as last seen, without asking the database.
-    pub fn open_mode_cached(&self) -> bool {
-        self.open_without_tokens && self.cache().any_token.is_some_and(|(any, _)| !any)
-    }
-
     /// How often an open WebSocket's caller is checked again.
     pub fn recheck_every(&self) -> Duration {
         (self.ttl / 2).max(Duration::from_millis(250))

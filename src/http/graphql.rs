@@ -27,21 +27,26 @@ const LARGE_BODY_BYTES: usize = 64 * 1024;
 pub async fn post(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    if let Err(response) = state.check_host(&parts.headers, &parts.uri).await {
-        return response;
-    }
+    let open = match state.check_host(&parts.headers, &parts.uri).await {
+        Ok(open) => open,
+        Err(response) => return response,
+    };
     if let Err((status, error)) = guard::check_content_type(&parts.headers) {
         return refuse(&state, status, &error, started);
     }
     let authorization = parts.headers.get(header::AUTHORIZATION).cloned();
-    if let Err(response) = rate_limit(&state, &parts, authorization.as_ref(), started) {
+    if let Err(response) = rate_limit(&state, &parts, authorization.as_ref(), open, started) {
         return response;
     }
     // The caller is known before a byte of the body is read: a bad token
     // costs the server no memory.
-    let principal = match state.auth.authenticate(authorization.as_ref()).await {
-        Ok(principal) => principal,
-        Err(error) => return finish(&state, None, error_response(&error), started),
+    let principal = match &authorization {
+        None if open => Principal::Open,
+        None => Principal::Visitor,
+        Some(value) => match state.auth.authenticate(Some(value)).await {
+            Ok(principal) => principal,
+            Err(error) => return finish(&state, None, error_response(&error), started),
+        },
     };
     let body = match state.body.read(&parts.headers, body).await {
         Ok(body) => body,
@@ -92,6 +97,7 @@ fn rate_limit(
     state: &AppState,
     request: &axum::http::request::Parts,
     authorization: Option<&HeaderValue>,
+    open: bool,
     started: Instant,
 ) -> Result<(), Response> {
     let key = match authorization.and_then(|v| v.to_str().ok()) {
@@ -102,7 +108,7 @@ fn rate_limit(
         },
     };
     // The quick-start mode (no token exists, loopback) is the developer's own.
-    if matches!(key, RateKey::Address(_)) && state.auth.open_mode_cached() {
+    if matches!(key, RateKey::Address(_)) && open {
         return Ok(());
     }
     state.rates.check(key).map_err(|wait| {

@@ -115,17 +115,19 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
 
 impl AppState {
     /// While the server runs without tokens, only loopback and
-    /// --allowed-host names are served (see guard::check_host).
-    async fn check_host(&self, headers: &HeaderMap, uri: &Uri) -> Result<(), Response> {
+    /// --allowed-host names are served (see guard::check_host). Ok: whether
+    /// the server runs open.
+    async fn check_host(&self, headers: &HeaderMap, uri: &Uri) -> Result<bool, Response> {
         let open = match self.auth.open_mode().await {
             Ok(open) => open,
             Err(error) => return Err(graphql::error_reply(StatusCode::OK, &error)),
         };
         if !open {
-            return Ok(());
+            return Ok(false);
         }
         guard::check_host(headers, uri, &self.settings.allowed_hosts)
-            .map_err(|(status, error)| graphql::error_reply(status, &error))
+            .map_err(|(status, error)| graphql::error_reply(status, &error))?;
+        Ok(true)
     }
 }
 

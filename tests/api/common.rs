@@ -106,7 +106,13 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         let router = self.router.clone();
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
         addr.to_string()
     }
 

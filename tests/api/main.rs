@@ -19,6 +19,7 @@ mod pagination;
 mod process;
 mod replicas;
 mod schema;
+mod security;
 mod server;
 mod statements;
 mod subscriptions;

@@ -76,6 +76,26 @@ async fn metrics_count_requests_pool_and_events() {
         serde_json::json!({}),
     )
     .await;
+    // A name that has run without error keeps its label when it fails.
+    app.error(
+        "query CountThem { contacts(first: -1) { totalCount } }",
+        serde_json::json!({}),
+    )
+    .await;
+    // 300 made-up names, failing: none takes a label, so none pushes a real
+    // one out.
+    for i in 0..300 {
+        app.error(
+            &format!("query Junk{i} {{ nope }}"),
+            serde_json::json!({}),
+        )
+        .await;
+    }
+    app.data(
+        "query LateButReal { contacts { totalCount } }",
+        serde_json::json!({}),
+    )
+    .await;
     app.create(serde_json::json!({ "displayName": "M" })).await;
     let (status, text) = app
         .request(Request::get("/metrics").body(Body::empty()).unwrap())
@@ -83,7 +103,10 @@ async fn metrics_count_requests_pool_and_events() {
     assert_eq!(status, StatusCode::OK);
     for want in [
         "contacts_graphql_requests_total{operation=\"CountThem\",outcome=\"ok\"} 1",
-        "contacts_graphql_requests_total{operation=\"Broken\",outcome=\"BAD_USER_INPUT\"} 1",
+        // A name never seen to succeed is counted as other.
+        "contacts_graphql_requests_total{operation=\"other\",outcome=\"BAD_USER_INPUT\"} 301",
+        "contacts_graphql_requests_total{operation=\"CountThem\",outcome=\"BAD_USER_INPUT\"} 1",
+        "contacts_graphql_requests_total{operation=\"LateButReal\",outcome=\"ok\"} 1",
         "contacts_graphql_request_duration_seconds_bucket{le=",
         "contacts_db_pool_connections{state=\"idle\"}",
         "contacts_db_pool_connections{state=\"in_use\"}",

@@ -19,6 +19,26 @@ use crate::service::upsert::{self, UpsertKeys};
 #[derive(Default)]
 pub struct ContactMutation;
 
+/// An error as a visitor may see it: the service's messages name the other
+/// contact a key belongs to, which is another person's id. The code and the
+/// field stay, so the visitor still knows what to change.
+fn for_visitor(error: AppError) -> AppError {
+    match error {
+        AppError::Conflict { field, .. } => AppError::Conflict {
+            message: format!(
+                "{}: already belongs to another contact",
+                field.as_deref().unwrap_or("input")
+            ),
+            field,
+        },
+        AppError::NotFound { field, .. } => AppError::NotFound {
+            message: format!("{}: not found", field.as_deref().unwrap_or("input")),
+            field,
+        },
+        other => other,
+    }
+}
+
 #[Object]
 impl ContactMutation {
     /// Creates a contact. All fields are optional but at least one must be set;
@@ -89,9 +109,8 @@ impl ContactMutation {
             }
             _ => None,
         };
-        if verified_external_id.is_none()
-            && ctx.data_opt::<Principal>() == Some(&Principal::Visitor)
-        {
+        let visitor = ctx.data_opt::<Principal>() == Some(&Principal::Visitor);
+        if verified_external_id.is_none() && visitor {
             return Err(AppError::Unauthenticated(format!(
                 "without an API token, {VISITOR_MUTATION} needs externalId and its identifierHash"
             ))
@@ -103,7 +122,9 @@ impl ContactMutation {
             verified_external_id,
         };
         let (model, created) =
-            upsert::create_or_update(&state.db, &state.events, &keys, &update, &create).await?;
+            upsert::create_or_update(&state.db, &state.events, &keys, &update, &create)
+                .await
+                .map_err(|e| if visitor { for_visitor(e) } else { e })?;
         Ok(CreateOrUpdateContactPayload {
             contact: model.into(),
             created,

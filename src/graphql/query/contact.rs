@@ -4,10 +4,11 @@ use async_graphql::{Context, Object, ID};
 
 use crate::domain::{normalize_handle, normalize_source};
 use crate::error::AppError;
+use crate::graphql::cost;
 use crate::graphql::ids::parse_uuid;
 use crate::graphql::input::{ContactFilter, ContactOrder, HandleInput};
 use crate::graphql::pagination::{decode_cursor, page_size};
-use crate::graphql::state::{ctx_db, ctx_state};
+use crate::graphql::state::{ctx_state, db_slot};
 use crate::graphql::types::{
     Contact, ContactConnection, ContactType, Conversation, Neighbour, Node,
 };
@@ -20,9 +21,10 @@ pub struct ContactQuery;
 #[Object]
 impl ContactQuery {
     /// Fetches a contact or conversation by id (Relay object identification).
+    #[graphql(complexity = "cost::STATEMENT + child_complexity")]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
         let id = parse_uuid("id", &id)?;
-        let db = ctx_db(ctx)?;
+        let (db, _slot) = db_slot(ctx).await?;
         if let Some(contact) = merge::resolve(db, id).await? {
             return Ok(Some(Node::Contact(contact.into())));
         }
@@ -34,6 +36,7 @@ impl ContactQuery {
 
     /// Exactly one selector must be given. An id of a contact that was merged away
     /// resolves to the contact it was merged into (following chains).
+    #[graphql(complexity = "cost::STATEMENT + child_complexity")]
     async fn contact(
         &self,
         ctx: &Context<'_>,
@@ -56,7 +59,7 @@ impl ContactQuery {
             .into());
         }
         let state = ctx_state(ctx)?;
-        let db = &state.db;
+        let (db, _slot) = db_slot(ctx).await?;
         let found = if let Some(id) = id {
             merge::resolve(db, parse_uuid("id", &id)?).await?
         } else if let Some(conversation_id) = conversation_id {
@@ -111,7 +114,10 @@ impl ContactQuery {
             limit,
             forward,
         };
-        let page = list::page(ctx_db(ctx)?, &req).await?;
+        let page = {
+            let (db, _slot) = db_slot(ctx).await?;
+            list::page(db, &req).await?
+        };
         // The side the page was walked towards is known from its extra row;
         // the other side is probed only if the client asks.
         let (has_previous, has_next) = if forward {
@@ -153,7 +159,7 @@ fn reverse(d: Direction) -> Direction {
     }
 }
 
-/// A page costs its rows times what each row selects.
+/// A page costs its statement plus its rows times what each row selects.
 fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
     // Sizes beyond --max-page-size fail in the resolver; this only has to
     // stay finite.
@@ -162,5 +168,5 @@ fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize
         i64::from,
     );
     let rows = rows.clamp(1, crate::graphql::pagination::PAGE_SIZE_CEILING.into()) as usize;
-    rows.saturating_mul(child)
+    cost::STATEMENT.saturating_add(rows.saturating_mul(child))
 }

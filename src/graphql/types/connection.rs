@@ -6,7 +6,8 @@ use entity::contact;
 use super::Contact;
 use crate::graphql::loader::{preload, Preloaded};
 use crate::graphql::pagination::encode_cursor;
-use crate::graphql::state::ctx_db;
+use crate::graphql::cost;
+use crate::graphql::state::db_slot;
 use crate::service::list::{self, ContactFilter, Direction, OrderField, Position};
 
 /// Whether rows exist on one side of a page: known from the page query
@@ -51,6 +52,7 @@ impl ContactEdge {
 impl ContactConnection {
     /// The contacts of the page with their cursors.
     async fn edges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ContactEdge>> {
+        let _slot = db_slot(ctx).await?;
         let preloaded = preload(ctx, ctx.look_ahead().field("node"), &self.rows).await?;
         Ok(self
             .rows
@@ -65,6 +67,7 @@ impl ContactConnection {
 
     /// The contacts of the page.
     async fn nodes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
+        let _slot = db_slot(ctx).await?;
         let preloaded = preload(ctx, ctx.look_ahead(), &self.rows).await?;
         Ok(self
             .rows
@@ -79,8 +82,10 @@ impl ContactConnection {
     }
 
     /// Number of contacts matching the filter, ignoring pagination.
+    #[graphql(complexity = "cost::COUNT")]
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let n = list::count(ctx_db(ctx)?, &self.filter).await?;
+        let (db, _slot) = db_slot(ctx).await?;
+        let n = list::count(db, &self.filter).await?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 }
@@ -95,7 +100,8 @@ impl PageInfo<'_> {
         match n {
             Neighbour::Known(b) => Ok(*b),
             Neighbour::Probe(pos, dir) => {
-                Ok(list::any_from(ctx_db(ctx)?, &self.connection.filter, pos, *dir).await?)
+                let (db, _slot) = db_slot(ctx).await?;
+                Ok(list::any_from(db, &self.connection.filter, pos, *dir).await?)
             }
         }
     }

@@ -5,6 +5,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use entity::{contact, contact_handle};
 
 use super::{Conversation, DateTime, JsonObject, MergeRecord};
+use crate::graphql::access::Principal;
 use crate::graphql::loader::{
     loaders, ConversationsOf, DbLoader, GroupNamesOf, HandlesOf, MergeRecordsOf, MetadataOf,
     Preloaded,
@@ -44,6 +45,12 @@ impl Contact {
         }
         Ok(loaders(ctx)?.load_one(key).await?.unwrap_or_default())
     }
+}
+
+/// Whether the caller is the identity-verified visitor, who may read its own
+/// contact's fields but nothing that belongs to, or came from, another.
+fn is_visitor(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<Principal>() == Some(&Principal::Visitor)
 }
 
 impl From<contact::Model> for Contact {
@@ -181,8 +188,12 @@ impl Contact {
         Ok(JsonObject(serde_json::Value::Object(map)))
     }
 
-    /// Conversations tied to the contact, oldest first.
+    /// Conversations tied to the contact, oldest first. Empty for a caller
+    /// without a token (the identity-verified visitor): see README, Security.
     async fn conversations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Conversation>> {
+        if is_visitor(ctx) {
+            return Ok(Vec::new());
+        }
         Ok(self
             .relation(
                 ctx,
@@ -195,8 +206,12 @@ impl Contact {
             .collect())
     }
 
-    /// Snapshots of every contact merged into this one, oldest first.
+    /// Snapshots of every contact merged into this one, oldest first. Empty
+    /// for a caller without a token: the snapshots are other contacts' data.
     async fn merge_history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MergeRecord>> {
+        if is_visitor(ctx) {
+            return Ok(Vec::new());
+        }
         Ok(self
             .relation(
                 ctx,
