@@ -13,9 +13,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::domain::IdentitySecret;
+use crate::graphql::bounds::DocumentBounds;
 use crate::graphql::{build_schema, GqlState, Limits};
 pub use crate::http::{router, AppState};
-use crate::graphql::bounds::DocumentBounds;
 use crate::http::{Auth, BodyLimits, HttpSettings, Metrics, RateLimits};
 use crate::service::events::EventBus;
 use crate::service::tokens;
@@ -192,15 +192,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-        .with_graceful_shutdown({
-            let shutdown = shutdown.clone();
-            async move {
-                shutdown_signal().await;
-                shutdown.cancel();
-            }
-        })
-        .await
-        .context("serving HTTP")?;
+    .with_graceful_shutdown({
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown_signal().await;
+            shutdown.cancel();
+        }
+    })
+    .await
+    .context("serving HTTP")?;
     tasks.close();
     if tokio::time::timeout(Duration::from_secs(10), tasks.wait())
         .await

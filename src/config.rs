@@ -249,16 +249,31 @@ pub struct Config {
 
     /// Most fields a document may select once its fragments are expanded,
     /// over all its operations (LIMIT_EXCEEDED beyond).
-    #[arg(long, env = "CONTACTS_MAX_FIELDS", default_value_t = 2_000, global = true)]
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_FIELDS",
+        default_value_t = 2_000,
+        global = true
+    )]
     pub max_fields: usize,
 
     /// Most fields at an operation's root, fragments expanded (LIMIT_EXCEEDED
     /// beyond): each root query field runs statements of its own.
-    #[arg(long, env = "CONTACTS_MAX_ROOT_FIELDS", default_value_t = 20, global = true)]
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_ROOT_FIELDS",
+        default_value_t = 20,
+        global = true
+    )]
     pub max_root_fields: usize,
 
     /// Most aliased fields in a document, fragments expanded (LIMIT_EXCEEDED beyond).
-    #[arg(long, env = "CONTACTS_MAX_ALIASES", default_value_t = 100, global = true)]
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_ALIASES",
+        default_value_t = 100,
+        global = true
+    )]
     pub max_aliases: usize,
 
     /// Slowest a request body may arrive, in bytes per second after a 5 s

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::Positioned;
 use async_graphql::Name;
+use async_graphql::Positioned;
 
 use crate::error::AppError;
 
@@ -224,7 +224,9 @@ mod tests {
         let aliases: String = (0..21).map(|i| format!("a{i}: id ")).collect();
         let error = check(&format!("{{ contacts {{ nodes {{ {aliases} }} }} }}")).unwrap_err();
         assert!(error.contains("--max-aliases"), "{error}");
-        let roots: String = (0..11).map(|i| format!("r{i}: contactTypes {{ value }} ")).collect();
+        let roots: String = (0..11)
+            .map(|i| format!("r{i}: contactTypes {{ value }} "))
+            .collect();
         let error = check(&format!("{{ {roots} }}")).unwrap_err();
         assert!(error.contains("--max-root-fields"), "{error}");
         // Every operation counts, not only the one that runs.
@@ -234,14 +236,19 @@ mod tests {
 
     #[test]
     fn cycles_and_unknown_fragments_are_left_to_validation() {
-        assert!(check("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }").is_ok());
+        assert!(
+            check("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }").is_ok()
+        );
         assert!(check("{ ...Nope }").is_ok());
     }
 
     #[test]
     fn size_is_checked_on_the_text() {
         assert!(BOUNDS.check_size(&"x".repeat(100_000)).is_ok());
-        let error = BOUNDS.check_size(&"x".repeat(100_001)).unwrap_err().to_string();
+        let error = BOUNDS
+            .check_size(&"x".repeat(100_001))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("--max-document-bytes"), "{error}");
     }
 }

@@ -74,10 +74,13 @@ impl AppSchema {
         request: &mut Request,
         principal: Option<Principal>,
     ) -> Result<Admitted, ServerError> {
-        self.gate.admit(request, principal).await.map_err(|mut error| {
-            error_codes::classify(&mut error);
-            error
-        })
+        self.gate
+            .admit(request, principal)
+            .await
+            .map_err(|mut error| {
+                error_codes::classify(&mut error);
+                error
+            })
     }
 
     /// Runs a request the gate admitted.

@@ -77,7 +77,9 @@ impl BodyLimits {
         loop {
             // The next bytes are due when the pace so far, grace included,
             // would fall below the minimum rate.
-            let due = started + GRACE + Duration::from_secs_f64(buffer.len() as f64 / self.min_rate as f64);
+            let due = started
+                + GRACE
+                + Duration::from_secs_f64(buffer.len() as f64 / self.min_rate as f64);
             let chunk = match tokio::time::timeout_at(due, stream.next()).await {
                 Err(_) => return Err(self.too_slow()),
                 Ok(None) => break,

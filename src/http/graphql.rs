@@ -102,7 +102,11 @@ fn rate_limit(
 ) -> Result<(), Response> {
     let key = match authorization.and_then(|v| v.to_str().ok()) {
         Some(value) => RateKey::Token(Sha256::digest(value.trim().as_bytes()).into()),
-        None => match guard::client_address(&request.headers, &request.extensions, state.settings.client_ip_header.as_deref()) {
+        None => match guard::client_address(
+            &request.headers,
+            &request.extensions,
+            state.settings.client_ip_header.as_deref(),
+        ) {
             Some(address) => RateKey::Address(address),
             None => return Ok(()),
         },
@@ -146,16 +150,14 @@ async fn run(
             }
         )))
     };
-    let admitted = match tokio::time::timeout_at(
-        deadline,
-        state.schema.admit(&mut request, Some(principal)),
-    )
-    .await
-    {
-        Err(_) => return (None, timed_out(false)),
-        Ok(Err(error)) => return (None, GqlResponse::from_errors(vec![error])),
-        Ok(Ok(admitted)) => admitted,
-    };
+    let admitted =
+        match tokio::time::timeout_at(deadline, state.schema.admit(&mut request, Some(principal)))
+            .await
+        {
+            Err(_) => return (None, timed_out(false)),
+            Ok(Err(error)) => return (None, GqlResponse::from_errors(vec![error])),
+            Ok(Ok(admitted)) => admitted,
+        };
     let schema = state.schema.clone();
     // Tracked, so that shutdown waits for a mutation that outran its client.
     let mut task = state.tasks.spawn(async move {

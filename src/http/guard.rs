@@ -79,10 +79,7 @@ pub fn check_host(headers: &HeaderMap, uri: &Uri, allowed: &[String]) -> Result<
 /// browser), the page's own origin, a --cors-origin, or, while the server
 /// runs without tokens, a loopback page.
 pub fn origin_allowed(headers: &HeaderMap, uri: &Uri, cors_origins: &[String], open: bool) -> bool {
-    let Some(origin) = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
     let origin = origin.trim().trim_end_matches('/');
@@ -175,7 +172,9 @@ impl RateLimits {
         let limiter = |rate: u32| {
             let rate = NonZeroU32::new(rate)?;
             let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(1));
-            Some(RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)))
+            Some(RateLimiter::keyed(
+                Quota::per_second(rate).allow_burst(burst),
+            ))
         };
         Self {
             per_token: limiter(per_token),
@@ -266,8 +265,14 @@ mod tests {
             ("x-apollo-operation-name", "Q")
         ]));
         assert!(!with(&[("content-type", "text/plain")]));
-        assert!(!with(&[("content-type", "application/x-www-form-urlencoded")]));
-        assert!(!with(&[("content-type", "multipart/form-data; boundary=x")]));
+        assert!(!with(&[(
+            "content-type",
+            "application/x-www-form-urlencoded"
+        )]));
+        assert!(!with(&[(
+            "content-type",
+            "multipart/form-data; boundary=x"
+        )]));
         assert!(!with(&[("content-type", "application/jsonp")]));
         assert!(!with(&[]));
     }

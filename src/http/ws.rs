@@ -24,7 +24,12 @@ use crate::graphql::gate::{PrincipalSource, SessionPrincipal};
 
 /// GET /graphql/ws (and GET /graphql with an Upgrade header), once the Host
 /// has been checked.
-pub async fn upgrade(state: AppState, headers: HeaderMap, uri: Uri, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    state: AppState,
+    headers: HeaderMap,
+    uri: Uri,
+    ws: WebSocketUpgrade,
+) -> Response {
     let headers = &headers;
     let Some(protocol) = protocol(headers) else {
         return (

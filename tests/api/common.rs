@@ -77,9 +77,7 @@ impl TestApp {
         argv.extend_from_slice(args);
         let config: Config = Cli::try_parse_from(argv).expect("test flags").config;
 
-        let mut db = app::connect_server(&config, 8)
-            .await
-            .expect("connect");
+        let mut db = app::connect_server(&config, 8).await.expect("connect");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         db.set_metric_callback(move |_| {

@@ -85,11 +85,8 @@ async fn metrics_count_requests_pool_and_events() {
     // 300 made-up names, failing: none takes a label, so none pushes a real
     // one out.
     for i in 0..300 {
-        app.error(
-            &format!("query Junk{i} {{ nope }}"),
-            serde_json::json!({}),
-        )
-        .await;
+        app.error(&format!("query Junk{i} {{ nope }}"), serde_json::json!({}))
+            .await;
     }
     app.data(
         "query LateButReal { contacts { totalCount } }",

@@ -4,9 +4,9 @@ use async_graphql::{Context, Object};
 use entity::contact;
 
 use super::Contact;
+use crate::graphql::cost;
 use crate::graphql::loader::{preload, Preloaded};
 use crate::graphql::pagination::encode_cursor;
-use crate::graphql::cost;
 use crate::graphql::state::db_slot;
 use crate::service::list::{self, ContactFilter, Direction, OrderField, Position};
 
