@@ -2,6 +2,7 @@
 //! read, a bounded body, then the gate and execution within the time limit,
 //! counted.
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use async_graphql::parser::types::OperationType;
@@ -29,13 +30,18 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
     let (parts, body) = request.into_parts();
     let open = match state.check_host(&parts.headers, &parts.uri).await {
         Ok(open) => open,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Err((status, error)) = guard::check_content_type(&parts.headers) {
         return refuse(&state, status, &error, started);
     }
     let authorization = parts.headers.get(header::AUTHORIZATION).cloned();
-    if let Err(response) = rate_limit(&state, &parts, authorization.as_ref(), open, started) {
+    let address = guard::client_address(
+        &parts.headers,
+        &parts.extensions,
+        state.settings.client_ip_header.as_deref(),
+    );
+    if let Some(response) = rate_limited(&state, address, authorization.as_ref(), open, started) {
         return response;
     }
     // The caller is known before a byte of the body is read: a bad token
@@ -45,7 +51,15 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
         None => Principal::Visitor,
         Some(value) => match state.auth.authenticate(Some(value)).await {
             Ok(principal) => principal,
-            Err(error) => return finish(&state, None, error_response(&error), started),
+            Err(error) => {
+                // Made-up tokens count against the address they come from.
+                if let (Some(address), AppError::Unauthenticated(_)) = (address, &error) {
+                    if let Err(wait) = state.rates.failed(address) {
+                        return too_many(&state, wait, started);
+                    }
+                }
+                return finish(&state, None, error_response(&error), started);
+            }
         },
     };
     let body = match state.body.read(&parts.headers, body).await {
@@ -92,37 +106,41 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
     finish(&state, label.as_deref(), response, started)
 }
 
-/// Counts the request against its token's or its address's rate.
-fn rate_limit(
+/// Counts the request against its token's or its address's rate; Some: the
+/// refusal to answer with.
+fn rate_limited(
     state: &AppState,
-    request: &axum::http::request::Parts,
+    address: Option<IpAddr>,
     authorization: Option<&HeaderValue>,
     open: bool,
     started: Instant,
-) -> Result<(), Response> {
+) -> Option<Response> {
+    if let Some(wait) = address.and_then(|a| state.rates.penalty(a)) {
+        return Some(too_many(state, wait, started));
+    }
     let key = match authorization.and_then(|v| v.to_str().ok()) {
         Some(value) => RateKey::Token(Sha256::digest(value.trim().as_bytes()).into()),
-        None => match guard::client_address(
-            &request.headers,
-            &request.extensions,
-            state.settings.client_ip_header.as_deref(),
-        ) {
-            Some(address) => RateKey::Address(address),
-            None => return Ok(()),
-        },
+        None => RateKey::Address(address?),
     };
     // The quick-start mode (no token exists, loopback) is the developer's own.
     if matches!(key, RateKey::Address(_)) && open {
-        return Ok(());
+        return None;
     }
-    state.rates.check(key).map_err(|wait| {
-        let (status, error, seconds) = guard::too_many(wait);
-        let mut response = refuse(state, status, &error, started);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        response
-    })
+    state
+        .rates
+        .check(key)
+        .err()
+        .map(|wait| too_many(state, wait, started))
+}
+
+/// HTTP 429 with Retry-After.
+fn too_many(state: &AppState, wait: std::time::Duration, started: Instant) -> Response {
+    let (status, error, seconds) = guard::too_many(wait);
+    let mut response = refuse(state, status, &error, started);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// Admits and executes within the request timeout, measured from when the

@@ -2,10 +2,12 @@
 //! rebinding), Origin (cross-site WebSockets), Content-Type (cross-site
 //! POSTs), and request rates.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use axum::http::{header, Extensions, HeaderMap, StatusCode, Uri};
@@ -158,11 +160,18 @@ pub enum RateKey {
 /// full burst are dropped.
 const CLEAN_EVERY: usize = 4096;
 
+/// Addresses kept in the penalty box at most; beyond, it starts over.
+const MAX_PENALISED: usize = 65_536;
+
 /// Requests per second per token and per address (keyed token buckets).
 pub struct RateLimits {
     per_token: Option<DefaultKeyedRateLimiter<RateKey>>,
     per_address: Option<DefaultKeyedRateLimiter<RateKey>>,
     checks: AtomicUsize,
+    /// Addresses whose failed authentications ran over the per-address rate,
+    /// and until when they are refused: a client cycling made-up tokens
+    /// would otherwise dodge the address limit and cost a lookup each.
+    penalised: Mutex<HashMap<IpAddr, Instant>>,
 }
 
 impl RateLimits {
@@ -180,7 +189,33 @@ impl RateLimits {
             per_token: limiter(per_token),
             per_address: limiter(per_address),
             checks: AtomicUsize::new(0),
+            penalised: Mutex::default(),
         }
+    }
+
+    /// How long `address` stays refused for failed authentications, if it is.
+    pub fn penalty(&self, address: IpAddr) -> Option<Duration> {
+        let penalised = self.penalised.lock().unwrap_or_else(|e| e.into_inner());
+        let until = *penalised.get(&address)?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    /// Counts a failed authentication against `address`; Err: how long it
+    /// is now refused.
+    pub fn failed(&self, address: IpAddr) -> Result<(), Duration> {
+        let wait = match self.check(RateKey::Address(address)) {
+            Ok(()) => return Ok(()),
+            Err(wait) => wait.max(Duration::from_secs(1)),
+        };
+        let mut penalised = self.penalised.lock().unwrap_or_else(|e| e.into_inner());
+        if penalised.len() >= MAX_PENALISED {
+            penalised.retain(|_, until| *until > Instant::now());
+            if penalised.len() >= MAX_PENALISED {
+                penalised.clear();
+            }
+        }
+        penalised.insert(address, Instant::now() + wait);
+        Err(wait)
     }
 
     /// Counts one request; Err: how long to wait before the next.
@@ -285,6 +320,11 @@ mod tests {
             assert!(limits.check(key).is_ok());
         }
         assert!(limits.check(key).is_err());
+        // Failed authentications count against the address, then refuse it.
+        let other = "192.0.2.9".parse().unwrap();
+        let refused = (0..10).filter(|_| limits.failed(other).is_err()).count();
+        assert!(refused > 0);
+        assert!(limits.penalty(other).is_some());
         // Another address has its own bucket; tokens are unlimited here.
         assert!(limits
             .check(RateKey::Address("192.0.2.2".parse().unwrap()))

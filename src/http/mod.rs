@@ -117,16 +117,16 @@ impl AppState {
     /// While the server runs without tokens, only loopback and
     /// --allowed-host names are served (see guard::check_host). Ok: whether
     /// the server runs open.
-    async fn check_host(&self, headers: &HeaderMap, uri: &Uri) -> Result<bool, Response> {
+    async fn check_host(&self, headers: &HeaderMap, uri: &Uri) -> Result<bool, Box<Response>> {
         let open = match self.auth.open_mode().await {
             Ok(open) => open,
-            Err(error) => return Err(graphql::error_reply(StatusCode::OK, &error)),
+            Err(error) => return Err(Box::new(graphql::error_reply(StatusCode::OK, &error))),
         };
         if !open {
             return Ok(false);
         }
         guard::check_host(headers, uri, &self.settings.allowed_hosts)
-            .map_err(|(status, error)| graphql::error_reply(status, &error))?;
+            .map_err(|(status, error)| Box::new(graphql::error_reply(status, &error)))?;
         Ok(true)
     }
 }
@@ -135,7 +135,7 @@ impl AppState {
 async fn graphql_get(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     let (mut parts, _) = request.into_parts();
     if let Err(response) = state.check_host(&parts.headers, &parts.uri).await {
-        return response;
+        return *response;
     }
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(ws) => ws::upgrade(state, parts.headers, parts.uri, ws).await,
@@ -147,7 +147,7 @@ async fn graphql_get(State(state): State<AppState>, request: axum::extract::Requ
 async fn graphql_ws(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     let (mut parts, _) = request.into_parts();
     if let Err(response) = state.check_host(&parts.headers, &parts.uri).await {
-        return response;
+        return *response;
     }
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(ws) => ws::upgrade(state, parts.headers, parts.uri, ws).await,
