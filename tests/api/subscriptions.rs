@@ -16,7 +16,7 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// order, so nothing older is left to read afterwards. The event of an
 /// earlier round can arrive after a later round's commit and then shows the
 /// later title (the contact is read at delivery), so a match must also be
-/// published after the round began.
+/// published after the round began, and be an UPDATED event.
 pub async fn sync<F, Fut>(sub: &mut Subscriber, mut update: F)
 where
     F: FnMut(String) -> Fut,
@@ -30,7 +30,13 @@ where
         while let Some(event) = sub.next(Duration::from_millis(300)).await {
             let event = &event["data"]["contactEvents"];
             let at = chrono::DateTime::parse_from_rfc3339(s(&event["at"])).unwrap();
-            if event["contact"]["title"] == json!(marker) && at >= began {
+            // Only an UPDATED event is the round's own: the CREATED event of a
+            // contact made just before the subscription went live can arrive
+            // late and show the round's title too.
+            if event["kind"] == "UPDATED"
+                && event["contact"]["title"] == json!(marker)
+                && at >= began
+            {
                 return;
             }
         }
