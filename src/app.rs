@@ -188,19 +188,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let (shutdown, tasks) = (state.shutdown.clone(), state.tasks.clone());
     let app = router(state)?;
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown({
+    tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
             shutdown_signal().await;
             shutdown.cancel();
         }
-    })
-    .await
-    .context("serving HTTP")?;
+    });
+    crate::http::serve(listener, app, config.connection_limits(), shutdown).await;
     tasks.close();
     if tokio::time::timeout(Duration::from_secs(10), tasks.wait())
         .await

@@ -335,6 +335,35 @@ pub struct Config {
     )]
     pub allowed_hosts: Vec<String>,
 
+    /// Most connections open at once; beyond, new ones are closed at once.
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_CONNECTIONS",
+        default_value_t = 4096,
+        global = true
+    )]
+    pub max_connections: usize,
+
+    /// Most connections one client address may hold open (WebSockets included).
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 512,
+        global = true
+    )]
+    pub max_connections_per_address: usize,
+
+    /// Seconds a request's head (request line and headers) may take to
+    /// arrive; an idle keep-alive connection is closed after as long.
+    #[arg(
+        long,
+        env = "CONTACTS_HEADER_READ_TIMEOUT",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub header_read_timeout: u64,
+
     /// Largest database connection pool. Default: two per CPU core, plus
     /// one that PostgreSQL's event listener keeps.
     #[arg(long, env = "CONTACTS_DB_POOL_SIZE", global = true)]
@@ -342,6 +371,15 @@ pub struct Config {
 }
 
 impl Config {
+    /// The connection bounds the flags set.
+    pub fn connection_limits(&self) -> crate::http::ConnectionLimits {
+        crate::http::ConnectionLimits {
+            max: self.max_connections,
+            per_address: self.max_connections_per_address,
+            header_timeout: std::time::Duration::from_secs(self.header_read_timeout),
+        }
+    }
+
     /// The pool size to use. More connections than the machine can run at
     /// once only add context switches: on the benchmark's 2 cores, 4 request
     /// connections served 35% more pages per second than 16.

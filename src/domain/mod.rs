@@ -16,7 +16,9 @@ pub use contact_input::{
 pub use handle::{normalize_handle, normalize_source, NormalizedHandle};
 pub use identity::IdentitySecret;
 pub use metadata::{merge_patch, validate_metadata, MAX_METADATA_BYTES};
-pub use search::{like_contains_pattern, phone_digits_query, LIKE_ESCAPE};
+pub use search::{
+    check_filter_text, like_contains_pattern, phone_digits_query, LIKE_ESCAPE, MAX_SEARCH_CHARS,
+};
 pub use token::Scope;
 
 use crate::error::AppError;

@@ -1,5 +1,7 @@
 //! Turning a free-text search into LIKE patterns that match literally.
 
+use crate::error::AppError;
+
 /// Escape character used in every LIKE the service builds.
 pub const LIKE_ESCAPE: char = '!';
 
@@ -47,5 +49,43 @@ mod tests {
         assert_eq!(phone_digits_query("+1 617").as_deref(), Some("1617"));
         assert_eq!(phone_digits_query("ada1"), None);
         assert_eq!(phone_digits_query("--"), None);
+    }
+}
+
+/// Longest search accepted, in characters. A LIKE pattern grows with its
+/// text, and SQLite refuses one longer than about 50,000 bytes ("LIKE or GLOB
+/// pattern too complex"); nobody types a longer name or address.
+pub const MAX_SEARCH_CHARS: usize = 256;
+
+/// Checks a filter's free text: at most MAX_SEARCH_CHARS characters, no NUL
+/// (PostgreSQL refuses it in text). BAD_USER_INPUT naming `field` otherwise.
+pub fn check_filter_text(field: &str, text: &str, max_chars: usize) -> Result<(), AppError> {
+    if text.contains('\0') {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must not contain NUL characters"),
+        ));
+    }
+    let chars = text.chars().count();
+    if chars > max_chars {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} is {chars} characters long; at most {max_chars} are accepted"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod filter_text_tests {
+    use super::*;
+
+    #[test]
+    fn long_or_nul_filter_text_is_refused() {
+        assert!(check_filter_text("filter.search", &"é".repeat(256), MAX_SEARCH_CHARS).is_ok());
+        let error =
+            check_filter_text("filter.search", &"a".repeat(257), MAX_SEARCH_CHARS).unwrap_err();
+        assert_eq!(error.field(), Some("filter.search"));
+        assert!(check_filter_text("filter.groupName", "a\0b", 1000).is_err());
     }
 }

@@ -84,20 +84,16 @@ pub fn authorize(
             needed.as_str()
         ))),
         Principal::Visitor => {
-            // Only plain root fields, so that a fragment cannot smuggle in another.
+            // Exactly one plain root field: a fragment cannot smuggle in
+            // another, and aliases cannot multiply the call (and so the
+            // per-address rate) by twenty.
+            let items = &op.selection_set.node.items;
             let visitor_only = op.ty == OperationType::Mutation
-                && op
-                    .selection_set
-                    .node
-                    .items
-                    .iter()
-                    .all(|item| match &item.node {
-                        Selection::Field(field) => {
-                            let name = field.node.name.node.as_str();
-                            name == VISITOR_MUTATION || name == "__typename"
-                        }
-                        _ => false,
-                    });
+                && items.len() == 1
+                && items.iter().all(|item| match &item.node {
+                    Selection::Field(field) => field.node.name.node.as_str() == VISITOR_MUTATION,
+                    _ => false,
+                });
             if visitor_only {
                 Ok(())
             } else {
@@ -159,6 +155,8 @@ mod tests {
         for other in [
             "{ contacts { totalCount } }",
             "mutation { createOrUpdateContact(input: {}) { created } deleteContact(id: \"x\") }",
+            "mutation { a: createOrUpdateContact(input: {}) { created } b: createOrUpdateContact(input: {}) { created } }",
+            "mutation { __typename createOrUpdateContact(input: {}) { created } }",
             "mutation { ...F } fragment F on Mutation { deleteContact(id: \"x\") }",
         ] {
             let code = authorize(Principal::Visitor, &doc(other), None)

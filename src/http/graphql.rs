@@ -58,7 +58,7 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
                         return too_many(&state, wait, started);
                     }
                 }
-                return finish(&state, None, error_response(&error), started);
+                return finish(&state, None, error_response(&error), started, false);
             }
         },
     };
@@ -103,12 +103,13 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
     };
     drop(body);
     let (label, response) = run(&state, request, principal, permit, started).await;
-    finish(&state, label.as_deref(), response, started)
+    let trusted = principal != Principal::Visitor;
+    finish(&state, label.as_deref(), response, started, trusted)
 }
 
 /// Counts the request against its token's or its address's rate; Some: the
 /// refusal to answer with.
-fn rate_limited(
+pub(super) fn rate_limited(
     state: &AppState,
     address: Option<IpAddr>,
     authorization: Option<&HeaderValue>,
@@ -201,7 +202,9 @@ async fn run(
 
 /// Answers a refusal made before the request reached GraphQL.
 fn refuse(state: &AppState, status: StatusCode, error: &AppError, started: Instant) -> Response {
-    state.metrics.observe(None, error.code(), started.elapsed());
+    state
+        .metrics
+        .observe(None, error.code(), started.elapsed(), false);
     (status, json(error_response(error))).into_response()
 }
 
@@ -210,6 +213,7 @@ fn finish(
     operation: Option<&str>,
     response: GqlResponse,
     started: Instant,
+    trusted: bool,
 ) -> Response {
     let outcome = response.errors.first().map_or("ok", |e| {
         e.extensions
@@ -221,7 +225,9 @@ fn finish(
             })
             .unwrap_or("error")
     });
-    state.metrics.observe(operation, outcome, started.elapsed());
+    state
+        .metrics
+        .observe(operation, outcome, started.elapsed(), trusted);
     json(response)
 }
 

@@ -26,10 +26,15 @@ pub fn is_loopback_host(host: &str) -> bool {
     if name == "localhost" || name.ends_with(".localhost") {
         return true;
     }
-    name.trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback())
+    let bare = match name.strip_prefix('[') {
+        Some(inner) => match inner.strip_suffix(']') {
+            Some(inner) => inner,
+            // An unclosed bracket names nothing.
+            None => return false,
+        },
+        None => &name,
+    };
+    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The name part of host[:port] ([v6]:port included).
@@ -56,25 +61,31 @@ fn request_host(headers: &HeaderMap, uri: &Uri) -> Option<String> {
 
 /// While the server runs without tokens, only requests naming a loopback
 /// host or an --allowed-host are served: a page on evil.example whose name
-/// resolves to 127.0.0.1 (DNS rebinding) names evil.example.
+/// resolves to 127.0.0.1 (DNS rebinding) names evil.example. Every Host
+/// header counts, and the request target's authority when it has one, so
+/// that a second header or an absolute-form target cannot slip one past.
 pub fn check_host(headers: &HeaderMap, uri: &Uri, allowed: &[String]) -> Result<(), Refusal> {
-    let Some(host) = request_host(headers, uri) else {
-        return Ok(());
-    };
-    let name = host_name(&host);
-    let listed = allowed.iter().any(|a| {
-        let a = a.trim();
-        a == "*" || a.eq_ignore_ascii_case(name) || a.eq_ignore_ascii_case(&host)
-    });
-    if is_loopback_host(&host) || listed {
-        return Ok(());
+    let named = headers
+        .get_all(header::HOST)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("\u{fffd}").to_owned())
+        .chain(uri.authority().map(|a| a.to_string()));
+    for host in named {
+        let name = host_name(&host);
+        let listed = allowed.iter().any(|a| {
+            let a = a.trim();
+            a == "*" || a.eq_ignore_ascii_case(name) || a.eq_ignore_ascii_case(&host)
+        });
+        if !(is_loopback_host(&host) || listed) {
+            return Err((
+                StatusCode::FORBIDDEN,
+                AppError::Forbidden(format!(
+                    "Host {host:?} is not served while no API token exists: use localhost, or list it with --allowed-host"
+                )),
+            ));
+        }
     }
-    Err((
-        StatusCode::FORBIDDEN,
-        AppError::Forbidden(format!(
-            "Host {host:?} is not served while no API token exists: use localhost, or list it with --allowed-host"
-        )),
-    ))
+    Ok(())
 }
 
 /// Whether a WebSocket upgrade may proceed from its Origin: none (not a
@@ -274,6 +285,7 @@ mod tests {
             "localhost.evil.example",
             "10.0.0.1:8080",
             "[::2]:8080",
+            "[::1",
             "",
         ] {
             assert!(!is_loopback_host(host), "{host}");

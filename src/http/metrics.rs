@@ -81,9 +81,17 @@ impl Metrics {
         }
     }
 
-    /// Counts a finished GraphQL request.
-    pub fn observe(&self, operation: Option<&str>, outcome: &str, elapsed: Duration) {
-        let operation = self.operation_label(operation, outcome == "ok");
+    /// Counts a finished GraphQL request. `trusted`: the caller holds a
+    /// token (or the server runs open), so a new name of an operation that
+    /// succeeded may take a label of its own.
+    pub fn observe(
+        &self,
+        operation: Option<&str>,
+        outcome: &str,
+        elapsed: Duration,
+        trusted: bool,
+    ) {
+        let operation = self.operation_label(operation, trusted && outcome == "ok");
         self.latency
             .get_or_create(&OperationLabels {
                 operation: operation.clone(),
@@ -105,10 +113,11 @@ impl Metrics {
         self.subscriptions.dec();
     }
 
-    /// The label for an operation name. Only a name that ran without error
-    /// earns a label of its own, so that junk names (failing documents,
-    /// made-up operations) cannot fill the table and push real ones out.
-    fn operation_label(&self, name: Option<&str>, succeeded: bool) -> String {
+    /// The label for an operation name. Only a name that a token holder ran
+    /// without error earns a label of its own, so that junk names (failing
+    /// documents, visitors' made-up operations) cannot fill the table and
+    /// push real ones out.
+    fn operation_label(&self, name: Option<&str>, admit: bool) -> String {
         let Some(name) = name else {
             return "anonymous".into();
         };
@@ -119,7 +128,7 @@ impl Metrics {
             return "invalid".into();
         }
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        if names.contains(name) || (succeeded && names.len() < MAX_OPERATION_NAMES) {
+        if names.contains(name) || (admit && names.len() < MAX_OPERATION_NAMES) {
             names.insert(name.to_owned());
             name.to_owned()
         } else {

@@ -8,6 +8,7 @@ mod guard;
 mod health;
 pub mod metrics;
 mod playground;
+mod serve;
 mod ws;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use auth::Auth;
 pub use body::BodyLimits;
 pub use guard::RateLimits;
 pub use metrics::Metrics;
+pub use serve::{serve, ConnectionLimits};
 
 use crate::graphql::AppSchema;
 
@@ -138,7 +140,7 @@ async fn graphql_get(State(state): State<AppState>, request: axum::extract::Requ
         return *response;
     }
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        Ok(ws) => ws::upgrade(state, parts.headers, parts.uri, ws).await,
+        Ok(ws) => ws::upgrade(state, parts.headers, parts.uri, parts.extensions, ws).await,
         Err(_) => playground::page(&state).await,
     }
 }
@@ -150,7 +152,7 @@ async fn graphql_ws(State(state): State<AppState>, request: axum::extract::Reque
         return *response;
     }
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        Ok(ws) => ws::upgrade(state, parts.headers, parts.uri, ws).await,
+        Ok(ws) => ws::upgrade(state, parts.headers, parts.uri, parts.extensions, ws).await,
         Err(rejection) => rejection.into_response(),
     }
 }

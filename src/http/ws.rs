@@ -8,16 +8,20 @@
 //! frame (1001, going away) instead of being cut.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::Data;
 use axum::extract::ws::{CloseFrame, Message, WebSocket as Socket, WebSocketUpgrade};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 
-use super::{guard, AppState, Auth};
+use sha2::{Digest, Sha256};
+
+use super::guard::RateKey;
+use super::{guard, AppState, Auth, RateLimits};
 use crate::error::AppError;
 use crate::graphql::access::Principal;
 use crate::graphql::gate::{PrincipalSource, SessionPrincipal};
@@ -28,6 +32,7 @@ pub async fn upgrade(
     state: AppState,
     headers: HeaderMap,
     uri: Uri,
+    extensions: Extensions,
     ws: WebSocketUpgrade,
 ) -> Response {
     let headers = &headers;
@@ -40,6 +45,20 @@ pub async fn upgrade(
     };
     // Browsers send WebSockets cross-site without asking: the Origin decides.
     let open = state.auth.open_mode().await.unwrap_or(false);
+    let address = guard::client_address(
+        headers,
+        &extensions,
+        state.settings.client_ip_header.as_deref(),
+    );
+    if let Some(refusal) = super::graphql::rate_limited(
+        &state,
+        address,
+        headers.get(header::AUTHORIZATION),
+        open,
+        std::time::Instant::now(),
+    ) {
+        return refusal;
+    }
     if !guard::origin_allowed(headers, &uri, &state.settings.cors_origins, open) {
         return (
             StatusCode::FORBIDDEN,
@@ -60,7 +79,11 @@ pub async fn upgrade(
 /// the upgrade request), asked again before each operation and on a timer.
 struct Caller {
     auth: Auth,
+    rates: Arc<RateLimits>,
     credentials: Mutex<Option<Option<HeaderValue>>>,
+    /// Set when connection_init was refused: async-graphql then closes with
+    /// 1002, which becomes graphql-transport-ws's 4403.
+    refused: AtomicBool,
 }
 
 impl Caller {
@@ -94,17 +117,31 @@ impl PrincipalSource for Caller {
         let Some(credentials) = self.credentials() else {
             return Err(AppError::Unauthenticated("connection_init first".into()));
         };
-        match self.auth.authenticate(credentials.as_ref()).await? {
-            Principal::Visitor => Err(AppError::Unauthenticated(
-                "an API token now exists; reconnect with one".into(),
-            )),
-            principal => Ok(principal),
+        let principal = match self.auth.authenticate(credentials.as_ref()).await? {
+            Principal::Visitor => {
+                return Err(AppError::Unauthenticated(
+                    "an API token now exists; reconnect with one".into(),
+                ))
+            }
+            principal => principal,
+        };
+        // Each operation on a socket counts against its token's rate, as an
+        // HTTP request does.
+        if let Some(value) = credentials.as_ref().and_then(|v| v.to_str().ok()) {
+            let key = RateKey::Token(Sha256::digest(value.trim().as_bytes()).into());
+            if let Err(wait) = self.rates.check(key) {
+                let (_, error, _) = guard::too_many(wait);
+                return Err(error);
+            }
         }
+        Ok(principal)
     }
 }
 
 /// graphql-transport-ws close code for a caller no longer authenticated.
 const CLOSE_UNAUTHORIZED: u16 = 4401;
+/// graphql-transport-ws close code for a refused connection_init.
+const CLOSE_FORBIDDEN: u16 = 4403;
 
 async fn serve(
     state: AppState,
@@ -126,7 +163,9 @@ async fn serve(
         });
     let caller = Arc::new(Caller {
         auth: state.auth.clone(),
+        rates: state.rates.clone(),
         credentials: Mutex::new(None),
+        refused: AtomicBool::new(false),
     });
     let init_caller = caller.clone();
     let output = WebSocket::new(state.schema.clone(), input, protocol).on_connection_init(
@@ -136,14 +175,18 @@ async fn serve(
                 .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
                 .and_then(|v| HeaderValue::from_str(v).ok());
             let credentials = from_payload.or(header);
+            let refuse = |message: String| {
+                init_caller.refused.store(true, Ordering::Relaxed);
+                async_graphql::Error::new(message)
+            };
             let principal = init_caller
                 .auth
                 .authenticate(credentials.as_ref())
                 .await
-                .map_err(|e| async_graphql::Error::new(e.to_string()))?;
+                .map_err(|e| refuse(e.to_string()))?;
             if principal == Principal::Visitor {
-                return Err(async_graphql::Error::new(
-                    "missing API token: put {\"Authorization\": \"Bearer TOKEN\"} in the connection_init payload",
+                return Err(refuse(
+                    "missing API token: put {\"Authorization\": \"Bearer TOKEN\"} in the connection_init payload".into(),
                 ));
             }
             *init_caller
@@ -163,7 +206,11 @@ async fn serve(
             message = output.next() => match message {
                 Some(WsMessage::Text(text)) => Message::Text(text.into()),
                 Some(WsMessage::Close(code, reason)) => Message::Close(Some(CloseFrame {
-                    code,
+                    code: if code == 1002 && caller.refused.load(Ordering::Relaxed) {
+                        CLOSE_FORBIDDEN
+                    } else {
+                        code
+                    },
                     reason: reason.into(),
                 })),
                 None => break,

@@ -40,6 +40,7 @@ pub struct TestApp {
     pub events: EventBus,
     statements: Arc<AtomicUsize>,
     store: Store,
+    connections: contacts_api::http::ConnectionLimits,
 }
 
 impl TestApp {
@@ -94,6 +95,7 @@ impl TestApp {
             events,
             statements,
             store,
+            connections: config.connection_limits(),
         }
     }
 
@@ -103,14 +105,13 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("address");
-        let router = self.router.clone();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-        });
+        // The server's own accept loop, so that connection limits apply.
+        tokio::spawn(contacts_api::http::serve(
+            listener,
+            self.router.clone(),
+            self.connections,
+            self.state.shutdown.clone(),
+        ));
         addr.to_string()
     }
 

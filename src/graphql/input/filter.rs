@@ -1,6 +1,10 @@
 use async_graphql::{Enum, InputObject};
 
-use crate::domain::normalize_source;
+use crate::domain::{check_filter_text, normalize_source, MAX_SEARCH_CHARS};
+
+/// Longest source, group name or contact type a filter may name, in
+/// characters: longer ones cannot exist, so they are refused rather than sent.
+const MAX_NAME_CHARS: usize = 1_000;
 use crate::error::AppError;
 use crate::graphql::types::DateTime;
 use crate::service::list::{self, Direction, OrderField};
@@ -8,7 +12,7 @@ use crate::service::list::{self, Direction, OrderField};
 /// Narrows a contact list; every field given must hold.
 #[derive(InputObject, Clone, Default)]
 pub struct ContactFilter {
-    /// Case-insensitive substring of display name, organization, any handle or externalId. Phone digits match regardless of formatting.
+    /// Case-insensitive substring of display name, organization, any handle or externalId. Phone digits match regardless of formatting. At most 256 characters, no NUL (BAD_USER_INPUT, field filter.search).
     pub search: Option<String>,
     /// Contacts having a handle of this source.
     pub source: Option<String>,
@@ -27,6 +31,16 @@ pub struct ContactFilter {
 impl ContactFilter {
     pub fn into_domain(self) -> Result<list::ContactFilter, AppError> {
         let nonblank = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        for (field, text, max) in [
+            ("filter.search", &self.search, MAX_SEARCH_CHARS),
+            ("filter.source", &self.source, MAX_NAME_CHARS),
+            ("filter.groupName", &self.group_name, MAX_NAME_CHARS),
+            ("filter.contactType", &self.contact_type, MAX_NAME_CHARS),
+        ] {
+            if let Some(text) = text {
+                check_filter_text(field, text, max)?;
+            }
+        }
         Ok(list::ContactFilter {
             search: nonblank(self.search),
             source: nonblank(self.source)
