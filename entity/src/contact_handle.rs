@@ -14,6 +14,8 @@ pub struct Model {
     pub search_key: String,
     /// Order of the handle in the contact's `via` list.
     pub position: i32,
+    /// Written by a token holder (true) or by a visitor (false).
+    pub verified: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

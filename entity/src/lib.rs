@@ -9,4 +9,5 @@ pub mod contact_handle;
 pub mod contact_metadata;
 pub mod contact_redirect;
 pub mod conversation;
+pub mod handle_move;
 pub mod merge_record;

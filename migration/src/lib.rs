@@ -6,6 +6,7 @@ mod m20261121_000001_create_contacts;
 mod m20261121_000002_merge_redirects;
 mod m20261122_000003_api_tokens;
 mod m20261123_000004_search_trigrams;
+mod m20261130_000005_handle_verified;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_merge_redirects::Migration),
             Box::new(m20261122_000003_api_tokens::Migration),
             Box::new(m20261123_000004_search_trigrams::Migration),
+            Box::new(m20261130_000005_handle_verified::Migration),
         ]
     }
 }

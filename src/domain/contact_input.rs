@@ -165,6 +165,9 @@ pub struct ContactChanges {
     pub address: Patch<AddressInput>,
     pub metadata: MetadataChange,
     pub conversations: Vec<ConversationLink>,
+    /// Whether a token holder vouches for the handles in `via` (false when
+    /// a visitor writes them); see Handle.verified.
+    pub handles_verified: bool,
 }
 
 impl ContactChanges {
@@ -242,6 +245,8 @@ impl ContactInput {
             },
             conversations: conversations(&f("conversations"), self.conversations)?,
             path: path.to_owned(),
+            // The caller says otherwise for a visitor's write.
+            handles_verified: true,
         })
     }
 

@@ -97,12 +97,32 @@ pub async fn find_by_handle<C: ConnectionTrait>(
     conn: &C,
     handle: &NormalizedHandle,
 ) -> AppResult<Option<contact::Model>> {
-    let owner = Query::select()
+    find_by_handle_where(conn, handle, false).await
+}
+
+/// The contact holding `handle` verified: what a token holder's write
+/// (linkConversation) attaches to; a visitor's handle it takes over instead.
+pub async fn find_by_verified_handle<C: ConnectionTrait>(
+    conn: &C,
+    handle: &NormalizedHandle,
+) -> AppResult<Option<contact::Model>> {
+    find_by_handle_where(conn, handle, true).await
+}
+
+async fn find_by_handle_where<C: ConnectionTrait>(
+    conn: &C,
+    handle: &NormalizedHandle,
+    verified_only: bool,
+) -> AppResult<Option<contact::Model>> {
+    let mut owner = Query::select()
         .column(contact_handle::Column::ContactId)
         .from(contact_handle::Entity)
         .and_where(contact_handle::Column::Source.eq(handle.source.as_str()))
         .and_where(contact_handle::Column::Handle.eq(handle.handle.as_str()))
         .to_owned();
+    if verified_only {
+        owner.and_where(contact_handle::Column::Verified.eq(true));
+    }
     fetch_one(
         conn,
         contact::Entity::find().filter(contact::Column::Id.in_subquery(owner)),
@@ -272,7 +292,8 @@ mod tests {
                 "source",
                 "handle",
                 "search_key",
-                "position"
+                "position",
+                "verified"
             ]
         );
     }

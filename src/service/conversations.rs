@@ -88,7 +88,7 @@ async fn link_once<C: ConnectionTrait>(
                 format!("input.contactId: no contact with id {id}"),
             )
         })?),
-        LinkTarget::Handle(handle, _) => contacts::find_by_handle(conn, handle).await?,
+        LinkTarget::Handle(handle, _) => contacts::find_by_verified_handle(conn, handle).await?,
         LinkTarget::New(_) => None,
     };
     let new_contact = match target {

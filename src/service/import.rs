@@ -4,7 +4,7 @@
 //! conversations), all in one transaction. Rows that update an existing
 //! contact (onConflict: UPDATE) go through the single-contact update path.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use entity::{contact, contact_group_member, contact_handle, contact_metadata, conversation};
 use sea_orm::{
@@ -105,6 +105,33 @@ pub async fn import(
     }
 }
 
+/// Takes over the visitors' handles that rows about to be written name.
+async fn release_taken_over<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[ImportRow],
+    plans: &[Plan],
+    existing: &Existing,
+) -> AppResult<()> {
+    if existing.unverified.is_empty() {
+        return Ok(());
+    }
+    let written: HashSet<(&str, &str)> = plans
+        .iter()
+        .zip(rows)
+        .filter(|(p, _)| matches!(p, Plan::Create | Plan::Update(_)))
+        .filter_map(|(_, r)| r.create.as_ref().ok())
+        .flat_map(|c| c.via.iter().flatten())
+        .map(|h| (h.handle.source.as_str(), h.handle.handle.as_str()))
+        .collect();
+    let released: Vec<write::HeldHandle> = existing
+        .unverified
+        .iter()
+        .filter(|h| written.contains(&(h.source.as_str(), h.handle.as_str())))
+        .cloned()
+        .collect();
+    write::release_handles(conn, &released).await
+}
+
 /// Where a row's keys lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
@@ -125,7 +152,11 @@ enum Plan {
 #[derive(Default)]
 struct Existing {
     external_ids: HashMap<String, Uuid>,
+    /// Verified handles and their owners.
     handles: HashMap<(String, String), Uuid>,
+    /// Handles visitors hold unverified: an import (a token holder's
+    /// write) takes them over rather than matching their contacts.
+    unverified: Vec<write::HeldHandle>,
     conversations: HashMap<Uuid, Option<Uuid>>,
 }
 
@@ -167,8 +198,15 @@ async fn lookup_existing<C: ConnectionTrait>(
     for (source, handles) in by_source {
         let handles: Vec<&str> = handles.into_iter().collect();
         for chunk in handles.chunks(chunk_len(conn.get_database_backend(), 1) - 1) {
-            for (handle, id) in handle_owners(conn, source, chunk).await? {
-                existing.handles.insert((source.to_owned(), handle), id);
+            for held in handle_owners(conn, source, chunk).await? {
+                match held {
+                    (held, true) => {
+                        existing
+                            .handles
+                            .insert((source.to_owned(), held.handle), held.contact_id);
+                    }
+                    (held, false) => existing.unverified.push(held),
+                }
             }
         }
     }
@@ -198,7 +236,7 @@ async fn handle_owners<C: ConnectionTrait>(
     conn: &C,
     source: &str,
     handles: &[&str],
-) -> AppResult<Vec<(String, Uuid)>> {
+) -> AppResult<Vec<(write::HeldHandle, bool)>> {
     if handles.is_empty() {
         return Ok(Vec::new());
     }
@@ -212,7 +250,7 @@ async fn handle_owners<C: ConnectionTrait>(
         .map(|i| format!("({})", param(i + 2)))
         .collect();
     let sql = format!(
-        "SELECT h.handle, h.contact_id FROM contact_handles h \
+        "SELECT h.id, h.handle, h.contact_id, h.verified FROM contact_handles h \
          JOIN (VALUES {}) AS k ON h.handle = k.column1 WHERE h.source = {}",
         keys.join(", "),
         param(1)
@@ -226,8 +264,13 @@ async fn handle_owners<C: ConnectionTrait>(
     rows.iter()
         .map(|r| {
             Ok((
-                r.try_get::<String>("", "handle")?,
-                r.try_get::<Uuid>("", "contact_id")?,
+                write::HeldHandle {
+                    id: r.try_get::<Uuid>("", "id")?,
+                    source: source.to_owned(),
+                    handle: r.try_get::<String>("", "handle")?,
+                    contact_id: r.try_get::<Uuid>("", "contact_id")?,
+                },
+                r.try_get::<bool>("", "verified")?,
             ))
         })
         .collect::<Result<_, DbErr>>()
@@ -406,6 +449,7 @@ pub async fn import_in<C: ConnectionTrait>(
         });
     }
 
+    release_taken_over(conn, rows, &plans, &existing).await?;
     let creates: Vec<(usize, &ContactChanges)> = plans
         .iter()
         .enumerate()
@@ -510,6 +554,7 @@ async fn insert_batch<C: ConnectionTrait>(
                         handle: Set(h.handle.handle.clone()),
                         search_key: Set(h.handle.search_key.clone()),
                         position: Set(pos as i32),
+                        verified: Set(true),
                     }
                 })
             })

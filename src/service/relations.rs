@@ -48,6 +48,7 @@ pub async fn handles_for<C: ConnectionTrait>(
                 handle: row.try_get_by_index(3)?,
                 search_key: row.try_get_by_index(4)?,
                 position: row.try_get_by_index(5)?,
+                verified: row.try_get_by_index(6)?,
             })
         })
         .collect::<Result<Vec<_>, DbErr>>()?;

@@ -150,12 +150,13 @@ async fn find_target<C: ConnectionTrait>(
                     .add(contact_handle::Column::Handle.eq(h.handle.handle.as_str())),
             )
         });
-        let owners: Vec<(String, String, Uuid)> = contact_handle::Entity::find()
+        let owners: Vec<(String, String, Uuid, bool)> = contact_handle::Entity::find()
             .select_only()
             .columns([
                 contact_handle::Column::Source,
                 contact_handle::Column::Handle,
                 contact_handle::Column::ContactId,
+                contact_handle::Column::Verified,
             ])
             .filter(pairs)
             .into_tuple()
@@ -164,9 +165,13 @@ async fn find_target<C: ConnectionTrait>(
         for wanted in via {
             let owner = owners
                 .iter()
-                .find(|(s, h, _)| *s == wanted.handle.source && *h == wanted.handle.handle);
-            if let Some((_, _, id)) = owner {
-                adopt(*id, wanted.path.clone())?;
+                .find(|(s, h, _, _)| *s == wanted.handle.source && *h == wanted.handle.handle);
+            match owner {
+                // A visitor's handle does not decide a token holder's
+                // target: the write takes it over instead (write.rs).
+                Some((_, _, _, false)) if changes.handles_verified => {}
+                Some((_, _, id, _)) => adopt(*id, wanted.path.clone())?,
+                None => {}
             }
         }
     }

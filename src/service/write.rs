@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{
     contact, contact_group, contact_group_member, contact_handle, contact_metadata, conversation,
+    handle_move,
 };
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QuerySelect, Set,
@@ -159,7 +160,8 @@ async fn write_related<C: ConnectionTrait>(
 ) -> AppResult<bool> {
     let mut changed = false;
     if let Some(via) = &changes.via {
-        changed |= replace_handles(conn, contact_id, via, existing).await?;
+        changed |=
+            replace_handles(conn, contact_id, via, existing, changes.handles_verified).await?;
     }
     if let Some(names) = &changes.group_names {
         changed |= replace_groups(conn, contact_id, names, existing).await?;
@@ -174,52 +176,39 @@ async fn replace_handles<C: ConnectionTrait>(
     contact_id: Uuid,
     via: &[PathedHandle],
     existing: bool,
+    verified: bool,
 ) -> AppResult<bool> {
     if !via.is_empty() {
-        // (source, handle) pairs, so that the unique index answers the lookup.
-        let pairs = via.iter().fold(Condition::any(), |any, h| {
-            any.add(
-                Condition::all()
-                    .add(contact_handle::Column::Source.eq(h.handle.source.as_str()))
-                    .add(contact_handle::Column::Handle.eq(h.handle.handle.as_str())),
-            )
-        });
-        let taken = contact_handle::Entity::find()
-            .filter(pairs)
-            .all(conn)
-            .await?;
-        for wanted in via {
-            let owner = taken.iter().find(|t| {
-                t.source == wanted.handle.source
-                    && t.handle == wanted.handle.handle
-                    && t.contact_id != contact_id
-            });
-            if let Some(owner) = owner {
-                return Err(AppError::conflict(
-                    &wanted.path,
-                    format!(
-                        "{}: {} handle {:?} already belongs to contact {}",
-                        wanted.path, wanted.handle.source, wanted.handle.handle, owner.contact_id
-                    ),
-                ));
-            }
-        }
+        claim_handles(conn, contact_id, via, verified).await?;
     }
+    // Handles this contact keeps stay verified if they were.
+    let mut was_verified: HashMap<(String, String), bool> = HashMap::new();
     if existing {
-        let current: Vec<(String, String)> = relations::handles_for(conn, &[contact_id])
+        let current: Vec<contact_handle::Model> = relations::handles_for(conn, &[contact_id])
             .await?
             .remove(&contact_id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|h| (h.source, h.handle))
-            .collect();
-        let wanted: Vec<(String, String)> = via
-            .iter()
-            .map(|h| (h.handle.source.clone(), h.handle.handle.clone()))
-            .collect();
-        if current == wanted {
+            .unwrap_or_default();
+        let same_list = current.len() == via.len()
+            && current
+                .iter()
+                .zip(via)
+                .all(|(c, w)| c.source == w.handle.source && c.handle == w.handle.handle);
+        if same_list {
+            // A token holder repeating a visitor's handles vouches for them.
+            if verified && current.iter().any(|h| !h.verified) {
+                contact_handle::Entity::update_many()
+                    .col_expr(contact_handle::Column::Verified, Expr::value(true))
+                    .filter(contact_handle::Column::ContactId.eq(contact_id))
+                    .exec(conn)
+                    .await?;
+                return Ok(true);
+            }
             return Ok(false);
         }
+        was_verified = current
+            .into_iter()
+            .map(|h| ((h.source, h.handle), h.verified))
+            .collect();
         contact_handle::Entity::delete_many()
             .filter(contact_handle::Column::ContactId.eq(contact_id))
             .exec(conn)
@@ -228,21 +217,120 @@ async fn replace_handles<C: ConnectionTrait>(
     if via.is_empty() {
         return Ok(existing);
     }
-    let rows = via
-        .iter()
-        .enumerate()
-        .map(|(i, h)| contact_handle::ActiveModel {
+    let rows = via.iter().enumerate().map(|(i, h)| {
+        let key = (h.handle.source.clone(), h.handle.handle.clone());
+        contact_handle::ActiveModel {
             id: Set(Uuid::now_v7()),
             contact_id: Set(contact_id),
             source: Set(h.handle.source.clone()),
             handle: Set(h.handle.handle.clone()),
             search_key: Set(h.handle.search_key.clone()),
             position: Set(i as i32),
-        });
+            verified: Set(verified || was_verified.get(&key).copied().unwrap_or(false)),
+        }
+    });
     contact_handle::Entity::insert_many(rows)
         .exec_without_returning(conn)
         .await?;
     Ok(true)
+}
+
+/// Makes sure no other contact holds the wanted handles. One that another
+/// contact holds verified is a CONFLICT; one it holds unverified (a
+/// visitor's) is taken over when the writer is a token holder (`verified`),
+/// so that a visitor claiming an address cannot capture staff's writes.
+async fn claim_handles<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+    via: &[PathedHandle],
+    verified: bool,
+) -> AppResult<()> {
+    // (source, handle) pairs, so that the unique index answers the lookup.
+    let pairs = via.iter().fold(Condition::any(), |any, h| {
+        any.add(
+            Condition::all()
+                .add(contact_handle::Column::Source.eq(h.handle.source.as_str()))
+                .add(contact_handle::Column::Handle.eq(h.handle.handle.as_str())),
+        )
+    });
+    let taken = contact_handle::Entity::find()
+        .filter(pairs)
+        .all(conn)
+        .await?;
+    let mut released: Vec<HeldHandle> = Vec::new();
+    for wanted in via {
+        let owner = taken.iter().find(|t| {
+            t.source == wanted.handle.source
+                && t.handle == wanted.handle.handle
+                && t.contact_id != contact_id
+        });
+        match owner {
+            None => {}
+            Some(owner) if verified && !owner.verified => released.push(HeldHandle {
+                id: owner.id,
+                source: owner.source.clone(),
+                handle: owner.handle.clone(),
+                contact_id: owner.contact_id,
+            }),
+            Some(owner) => {
+                return Err(AppError::conflict(
+                    &wanted.path,
+                    format!(
+                        "{}: {} handle {:?} already belongs to contact {}",
+                        wanted.path, wanted.handle.source, wanted.handle.handle, owner.contact_id
+                    ),
+                ))
+            }
+        }
+    }
+    release_handles(conn, &released).await
+}
+
+/// A handle row held by some contact.
+#[derive(Debug, Clone)]
+pub(super) struct HeldHandle {
+    pub id: Uuid,
+    pub source: String,
+    pub handle: String,
+    pub contact_id: Uuid,
+}
+
+/// Takes unverified handles from the contacts holding them, recording each
+/// move and touching the contact that lost it.
+pub(super) async fn release_handles<C: ConnectionTrait>(
+    conn: &C,
+    handles: &[HeldHandle],
+) -> AppResult<()> {
+    if handles.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    let backend = conn.get_database_backend();
+    for chunk in handles.chunks(super::chunk_len(backend, 5)) {
+        contact_handle::Entity::delete_many()
+            .filter(contact_handle::Column::Id.is_in(chunk.iter().map(|h| h.id)))
+            .exec(conn)
+            .await?;
+        handle_move::Entity::insert_many(chunk.iter().map(|h| handle_move::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            source: Set(h.source.clone()),
+            handle: Set(h.handle.clone()),
+            from_contact_id: Set(h.contact_id),
+            moved_at: Set(at),
+        }))
+        .exec_without_returning(conn)
+        .await?;
+        contact::Entity::update_many()
+            .col_expr(contact::Column::UpdatedAt, Expr::value(at))
+            .filter(contact::Column::Id.is_in(chunk.iter().map(|h| h.contact_id)))
+            .exec(conn)
+            .await?;
+    }
+    tracing::info!(
+        count = handles.len(),
+        "a token holder's write took over handles a visitor had set"
+    );
+    Ok(())
 }
 
 async fn replace_groups<C: ConnectionTrait>(

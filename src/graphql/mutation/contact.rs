@@ -93,10 +93,16 @@ impl ContactMutation {
         let state = ctx_state(ctx)?;
         let (id, identifier_hash, fields) = input.into_parts();
         let id = id.map(|id| parse_uuid("input.id", &id)).transpose()?;
-        let update = fields
+        let visitor = ctx.data_opt::<Principal>() == Some(&Principal::Visitor);
+        let mut update = fields
             .clone()
             .validate(&state.rules, "input", Mode::Update)?;
-        let create = fields.validate(&state.rules, "input", Mode::Create);
+        let mut create = fields.validate(&state.rules, "input", Mode::Create);
+        // A visitor's handles are its own say-so: unverified.
+        update.handles_verified = !visitor;
+        if let Ok(create) = &mut create {
+            create.handles_verified = !visitor;
+        }
         let external_id = match &update.external_id {
             Patch::Set(external_id) => Some(external_id.clone()),
             _ => None,
@@ -109,7 +115,6 @@ impl ContactMutation {
             }
             _ => None,
         };
-        let visitor = ctx.data_opt::<Principal>() == Some(&Principal::Visitor);
         if verified_external_id.is_none() && visitor {
             return Err(AppError::Unauthenticated(format!(
                 "without an API token, {VISITOR_MUTATION} needs externalId and its identifierHash"

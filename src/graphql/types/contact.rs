@@ -248,6 +248,12 @@ pub struct Handle {
     pub source: String,
     /// The normalised address on that channel.
     pub handle: String,
+    /// True when a token holder wrote the handle; false when a visitor
+    /// (identity-verified createOrUpdateContact without a token) set it and
+    /// no token holder has written it since. A token holder's write naming a
+    /// handle another contact holds unverified takes it over (recorded)
+    /// instead of matching that contact.
+    pub verified: bool,
 }
 
 impl From<contact_handle::Model> for Handle {
@@ -255,6 +261,7 @@ impl From<contact_handle::Model> for Handle {
         Self {
             source: h.source,
             handle: h.handle,
+            verified: h.verified,
         }
     }
 }
