@@ -25,9 +25,37 @@ pub const CONTACT_FIELDS: &str =
     metadata conversations { id channel createdAt contact { id } } \
     mergeHistory { id sourceId snapshot mergedAt } createdAt updatedAt";
 
-enum Store {
+pub enum Store {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { admin_url: String, schema: String },
+}
+
+impl Store {
+    /// An empty database of the test's own (a temporary SQLite file, or a
+    /// fresh PostgreSQL schema when TEST_DATABASE_URL is set), and its URL.
+    /// Dropping the Store removes it.
+    pub async fn create() -> (String, Self) {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL");
+                admin
+                    .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+                    .await
+                    .expect("create test schema");
+                let sep = if admin_url.contains('?') { '&' } else { '?' };
+                let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+                (url, Store::Postgres { admin_url, schema })
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+                (url, Store::Sqlite(dir))
+            }
+        }
+    }
 }
 
 pub struct TestApp {
@@ -50,26 +78,7 @@ impl TestApp {
 
     /// A server started with extra command-line flags.
     pub async fn with_args(args: &[&str]) -> Self {
-        let (url, store) = match std::env::var("TEST_DATABASE_URL") {
-            Ok(admin_url) if !admin_url.is_empty() => {
-                let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
-                let admin = Database::connect(&admin_url)
-                    .await
-                    .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL");
-                admin
-                    .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
-                    .await
-                    .expect("create test schema");
-                let sep = if admin_url.contains('?') { '&' } else { '?' };
-                let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
-                (url, Store::Postgres { admin_url, schema })
-            }
-            _ => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
-                (url, Store::Sqlite(dir))
-            }
-        };
+        let (url, store) = Store::create().await;
         let mut argv = vec!["contacts-api", "--database-url", &url];
         // Tests see every revocation at once unless they test the cache.
         if !args.contains(&"--token-cache-seconds") {
@@ -201,9 +210,9 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
+impl Drop for Store {
     fn drop(&mut self) {
-        if let Store::Postgres { admin_url, schema } = &self.store {
+        if let Store::Postgres { admin_url, schema } = self {
             let (admin_url, schema) = (admin_url.clone(), schema.clone());
             // Drop runs inside the test's runtime; clean up from a thread of its own.
             let _ = std::thread::spawn(move || {

@@ -791,3 +791,182 @@ async fn a_visitor_reaches_its_own_contact_and_nothing_else() {
     let (_, body) = app.post_with(&[], json!({ "query": COUNT })).await;
     assert_eq!(code(&body), "UNAUTHENTICATED");
 }
+
+// ---- Connections, second round of attacks --------------------------------
+
+/// Reads until the server closes the connection; returns whether it did
+/// within `limit`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 256];
+    matches!(
+        tokio::time::timeout(limit, stream.read(&mut buf)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+#[tokio::test]
+async fn silent_and_slow_header_connections_are_closed() {
+    let app = TestApp::with_args(&["--header-read-timeout", "1"]).await;
+    let addr = app.listen().await;
+    let mut silent = Vec::new();
+    for _ in 0..50 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    for stream in &mut silent {
+        assert!(closed_within(stream, Duration::from_secs(5)).await);
+    }
+    assert!(closed_within(&mut slow, Duration::from_secs(5)).await);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The server is well.
+    let status = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn one_address_holds_a_bounded_number_of_connections() {
+    let app = TestApp::with_args(&["--max-connections-per-address", "5"]).await;
+    let addr = app.listen().await;
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    // Let the server accept them all before the sixth.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut sixth = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    assert!(closed_within(&mut sixth, Duration::from_secs(2)).await);
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let status = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn websocket_operations_count_against_the_tokens_rate() {
+    let app = TestApp::with_args(&["--rate-limit-per-token", "2"]).await;
+    let token = tokens::create(&app.state.db, "busy", Scope::Read)
+        .await
+        .unwrap();
+    let addr = app.listen().await;
+    let mut socket = Socket::open(&addr, Protocol::Transport, Some(&token))
+        .await
+        .unwrap();
+    let mut reasons = Vec::new();
+    for i in 0..10 {
+        let payload = socket.run(&format!("q{i}"), "{ __typename }").await;
+        reasons.push(payload["errors"][0]["extensions"]["reason"].clone());
+    }
+    assert!(reasons.contains(&json!("RATE_LIMITED")), "{reasons:?}");
+}
+
+#[tokio::test]
+async fn made_up_tokens_count_against_the_address() {
+    let app = TestApp::with_args(&["--rate-limit-per-address", "2"]).await;
+    tokens::create(&app.state.db, "t", Scope::Read)
+        .await
+        .unwrap();
+    let addr = app.listen().await;
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        let response = client
+            .post(format!("http://{addr}/graphql"))
+            .header("authorization", format!("Bearer cat_made_up_{i}"))
+            .json(&json!({ "query": COUNT }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // Refused before the lookup, with a real token too, until the wait ends.
+    assert_eq!(*statuses.last().unwrap(), 429, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_second_host_or_an_absolute_target_cannot_slip_past() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let app = TestApp::new().await;
+    let body = || Body::from(json!({ "query": CREATE }).to_string());
+    let two_hosts = Request::post("/graphql")
+        .header("host", "localhost")
+        .header("host", "evil.example")
+        .header("content-type", "application/json")
+        .body(body())
+        .unwrap();
+    assert_eq!(app.request(two_hosts).await.0, 403);
+    let absolute = Request::post("http://evil.example/graphql")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .body(body())
+        .unwrap();
+    assert_eq!(app.request(absolute).await.0, 403);
+    let unclosed = Request::post("/graphql")
+        .header("host", "[::1")
+        .header("content-type", "application/json")
+        .body(body())
+        .unwrap();
+    assert_eq!(app.request(unclosed).await.0, 403);
+    assert_eq!(count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn filter_text_is_bounded_and_nul_free() {
+    let app = TestApp::new().await;
+    let query = "query($f: ContactFilter) { contacts(filter: $f) { totalCount } }";
+    for filter in [
+        json!({ "search": "a".repeat(50_000) }),
+        json!({ "search": "%_".repeat(15_000) }),
+        json!({ "search": "a\u{0}b" }),
+        json!({ "groupName": "a\u{0}b" }),
+    ] {
+        let (code, field, message) = app.error(query, json!({ "f": filter })).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{message}");
+        assert!(field.is_some_and(|f| f.starts_with("filter.")), "{message}");
+    }
+    let longest = json!({ "search": "é".repeat(256) });
+    app.data(query, json!({ "f": longest })).await;
+}
+
+#[tokio::test]
+async fn visitors_cannot_fill_the_metrics_labels() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let app = TestApp::with_args(&["--identity-secret", "s3cret"]).await;
+    tokens::create(&app.state.db, "t", Scope::Write)
+        .await
+        .unwrap();
+    let hash = identifier_hash("s3cret", "v");
+    for i in 0..5 {
+        let (_, body) = app
+            .post_with(
+                &[],
+                json!({
+                    "query": format!("mutation Junk{i}($i: CreateOrUpdateContactInput!) {{ createOrUpdateContact(input: $i) {{ created }} }}"),
+                    "variables": { "i": { "externalId": "v", "identifierHash": hash } }
+                }),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let (_, text) = app
+        .request(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
+    assert!(!text.contains("Junk"), "{text}");
+    assert!(
+        text.contains("operation=\"other\",outcome=\"ok\"} 5"),
+        "{text}"
+    );
+}
