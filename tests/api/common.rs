@@ -67,7 +67,8 @@ pub struct TestApp {
     /// The bus the server publishes to.
     pub events: EventBus,
     statements: Arc<AtomicUsize>,
-    store: Store,
+    /// Kept for its Drop: the database goes with the app.
+    _store: Store,
     connections: contacts_api::http::ConnectionLimits,
 }
 
@@ -103,7 +104,7 @@ impl TestApp {
             database_url: url.clone(),
             events,
             statements,
-            store,
+            _store: store,
             connections: config.connection_limits(),
         }
     }
