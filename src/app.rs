@@ -98,6 +98,7 @@ pub async fn assemble(
             events: events.clone(),
             max_import_rows: config.max_import_rows,
             max_page_size: config.max_page_size,
+            dear_reads: Arc::new(Semaphore::new(dear_read_permits(config.pool_size()))),
         },
         Limits {
             max_depth: config.max_depth,
@@ -144,6 +145,14 @@ pub async fn assemble(
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),
     })
+}
+
+/// Dear reads (counts, searches) running at once over the whole server: at
+/// most half the connections requests use (one of the pool listens for
+/// events), so that a few clients looping over counts leave the rest of the
+/// pool to everyone else's lookups and pages.
+fn dear_read_permits(pool_size: u32) -> usize {
+    (pool_size.saturating_sub(1) as usize / 2).max(1)
 }
 
 /// Whether requests without a token may do anything while no token exists.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 use crate::domain::{IdentitySecret, Rules};
 use crate::error::AppError;
@@ -22,6 +22,8 @@ pub struct GqlState {
     pub max_import_rows: usize,
     /// Most contacts one page may ask for.
     pub max_page_size: u32,
+    /// Permits for dear reads (COUNT, searches) over the whole server.
+    pub dear_reads: Arc<Semaphore>,
 }
 
 pub fn ctx_state<'a>(ctx: &Context<'a>) -> Result<&'a GqlState, AppError> {
@@ -48,6 +50,18 @@ impl Default for RequestSlots {
     fn default() -> Self {
         Self(Semaphore::new(REQUEST_DB_SLOTS))
     }
+}
+
+/// Waits for one of the server's permits for a dear read (a COUNT, a LIKE
+/// search), held until dropped: however many clients loop over counts, they
+/// share half the pool and lookups keep the rest.
+pub async fn dear_read(ctx: &Context<'_>) -> Result<OwnedSemaphorePermit, AppError> {
+    ctx_state(ctx)?
+        .dear_reads
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| AppError::ServerBusy("the server is shutting down".into()))
 }
 
 /// The pool, once one of the request's slots is free; the slot is held

@@ -8,7 +8,7 @@ use crate::graphql::cost;
 use crate::graphql::ids::parse_uuid;
 use crate::graphql::input::{ContactFilter, ContactOrder, HandleInput};
 use crate::graphql::pagination::{decode_cursor, page_size};
-use crate::graphql::state::{ctx_state, db_slot};
+use crate::graphql::state::{ctx_state, db_slot, dear_read};
 use crate::graphql::types::{
     Contact, ContactConnection, ContactType, Conversation, Neighbour, Node,
 };
@@ -116,6 +116,10 @@ impl ContactQuery {
         };
         let page = {
             let (db, _slot) = db_slot(ctx).await?;
+            let _dear = match req.filter.search {
+                Some(_) => Some(dear_read(ctx).await?),
+                None => None,
+            };
             list::page(db, &req).await?
         };
         // The side the page was walked towards is known from its extra row;

@@ -7,7 +7,7 @@ use super::Contact;
 use crate::graphql::cost;
 use crate::graphql::loader::{preload, Preloaded};
 use crate::graphql::pagination::encode_cursor;
-use crate::graphql::state::db_slot;
+use crate::graphql::state::{db_slot, dear_read};
 use crate::service::list::{self, ContactFilter, Direction, OrderField, Position};
 
 /// Whether rows exist on one side of a page: known from the page query
@@ -85,6 +85,7 @@ impl ContactConnection {
     #[graphql(complexity = "cost::COUNT")]
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         let (db, _slot) = db_slot(ctx).await?;
+        let _dear = dear_read(ctx).await?;
         let n = list::count(db, &self.filter).await?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
@@ -101,6 +102,10 @@ impl PageInfo<'_> {
             Neighbour::Known(b) => Ok(*b),
             Neighbour::Probe(pos, dir) => {
                 let (db, _slot) = db_slot(ctx).await?;
+                let _dear = match self.connection.filter.search {
+                    Some(_) => Some(dear_read(ctx).await?),
+                    None => None,
+                };
                 Ok(list::any_from(db, &self.connection.filter, pos, *dir).await?)
             }
         }
