@@ -32,7 +32,7 @@ pub trait PrincipalSource: Send + Sync {
 pub struct SessionPrincipal(pub Arc<dyn PrincipalSource>);
 
 /// What the gate learnt about an admitted operation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Admitted {
     pub operation_type: Option<OperationType>,
     /// The operation's name, for metrics (the only one when unnamed).
@@ -41,7 +41,7 @@ pub struct Admitted {
 
 pub struct Gate {
     documents: Documents,
-    pub bounds: DocumentBounds,
+    bounds: DocumentBounds,
     introspection: bool,
 }
 

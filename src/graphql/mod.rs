@@ -89,11 +89,6 @@ impl AppSchema {
         error_codes::classify_all(&mut response);
         response
     }
-
-    /// The document bounds in force.
-    pub fn bounds(&self) -> DocumentBounds {
-        self.gate.bounds
-    }
 }
 
 /// Transports that run requests through async-graphql's own helpers (the
@@ -119,16 +114,9 @@ impl Executor for AppSchema {
         let this = self.clone();
         let session = session_data.unwrap_or_default();
         stream::once(async move {
-            let source = session
-                .get(&TypeId::of::<SessionPrincipal>())
-                .and_then(|s| s.downcast_ref::<SessionPrincipal>())
-                .cloned();
-            let principal = match source {
-                Some(source) => match source.0.current().await {
-                    Ok(principal) => Some(principal),
-                    Err(error) => return one_error(server_error(&error)),
-                },
-                None => None,
+            let principal = match session_caller(&session).await {
+                Ok(principal) => principal,
+                Err(error) => return one_error(server_error(&error)),
             };
             let admitted = match this.admit(&mut request, principal).await {
                 Ok(admitted) => admitted,
@@ -140,31 +128,48 @@ impl Executor for AppSchema {
                 .map(|mut response| {
                     error_codes::classify_all(&mut response);
                     response
-                });
-            if admitted.operation_type == Some(OperationType::Query) {
-                // One answer, within the request timeout.
-                let limit = this.request_timeout;
-                let mut responses = responses;
-                stream::once(async move {
-                    match tokio::time::timeout(limit, responses.next()).await {
-                        Ok(Some(response)) => response,
-                        Ok(None) => Response::default(),
-                        Err(_) => Response::from_errors(vec![server_error(
-                            &AppError::LimitExceeded(format!(
-                                "the request took longer than {} s (--request-timeout)",
-                                limit.as_secs()
-                            )),
-                        )]),
-                    }
                 })
-                .boxed()
-            } else {
-                responses.boxed()
+                .boxed();
+            match admitted.operation_type {
+                Some(OperationType::Query) => within(this.request_timeout, responses),
+                // Mutations finish (as over HTTP); subscriptions last.
+                _ => responses,
             }
         })
         .flatten()
         .boxed()
     }
+}
+
+/// The caller a WebSocket session names, asked again now; None when the
+/// session names none (the gate then refuses).
+async fn session_caller(session: &Data) -> Result<Option<Principal>, AppError> {
+    let source = session
+        .get(&TypeId::of::<SessionPrincipal>())
+        .and_then(|s| s.downcast_ref::<SessionPrincipal>())
+        .cloned();
+    match source {
+        Some(source) => source.0.current().await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A query's one answer, or LIMIT_EXCEEDED once `limit` has passed.
+fn within(
+    limit: Duration,
+    mut responses: BoxStream<'static, Response>,
+) -> BoxStream<'static, Response> {
+    stream::once(async move {
+        match tokio::time::timeout(limit, responses.next()).await {
+            Ok(Some(response)) => response,
+            Ok(None) => Response::default(),
+            Err(_) => Response::from_errors(vec![server_error(&AppError::LimitExceeded(format!(
+                "the request took longer than {} s (--request-timeout)",
+                limit.as_secs()
+            )))]),
+        }
+    })
+    .boxed()
 }
 
 fn one_error(error: ServerError) -> BoxStream<'static, Response> {

@@ -9,6 +9,7 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchResponse, Response as GqlResponse};
 use async_graphql_axum::GraphQLResponse;
 use axum::extract::State;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -28,83 +29,115 @@ const LARGE_BODY_BYTES: usize = 64 * 1024;
 pub async fn post(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let open = match state.check_host(&parts.headers, &parts.uri).await {
-        Ok(open) => open,
-        Err(response) => return *response,
+    let principal = match caller(&state, &parts, started).await {
+        Ok(principal) => principal,
+        Err(refusal) => return *refusal,
     };
+    let (request, permit) = match read_request(&state, &parts, body, started).await {
+        Ok(read) => read,
+        Err(refusal) => return *refusal,
+    };
+    let (label, response) = run(&state, request, principal, permit, started).await;
+    let trusted = principal != Principal::Visitor;
+    finish(&state, label.as_deref(), response, started, trusted)
+}
+
+/// Who is calling, from the headers alone (Host, Content-Type, rates, the
+/// token), before a byte of the body is read: a bad token or a foreign page
+/// costs the server no memory.
+async fn caller(
+    state: &AppState,
+    parts: &Parts,
+    started: Instant,
+) -> Result<Principal, Box<Response>> {
+    let open = state.check_host(&parts.headers, &parts.uri).await?;
     if let Err((status, error)) = guard::check_content_type(&parts.headers) {
-        return refuse(&state, status, &error, started);
+        return Err(Box::new(refuse(state, status, &error, started)));
     }
-    let authorization = parts.headers.get(header::AUTHORIZATION).cloned();
+    let authorization = parts.headers.get(header::AUTHORIZATION);
     let address = guard::client_address(
         &parts.headers,
         &parts.extensions,
         state.settings.client_ip_header.as_deref(),
     );
-    if let Some(response) = rate_limited(&state, address, authorization.as_ref(), open, started) {
-        return response;
+    if let Some(refusal) = rate_limited(state, address, authorization, open, started) {
+        return Err(Box::new(refusal));
     }
-    // The caller is known before a byte of the body is read: a bad token
-    // costs the server no memory.
-    let principal = match &authorization {
-        None if open => Principal::Open,
-        None => Principal::Visitor,
+    match authorization {
+        None if open => Ok(Principal::Open),
+        None => Ok(Principal::Visitor),
         Some(value) => match state.auth.authenticate(Some(value)).await {
-            Ok(principal) => principal,
+            Ok(principal) => Ok(principal),
             Err(error) => {
                 // Made-up tokens count against the address they come from.
                 if let (Some(address), AppError::Unauthenticated(_)) = (address, &error) {
                     if let Err(wait) = state.rates.failed(address) {
-                        return too_many(&state, wait, started);
+                        return Err(Box::new(too_many(state, wait, started)));
                     }
                 }
-                return finish(&state, None, error_response(&error), started, false);
+                Err(Box::new(finish(
+                    state,
+                    None,
+                    error_response(&error),
+                    started,
+                    false,
+                )))
             }
         },
-    };
+    }
+}
+
+/// Reads the body within its bounds and decodes the GraphQL request. Large
+/// requests (imports) take a permit before their JSON becomes values, and
+/// keep it until they are done: their memory is bounded by the number of
+/// cores, not by how many clients send one at once.
+async fn read_request(
+    state: &AppState,
+    parts: &Parts,
+    body: axum::body::Body,
+    started: Instant,
+) -> Result<(async_graphql::Request, Option<OwnedSemaphorePermit>), Box<Response>> {
     let body = match state.body.read(&parts.headers, body).await {
         Ok(body) => body,
-        Err(BodyError::Aborted) => return StatusCode::BAD_REQUEST.into_response(),
+        Err(BodyError::Aborted) => return Err(Box::new(StatusCode::BAD_REQUEST.into_response())),
         Err(BodyError::Refused {
             status,
             error,
             retry_after,
         }) => {
-            let mut response = refuse(&state, status, &error, started);
+            let mut response = refuse(state, status, &error, started);
             if let Some(seconds) = retry_after {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
-            return response;
+            return Err(Box::new(response));
         }
     };
-    // Large requests (imports) take a permit before their JSON becomes
-    // values, and keep it until they are done: their memory is bounded by
-    // the number of cores, not by how many clients send one at once.
     let permit = if body.bytes.len() > LARGE_BODY_BYTES {
         match state.large_requests.clone().acquire_owned().await {
             Ok(permit) => Some(permit),
             // The semaphore is never closed; answer as if shutting down.
-            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            Err(_) => return Err(Box::new(StatusCode::SERVICE_UNAVAILABLE.into_response())),
         }
     } else {
         None
     };
-    let request: async_graphql::Request = match serde_json::from_slice(&body.bytes) {
-        Ok(request) => request,
+    match serde_json::from_slice(&body.bytes) {
+        Ok(request) => Ok((request, permit)),
         Err(e) => {
             let error = AppError::BadUserInput {
                 field: None,
                 message: format!("the body must be a JSON GraphQL request: {e}"),
             };
-            return refuse(&state, StatusCode::BAD_REQUEST, &error, started);
+            Err(Box::new(refuse(
+                state,
+                StatusCode::BAD_REQUEST,
+                &error,
+                started,
+            )))
         }
-    };
-    drop(body);
-    let (label, response) = run(&state, request, principal, permit, started).await;
-    let trusted = principal != Principal::Visitor;
-    finish(&state, label.as_deref(), response, started, trusted)
+    }
 }
 
 /// Counts the request against its token's or its address's rate; Some: the
