@@ -970,3 +970,53 @@ async fn visitors_cannot_fill_the_metrics_labels() {
         "{text}"
     );
 }
+
+/// Every field of Contact is either readable by a visitor (its own data) or
+/// emptied for one; a new field fails here until it is put in one list (and
+/// the README's Security section says which).
+#[tokio::test]
+async fn every_contact_field_is_classified_for_visitors() {
+    const VISIBLE: &[&str] = &[
+        "address",
+        "avatarUrl",
+        "contactType",
+        "createdAt",
+        "description",
+        "displayName",
+        "externalId",
+        "gender",
+        "groupNames",
+        "id",
+        "isSpammer",
+        "links",
+        "locale",
+        "metadata",
+        "organizationName",
+        "timezone",
+        "title",
+        "updatedAt",
+        "via",
+    ];
+    const EMPTIED: &[&str] = &["conversations", "mergeHistory"];
+    let app = TestApp::new().await;
+    let data = app
+        .data(
+            "{ __type(name: \"Contact\") { fields { name } } }",
+            json!({}),
+        )
+        .await;
+    let mut fields: Vec<String> = data["__type"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| s(&f["name"]).to_owned())
+        .collect();
+    fields.sort();
+    let mut classified: Vec<String> = VISIBLE
+        .iter()
+        .chain(EMPTIED)
+        .map(|f| (*f).to_owned())
+        .collect();
+    classified.sort();
+    assert_eq!(fields, classified);
+}
