@@ -276,8 +276,8 @@ pub struct Config {
     )]
     pub max_aliases: usize,
 
-    /// Slowest a request body may arrive, in bytes per second after a 5 s
-    /// grace period (HTTP 408 below it).
+    /// Slowest a request body may arrive, in bytes per second, judged over
+    /// every 5 s (HTTP 408 when a 5 s stretch brings less than 5 times it).
     #[arg(
         long,
         env = "CONTACTS_MIN_BODY_RATE",
@@ -318,7 +318,8 @@ pub struct Config {
     pub rate_limit_per_address: u32,
 
     /// Header naming the client's address when a proxy stands in front
-    /// (e.g. X-Forwarded-For: its first entry is used). Unset: the peer
+    /// (e.g. X-Forwarded-For: its last entry, which the nearest proxy
+    /// appended, is used). Unset: the peer
     /// address of the connection. Set it only behind a proxy that writes it.
     #[arg(long, env = "CONTACTS_CLIENT_IP_HEADER", global = true)]
     pub client_ip_header: Option<String>,

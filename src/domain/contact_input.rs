@@ -322,7 +322,17 @@ fn links(path: &str, items: Vec<String>) -> Result<Vec<String>, AppError> {
     Ok(out)
 }
 
+/// Most handles one input's `via` may list. A contact may hold more (merges
+/// unite handles); one write names at most this many.
+pub const MAX_VIA: usize = 250;
+
 fn via(rules: &Rules, path: &str, items: Vec<HandleInput>) -> Result<Vec<PathedHandle>, AppError> {
+    if items.len() > MAX_VIA {
+        return Err(AppError::LimitExceeded(format!(
+            "{path}: {} handles; at most {MAX_VIA} in one input",
+            items.len()
+        )));
+    }
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {

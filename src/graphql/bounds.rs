@@ -71,6 +71,8 @@ impl DocumentBounds {
         let mut counter = Counter {
             fragments: &doc.fragments,
             memo: HashMap::new(),
+            depth: 0,
+            too_deep: false,
         };
         let mut total = Counts::default();
         let operations: Vec<&SelectionSet> = match &doc.operations {
@@ -88,6 +90,11 @@ impl DocumentBounds {
                 )));
             }
             total = total.add(counts);
+        }
+        if counter.too_deep {
+            return Err(AppError::LimitExceeded(format!(
+                "selections and fragments nest deeper than {MAX_NESTING} levels"
+            )));
         }
         if total.fields > self.max_fields {
             return Err(AppError::LimitExceeded(format!(
@@ -115,15 +122,33 @@ fn display(n: usize) -> String {
     }
 }
 
+/// Deepest nesting of selection sets and fragment spreads counted; deeper
+/// documents are refused (the count recurses, and a chain of a thousand
+/// fragments would otherwise recurse a thousand deep).
+const MAX_NESTING: usize = 64;
+
 struct Counter<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     /// Per fragment: its counts, or None while it is being counted (a cycle,
     /// which validation reports; it adds nothing here).
     memo: HashMap<&'a str, Option<Counts>>,
+    depth: usize,
+    too_deep: bool,
 }
 
 impl<'a> Counter<'a> {
     fn set(&mut self, set: &'a SelectionSet) -> Counts {
+        if self.depth >= MAX_NESTING {
+            self.too_deep = true;
+            return Counts::default();
+        }
+        self.depth += 1;
+        let counts = self.items(set);
+        self.depth -= 1;
+        counts
+    }
+
+    fn items(&mut self, set: &'a SelectionSet) -> Counts {
         let mut counts = Counts::default();
         for item in &set.items {
             let add = match &item.node {
@@ -201,8 +226,10 @@ mod tests {
         let error = check(&doubling_fragments(25)).unwrap_err();
         assert!(error.contains("--max-root-fields"), "{error}");
         // Deep enough to overflow any counter: still answered, at once.
-        let error = check(&doubling_fragments(200)).unwrap_err();
+        let error = check(&doubling_fragments(60)).unwrap_err();
         assert!(error.contains("--max-root-fields"), "{error}");
+        let error = check(&doubling_fragments(200)).unwrap_err();
+        assert!(error.contains("nest deeper"), "{error}");
     }
 
     #[test]
@@ -232,6 +259,18 @@ mod tests {
         // Every operation counts, not only the one that runs.
         let two = format!("query A {{ __typename }} query B {{ {roots} }}");
         assert!(check(&two).is_err());
+    }
+
+    #[test]
+    fn long_fragment_chains_are_refused_without_deep_recursion() {
+        let n = 5_000;
+        let mut doc = String::from("query { ...F0 }\n");
+        for i in 0..n {
+            doc.push_str(&format!("fragment F{i} on Query {{ ...F{} }}\n", i + 1));
+        }
+        doc.push_str(&format!("fragment F{n} on Query {{ __typename }}\n"));
+        let error = check(&doc).unwrap_err();
+        assert!(error.contains("nest deeper"), "{error}");
     }
 
     #[test]

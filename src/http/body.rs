@@ -1,5 +1,5 @@
 //! Reads a request body into memory within three bounds: its size
-//! (--max-body-bytes), its pace (--min-body-rate after a grace period), and
+//! (--max-body-bytes), its pace (--min-body-rate over every 5 s), and
 //! the bytes all bodies being read may hold at once
 //! (--max-buffered-body-bytes). 200 clients trickling bodies a byte at a time
 //! then cost a few kilobytes each, for a few seconds each.
@@ -15,15 +15,15 @@ use tokio::time::Instant;
 
 use crate::error::AppError;
 
-/// How long any body may take before its pace is judged.
-pub const GRACE: Duration = Duration::from_secs(5);
+/// The stretch of time over which a body's pace is judged.
+pub const WINDOW: Duration = Duration::from_secs(5);
 /// How long a body waits for room in the shared budget before 503.
 const BUDGET_WAIT: Duration = Duration::from_secs(2);
 
 /// The bounds, shared by every request.
 pub struct BodyLimits {
     pub max_bytes: usize,
-    /// Bytes per second, after GRACE.
+    /// Bytes per second, over every WINDOW.
     pub min_rate: u64,
     /// Bytes of every body being held; permits are bytes.
     pub budget: Arc<Semaphore>,
@@ -74,23 +74,34 @@ impl BodyLimits {
         let mut permits = Vec::new();
         let mut buffer = Vec::with_capacity(declared.unwrap_or(0).min(64 * 1024));
         let mut stream = body.into_data_stream();
+        // The pace is judged per window: each WINDOW must bring at least
+        // min_rate * WINDOW bytes, so a client that sends a burst and then a
+        // byte a second is cut off as soon as a window goes by nearly empty
+        // (an average since the start would let it hold on for minutes).
+        let mut window_end = started + WINDOW;
+        let mut window_bytes = 0usize;
         loop {
-            // The next bytes are due when the pace so far, grace included,
-            // would fall below the minimum rate.
-            let due = started
-                + GRACE
-                + Duration::from_secs_f64(buffer.len() as f64 / self.min_rate as f64);
-            let chunk = match tokio::time::timeout_at(due, stream.next()).await {
-                Err(_) => return Err(self.too_slow()),
+            let chunk = match tokio::time::timeout_at(window_end, stream.next()).await {
+                Err(_) => None,
                 Ok(None) => break,
                 Ok(Some(Err(_))) => return Err(BodyError::Aborted),
-                Ok(Some(Ok(chunk))) => chunk,
+                Ok(Some(Ok(chunk))) => Some(chunk),
             };
-            if buffer.len() + chunk.len() > self.max_bytes {
-                return Err(self.too_large());
+            if let Some(chunk) = chunk {
+                if buffer.len() + chunk.len() > self.max_bytes {
+                    return Err(self.too_large());
+                }
+                permits.push(self.reserve(chunk.len()).await?);
+                buffer.extend_from_slice(&chunk);
+                window_bytes += chunk.len();
             }
-            permits.push(self.reserve(chunk.len()).await?);
-            buffer.extend_from_slice(&chunk);
+            if Instant::now() >= window_end {
+                if (window_bytes as u64) < self.min_rate.saturating_mul(WINDOW.as_secs()) {
+                    return Err(self.too_slow());
+                }
+                window_end += WINDOW;
+                window_bytes = 0;
+            }
         }
         Ok(ReadBody {
             bytes: Bytes::from(buffer),

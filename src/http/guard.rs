@@ -92,9 +92,21 @@ pub fn check_host(headers: &HeaderMap, uri: &Uri, allowed: &[String]) -> Result<
 /// browser), the page's own origin, a --cors-origin, or, while the server
 /// runs without tokens, a loopback page.
 pub fn origin_allowed(headers: &HeaderMap, uri: &Uri, cors_origins: &[String], open: bool) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
+    // Every Origin header must pass, so that a second one changes nothing.
+    headers.get_all(header::ORIGIN).iter().all(|value| {
+        value
+            .to_str()
+            .is_ok_and(|origin| one_origin_allowed(origin, headers, uri, cors_origins, open))
+    })
+}
+
+fn one_origin_allowed(
+    origin: &str,
+    headers: &HeaderMap,
+    uri: &Uri,
+    cors_origins: &[String],
+    open: bool,
+) -> bool {
     let origin = origin.trim().trim_end_matches('/');
     if cors_origins
         .iter()
@@ -137,8 +149,10 @@ pub fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
     ))
 }
 
-/// The client's address: the --client-ip-header's first entry when set and
-/// present, else the connection's peer address.
+/// The client's address: the last entry of the --client-ip-header when set
+/// and present (the address the nearest proxy saw and appended: the entries
+/// before it are whatever the client wrote), else the connection's peer
+/// address.
 pub fn client_address(
     headers: &HeaderMap,
     extensions: &Extensions,
@@ -148,7 +162,7 @@ pub fn client_address(
         let forwarded = headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse::<IpAddr>().ok());
         if forwarded.is_some() {
             return forwarded;
@@ -322,6 +336,16 @@ mod tests {
         )]));
         assert!(!with(&[("content-type", "application/jsonp")]));
         assert!(!with(&[]));
+    }
+
+    #[test]
+    fn the_proxys_own_entry_names_the_client() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "10.0.0.1, 203.0.113.7".parse().unwrap());
+        let address = client_address(&headers, &Extensions::new(), Some("x-forwarded-for"));
+        assert_eq!(address, Some("203.0.113.7".parse().unwrap()));
+        // Without the setting the header means nothing.
+        assert_eq!(client_address(&headers, &Extensions::new(), None), None);
     }
 
     #[test]

@@ -4,10 +4,7 @@
 //! then finds what the winner wrote.
 
 use entity::{contact, contact_handle};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::events::{ContactEvent, EventBus, EventKind};
@@ -143,13 +140,10 @@ async fn find_target<C: ConnectionTrait>(
         }
     }
     if let Some(via) = changes.via.as_deref().filter(|v| !v.is_empty()) {
-        let pairs = via.iter().fold(Condition::any(), |any, h| {
-            any.add(
-                Condition::all()
-                    .add(contact_handle::Column::Source.eq(h.handle.source.as_str()))
-                    .add(contact_handle::Column::Handle.eq(h.handle.handle.as_str())),
-            )
-        });
+        let pairs = write::handle_pairs_in(
+            via.iter()
+                .map(|h| (h.handle.source.as_str(), h.handle.handle.as_str())),
+        );
         let owners: Vec<(String, String, Uuid, bool)> = contact_handle::Entity::find()
             .select_only()
             .columns([

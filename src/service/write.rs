@@ -9,8 +9,8 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, Set,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -246,13 +246,10 @@ async fn claim_handles<C: ConnectionTrait>(
     verified: bool,
 ) -> AppResult<()> {
     // (source, handle) pairs, so that the unique index answers the lookup.
-    let pairs = via.iter().fold(Condition::any(), |any, h| {
-        any.add(
-            Condition::all()
-                .add(contact_handle::Column::Source.eq(h.handle.source.as_str()))
-                .add(contact_handle::Column::Handle.eq(h.handle.handle.as_str())),
-        )
-    });
+    let pairs = handle_pairs_in(
+        via.iter()
+            .map(|h| (h.handle.source.as_str(), h.handle.handle.as_str())),
+    );
     let taken = contact_handle::Entity::find()
         .filter(pairs)
         .all(conn)
@@ -284,6 +281,20 @@ async fn claim_handles<C: ConnectionTrait>(
         }
     }
     release_handles(conn, &released).await
+}
+
+/// `(source, handle) IN ((..), (..), ...)`: one flat list, however many
+/// handles. (A fold of OR conditions renders as a left-deep tree whose
+/// recursion overflowed the stack at about 700 handles.)
+pub(super) fn handle_pairs_in<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    Expr::tuple([
+        Expr::col(contact_handle::Column::Source),
+        Expr::col(contact_handle::Column::Handle),
+    ])
+    .in_tuples(pairs.into_iter().map(|(s, h)| (s.to_owned(), h.to_owned())))
 }
 
 /// A handle row held by some contact.

@@ -787,6 +787,13 @@ async fn a_visitor_reaches_its_own_contact_and_nothing_else() {
         1,
         "{body}"
     );
+    // A visitor claims at most 10 handles in one call.
+    let eleven: Vec<Value> = (0..11)
+        .map(|i| json!({ "source": "email", "handle": format!("v{i}@example.org") }))
+        .collect();
+    let body =
+        visitor(json!({ "externalId": "visitor-x", "identifierHash": hash, "via": eleven })).await;
+    assert_eq!(code(&body), "LIMIT_EXCEEDED", "{body}");
     // Nothing but createOrUpdateContact, whatever the transport.
     let (_, body) = app.post_with(&[], json!({ "query": COUNT })).await;
     assert_eq!(code(&body), "UNAUTHENTICATED");
@@ -1019,4 +1026,69 @@ async fn every_contact_field_is_classified_for_visitors() {
         .collect();
     classified.sort();
     assert_eq!(fields, classified);
+}
+
+#[tokio::test]
+async fn long_via_lists_are_refused_and_the_longest_allowed_is_stored() {
+    let app = TestApp::new().await;
+    let via = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({ "source": "email", "handle": format!("h{i}@example.org") }))
+            .collect()
+    };
+    // 1,000 handles once overflowed the stack and killed the server.
+    let query =
+        "mutation($i: CreateContactInput!) { createContact(input: $i) { id via { handle } } }";
+    let (code, _, message) = app
+        .error(query, json!({ "i": { "via": via(1_000) } }))
+        .await;
+    assert_eq!(code, "LIMIT_EXCEEDED");
+    assert!(message.contains("input.via"), "{message}");
+    let created = app.data(query, json!({ "i": { "via": via(250) } })).await;
+    assert_eq!(
+        created["createContact"]["via"].as_array().unwrap().len(),
+        250
+    );
+    // The same list again, through createOrUpdate's lookup and the update path.
+    let upsert = "mutation($i: CreateOrUpdateContactInput!) { createOrUpdateContact(input: $i) { created contact { id } } }";
+    let again = app
+        .data(upsert, json!({ "i": { "via": via(250), "title": "T" } }))
+        .await;
+    assert_eq!(again["createOrUpdateContact"]["created"], false);
+    assert_eq!(
+        app.error(upsert, json!({ "i": { "via": via(251) } }))
+            .await
+            .0,
+        "LIMIT_EXCEEDED"
+    );
+}
+
+/// A burst then a trickle: cut off at the first slow 5 s stretch, not after
+/// the average since the start has fallen low enough.
+#[tokio::test]
+async fn a_burst_then_a_trickle_is_cut_off() {
+    let app = TestApp::new().await;
+    let addr = app.listen().await;
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = "POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 16000000\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b' '; 2_000_000]).await.unwrap();
+    let started = Instant::now();
+    let answer = loop {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 64];
+        tokio::select! {
+            read = stream.read(&mut buf) => break String::from_utf8_lossy(&buf[..read.unwrap_or(0)]).into_owned(),
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                let _ = stream.write_all(b" ").await;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "still open");
+    };
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -19,6 +19,10 @@ use crate::service::upsert::{self, UpsertKeys};
 #[derive(Default)]
 pub struct ContactMutation;
 
+/// Most handles a visitor's one call may set: a person has a few addresses,
+/// and each one claimed blocks other visitors from it.
+const VISITOR_MAX_VIA: usize = 10;
+
 /// An error as a visitor may see it: the service's messages name the other
 /// contact a key belongs to, which is another person's id. The code and the
 /// field stay, so the visitor still knows what to change.
@@ -115,6 +119,17 @@ impl ContactMutation {
             }
             _ => None,
         };
+        if visitor
+            && update
+                .via
+                .as_ref()
+                .is_some_and(|v| v.len() > VISITOR_MAX_VIA)
+        {
+            return Err(AppError::LimitExceeded(format!(
+                "input.via: a caller without a token may name at most {VISITOR_MAX_VIA} handles"
+            ))
+            .into());
+        }
         if verified_external_id.is_none() && visitor {
             return Err(AppError::Unauthenticated(format!(
                 "without an API token, {VISITOR_MUTATION} needs externalId and its identifierHash"
