@@ -20,10 +20,12 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
-    /// A unique index caught what no pre-check could see: another transaction
-    /// committed the same handle or externalId first. Retried where that is
-    /// safe (createOrUpdate), CONFLICT otherwise.
-    #[error("a concurrent change took the same handle or externalId; retry")]
+    /// A concurrent transaction won a race no pre-check could see: it
+    /// committed the same handle or externalId first (unique index), removed
+    /// a row this one refers to (foreign key), or the two locked rows in
+    /// opposite orders (deadlock, serialization failure). The write path
+    /// runs the work again (service::tx); still losing, it is CONFLICT.
+    #[error("a concurrent change to the same contacts won the race; retry the request")]
     Contended,
     #[error("{0}")]
     Unauthenticated(String),
@@ -105,7 +107,11 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
+        if matches!(
+            err.sql_err(),
+            Some(SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_))
+        ) || is_lost_race(&err)
+        {
             return Self::Contended;
         }
         if is_unavailable(&err) {
@@ -150,18 +156,33 @@ impl Clone for AppError {
     }
 }
 
-/// Whether the database cancelled the statement for running too long
-/// (PostgreSQL's statement_timeout: SQLSTATE 57014).
-fn is_cancelled(err: &DbErr) -> bool {
+/// Whether PostgreSQL aborted the transaction to break a deadlock (40P01) or
+/// a serialization conflict (40001): running it again succeeds.
+fn is_lost_race(err: &DbErr) -> bool {
+    database_code(err).is_some_and(|code| code == "40P01" || code == "40001")
+}
+
+/// The SQLSTATE (PostgreSQL) or extended result code (SQLite) of a
+/// database error.
+fn database_code(err: &DbErr) -> Option<String> {
     use sea_orm::sqlx::Error as Sqlx;
     use sea_orm::RuntimeErr;
     let (DbErr::Conn(RuntimeErr::SqlxError(sqlx))
     | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
     | DbErr::Query(RuntimeErr::SqlxError(sqlx))) = err
     else {
-        return false;
+        return None;
     };
-    matches!(sqlx.as_ref(), Sqlx::Database(db) if db.code().as_deref() == Some("57014"))
+    match sqlx.as_ref() {
+        Sqlx::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// Whether the database cancelled the statement for running too long
+/// (PostgreSQL's statement_timeout: SQLSTATE 57014).
+fn is_cancelled(err: &DbErr) -> bool {
+    database_code(err).is_some_and(|code| code == "57014")
 }
 
 /// Whether `err` says the database could not be reached (down, restarting,

@@ -8,8 +8,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::events::{ContactEvent, EventBus, EventKind};
-use super::{begin_write, finish, now, write};
+use super::events::{EventBus, EventKind};
+use super::tx::{self, Written};
+use super::{now, write};
 use crate::domain::{ContactChanges, NormalizedHandle};
 use crate::error::{AppError, AppResult};
 
@@ -153,11 +154,13 @@ pub async fn create(
     events: &EventBus,
     changes: ContactChanges,
 ) -> AppResult<contact::Model> {
-    let txn = begin_write(db).await?;
-    let result = write::insert_contact(&txn, &changes).await;
-    let model = finish(txn, result).await?;
-    events.publish(ContactEvent::new(EventKind::Created, model.id));
-    Ok(model)
+    tx::write(db, events, &changes, |txn, changes| {
+        Box::pin(async move {
+            let model = write::insert_contact(txn, changes).await?;
+            Ok(Written::new(model.clone()).event(EventKind::Created, model.id))
+        })
+    })
+    .await
 }
 
 /// Applies an update (UpdateContactInput rules) in one transaction.
@@ -167,13 +170,18 @@ pub async fn update(
     id: Uuid,
     changes: ContactChanges,
 ) -> AppResult<contact::Model> {
-    let txn = begin_write(db).await?;
-    let result = update_in(&txn, id, &changes).await;
-    let (before, after) = finish(txn, result).await?;
-    if after != before {
-        events.publish(ContactEvent::new(EventKind::Updated, after.id));
-    }
-    Ok(after)
+    tx::write(db, events, &(id, changes), |txn, (id, changes)| {
+        Box::pin(async move {
+            let (before, after) = update_in(txn, *id, changes).await?;
+            let written = Written::new(after.clone());
+            Ok(if after != before {
+                written.event(EventKind::Updated, after.id)
+            } else {
+                written
+            })
+        })
+    })
+    .await
 }
 
 /// The contact before and after the update.
@@ -199,18 +207,19 @@ async fn update_in<C: ConnectionTrait>(
 /// Deletes a contact; handles, metadata, memberships and merge records go with
 /// it (foreign-key cascades), conversations stay, unlinked.
 pub async fn delete(db: &DatabaseConnection, events: &EventBus, id: Uuid) -> AppResult<()> {
-    let txn = begin_write(db).await?;
-    let result = match contact::Entity::delete_by_id(id).exec(&txn).await {
-        Ok(deleted) if deleted.rows_affected == 0 => Err(AppError::not_found(
-            "id",
-            format!("id: no contact with id {id}"),
-        )),
-        Ok(_) => Ok(()),
-        Err(e) => Err(e.into()),
-    };
-    finish(txn, result).await?;
-    events.publish(ContactEvent::new(EventKind::Deleted, id));
-    Ok(())
+    tx::write(db, events, &id, |txn, id| {
+        Box::pin(async move {
+            let deleted = contact::Entity::delete_by_id(*id).exec(txn).await?;
+            if deleted.rows_affected == 0 {
+                return Err(AppError::not_found(
+                    "id",
+                    format!("id: no contact with id {id}"),
+                ));
+            }
+            Ok(Written::new(()).event(EventKind::Deleted, *id))
+        })
+    })
+    .await
 }
 
 /// Stamps `updated_at` on a contact whose related rows changed.

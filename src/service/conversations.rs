@@ -7,12 +7,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::events::{ContactEvent, EventBus, EventKind};
-use super::{begin_write, contacts, finish, merge, now, write};
+use super::tx::{self, Written};
+use super::{contacts, merge, now, write};
 use crate::domain::{ContactChanges, NormalizedHandle};
 use crate::error::{AppError, AppResult};
-
-/// Attempts before a link that keeps losing races gives up with CONFLICT.
-const ATTEMPTS: usize = 8;
 
 /// Where a conversation goes.
 #[derive(Debug, Clone)]
@@ -34,24 +32,21 @@ pub async fn link(
     channel: &str,
     target: &LinkTarget,
 ) -> AppResult<conversation::Model> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let txn = begin_write(db).await?;
-        let result = link_once(&txn, conversation_id, channel, target).await;
-        match finish(txn, result).await {
-            Err(AppError::Contended) if attempt < ATTEMPTS => {
-                tracing::debug!(attempt, "linkConversation lost a race; running it again");
-            }
-            Ok(linked) => {
-                for event in linked.events {
-                    events.publish(event);
-                }
-                return Ok(linked.conversation);
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    tx::write(
+        db,
+        events,
+        &(conversation_id, channel, target),
+        |txn, (conversation_id, channel, target)| {
+            Box::pin(async move {
+                let linked = link_once(txn, *conversation_id, channel, target).await?;
+                Ok(Written {
+                    value: linked.conversation,
+                    events: linked.events,
+                })
+            })
+        },
+    )
+    .await
 }
 
 struct Linked {

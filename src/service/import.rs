@@ -15,12 +15,10 @@ use serde_json::Map;
 use uuid::Uuid;
 
 use super::events::{ContactEvent, EventBus, EventKind};
-use super::{begin_write, chunk_len, contacts, finish, now, write};
+use super::tx::{self, Written};
+use super::{chunk_len, contacts, now, write};
 use crate::domain::{merge_patch, ContactChanges, MetadataChange, Patch};
 use crate::error::{AppError, AppResult};
-
-/// Attempts before an import that keeps losing races gives up with CONFLICT.
-const ATTEMPTS: usize = 4;
 
 /// What a row whose handle or externalId is taken does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,32 +75,30 @@ pub async fn import(
     atomic: bool,
     read_back: ReadBack,
 ) -> AppResult<Imported> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let txn = begin_write(db).await?;
-        let result = import_in(&txn, rows, mode, atomic, read_back).await;
-        match finish(txn, result).await {
-            Err(AppError::Contended) if attempt < ATTEMPTS => {
-                tracing::debug!(attempt, "import lost a race; running it again");
-            }
-            Ok(imported) => {
-                for row in &imported.rows {
-                    match row {
-                        RowOutcome::Created(id) => {
-                            events.publish(ContactEvent::new(EventKind::Created, *id))
-                        }
-                        RowOutcome::Updated(id) => {
-                            events.publish(ContactEvent::new(EventKind::Updated, *id))
-                        }
-                        _ => {}
-                    }
-                }
-                return Ok(imported);
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    tx::write(
+        db,
+        events,
+        &(rows, mode, atomic, read_back),
+        |txn, (rows, mode, atomic, read_back)| {
+            Box::pin(async move {
+                let imported = import_in(txn, rows, *mode, *atomic, *read_back).await?;
+                let events = imported
+                    .rows
+                    .iter()
+                    .filter_map(|row| match row {
+                        RowOutcome::Created(id) => Some(ContactEvent::new(EventKind::Created, *id)),
+                        RowOutcome::Updated(id) => Some(ContactEvent::new(EventKind::Updated, *id)),
+                        _ => None,
+                    })
+                    .collect();
+                Ok(Written {
+                    value: imported,
+                    events,
+                })
+            })
+        },
+    )
+    .await
 }
 
 /// Takes over the visitors' handles that rows about to be written name.

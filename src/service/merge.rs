@@ -19,7 +19,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::events::{ContactEvent, EventBus, EventKind};
-use super::{begin_write, contacts, finish, now, relations, write};
+use super::tx::{self, Written};
+use super::{contacts, now, relations, write};
 use crate::error::{AppError, AppResult};
 
 /// The source contact as it was just before the merge.
@@ -171,15 +172,25 @@ pub async fn merge(
             "destinationId: a contact cannot be merged into itself",
         ));
     }
-    let txn = begin_write(db).await?;
-    let result = merge_in(&txn, source_id, destination_id).await;
-    let (source, destination) = finish(txn, result).await?;
-    events.publish(ContactEvent {
-        merged_into_id: Some(destination.id),
-        ..ContactEvent::new(EventKind::Merged, source)
-    });
-    events.publish(ContactEvent::new(EventKind::Updated, destination.id));
-    Ok(destination)
+    tx::write(
+        db,
+        events,
+        &(source_id, destination_id),
+        |txn, (source_id, destination_id)| {
+            Box::pin(async move {
+                let (source, destination) = merge_in(txn, *source_id, *destination_id).await?;
+                let merged = ContactEvent {
+                    merged_into_id: Some(destination.id),
+                    ..ContactEvent::new(EventKind::Merged, source)
+                };
+                let id = destination.id;
+                let mut written = Written::new(destination).event(EventKind::Updated, id);
+                written.events.insert(0, merged);
+                Ok(written)
+            })
+        },
+    )
+    .await
 }
 
 /// Locks both contacts (in id order, so crossed merges cannot deadlock) and
@@ -443,12 +454,16 @@ pub async fn unmerge(
     events: &EventBus,
     merge_record_id: Uuid,
 ) -> AppResult<contact::Model> {
-    let txn = begin_write(db).await?;
-    let result = unmerge_in(&txn, merge_record_id).await;
-    let (source, destination_id) = finish(txn, result).await?;
-    events.publish(ContactEvent::new(EventKind::Created, source.id));
-    events.publish(ContactEvent::new(EventKind::Updated, destination_id));
-    Ok(source)
+    tx::write(db, events, &merge_record_id, |txn, record_id| {
+        Box::pin(async move {
+            let (source, destination_id) = unmerge_in(txn, *record_id).await?;
+            let id = source.id;
+            Ok(Written::new(source)
+                .event(EventKind::Created, id)
+                .event(EventKind::Updated, destination_id))
+        })
+    })
+    .await
 }
 
 async fn unmerge_in<C: ConnectionTrait>(

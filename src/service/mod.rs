@@ -9,6 +9,7 @@ pub mod list;
 pub mod merge;
 pub mod relations;
 pub mod tokens;
+pub mod tx;
 pub mod upsert;
 mod write;
 

@@ -7,13 +7,11 @@ use entity::{contact, contact_handle};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::events::{ContactEvent, EventBus, EventKind};
-use super::{begin_write, contacts, finish, merge, write};
+use super::events::{EventBus, EventKind};
+use super::tx::{self, Written};
+use super::{contacts, merge, write};
 use crate::domain::ContactChanges;
 use crate::error::{AppError, AppResult};
-
-/// Attempts before a call that keeps losing races gives up with CONFLICT.
-const ATTEMPTS: usize = 8;
 
 /// How the contact is looked for, besides the handles in `via`.
 #[derive(Debug, Clone, Default)]
@@ -24,7 +22,8 @@ pub struct UpsertKeys {
     pub verified_external_id: Option<String>,
 }
 
-/// Returns the contact and whether it was created.
+/// Returns the contact and whether it was created. A losing insert rolls
+/// back and the write path runs the call again, which then finds the winner.
 pub async fn create_or_update(
     db: &DatabaseConnection,
     events: &EventBus,
@@ -32,29 +31,29 @@ pub async fn create_or_update(
     update: &ContactChanges,
     create: &AppResult<ContactChanges>,
 ) -> AppResult<(contact::Model, bool)> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let txn = begin_write(db).await?;
-        let result = attempt_once(&txn, keys, update, create).await;
-        match finish(txn, result).await {
-            Err(AppError::Contended) if attempt < ATTEMPTS => {
-                tracing::debug!(attempt, "createOrUpdate lost a race; running it again");
-            }
-            Ok((model, changed, created)) => {
+    tx::write(
+        db,
+        events,
+        &(keys, update, create),
+        |txn, (keys, update, create)| {
+            Box::pin(async move {
+                let (model, changed, created) = attempt_once(txn, keys, update, create).await?;
                 let kind = if created {
                     EventKind::Created
                 } else {
                     EventKind::Updated
                 };
-                if changed {
-                    events.publish(ContactEvent::new(kind, model.id));
-                }
-                return Ok((model, created));
-            }
-            Err(e) => return Err(e),
-        }
-    }
+                let id = model.id;
+                let written = Written::new((model, created));
+                Ok(if changed {
+                    written.event(kind, id)
+                } else {
+                    written
+                })
+            })
+        },
+    )
+    .await
 }
 
 /// The contact, whether anything changed, and whether it was created.
