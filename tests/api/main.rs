@@ -23,6 +23,7 @@ mod schema;
 mod security;
 mod server;
 mod statements;
+mod stress;
 mod subscriptions;
 mod update;
 mod upsert;
