@@ -296,7 +296,25 @@ fn required_text(field: &str, value: &str, max: usize) -> Result<String, AppErro
         .ok_or_else(|| AppError::bad_input(field, format!("{field}: must not be empty")))
 }
 
+/// Most entries one input's list may carry (groupNames, links,
+/// conversations). A statement binds a parameter or more per entry, and a
+/// merge unites lists: bounded inputs keep both small. Beyond:
+/// LIMIT_EXCEEDED naming the field.
+pub const MAX_GROUP_NAMES: usize = 250;
+pub const MAX_LINKS: usize = 250;
+pub const MAX_CONVERSATIONS: usize = 1_000;
+
+fn check_len(path: &str, len: usize, max: usize, what: &str) -> Result<(), AppError> {
+    if len > max {
+        return Err(AppError::LimitExceeded(format!(
+            "{path}: {len} {what}; at most {max} in one input"
+        )));
+    }
+    Ok(())
+}
+
 fn group_names(path: &str, items: Vec<String>) -> Result<Vec<String>, AppError> {
+    check_len(path, items.len(), MAX_GROUP_NAMES, "group names")?;
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     for (i, name) in items.iter().enumerate() {
@@ -309,6 +327,7 @@ fn group_names(path: &str, items: Vec<String>) -> Result<Vec<String>, AppError> 
 }
 
 fn links(path: &str, items: Vec<String>) -> Result<Vec<String>, AppError> {
+    check_len(path, items.len(), MAX_LINKS, "links")?;
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     for (i, link) in items.iter().enumerate() {
@@ -327,12 +346,7 @@ fn links(path: &str, items: Vec<String>) -> Result<Vec<String>, AppError> {
 pub const MAX_VIA: usize = 250;
 
 fn via(rules: &Rules, path: &str, items: Vec<HandleInput>) -> Result<Vec<PathedHandle>, AppError> {
-    if items.len() > MAX_VIA {
-        return Err(AppError::LimitExceeded(format!(
-            "{path}: {} handles; at most {MAX_VIA} in one input",
-            items.len()
-        )));
-    }
+    check_len(path, items.len(), MAX_VIA, "handles")?;
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -370,6 +384,7 @@ fn conversations(
     path: &str,
     items: Vec<ConversationInput>,
 ) -> Result<Vec<ConversationLink>, AppError> {
+    check_len(path, items.len(), MAX_CONVERSATIONS, "conversations")?;
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {

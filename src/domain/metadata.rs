@@ -44,7 +44,26 @@ fn check_object(path: &str, map: &Map<String, Value>, depth: usize) -> Result<()
                 format!("{path}: keys must not be empty"),
             ));
         }
+        // PostgreSQL's jsonb refuses NUL in any string.
+        if key.contains('\0') {
+            return Err(AppError::bad_input(
+                path,
+                format!("{path}: keys must not contain NUL characters"),
+            ));
+        }
         match value {
+            Value::String(text) if text.contains('\0') => {
+                return Err(AppError::bad_input(
+                    &child,
+                    format!("{child}: must not contain NUL characters"),
+                ))
+            }
+            Value::Number(n) if n.as_f64().is_some_and(|f| f.abs() > MAX_NUMBER) => {
+                return Err(AppError::bad_input(
+                    &child,
+                    format!("{child}: numbers beyond ±1e300 are not kept (PostgreSQL gives them back larger than a double holds)"),
+                ))
+            }
             Value::Array(_) => {
                 return Err(AppError::bad_input(
                     &child,
@@ -57,6 +76,12 @@ fn check_object(path: &str, map: &Map<String, Value>, depth: usize) -> Result<()
     }
     Ok(())
 }
+
+/// Largest magnitude a metadata number may have. PostgreSQL keeps a jsonb
+/// number as an exact decimal and prints it back with all its digits: near
+/// the largest double (1.7976931348623157e308) that text no longer fits a
+/// double, and every read of the contact failed.
+const MAX_NUMBER: f64 = 1e300;
 
 /// RFC 7386: null removes a key, objects merge recursively, anything else replaces.
 pub fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {

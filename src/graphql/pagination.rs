@@ -58,6 +58,10 @@ pub fn decode_cursor(arg: &str, cursor: &str, field: OrderField) -> Result<Posit
             format!("{arg}: the cursor belongs to another orderBy field"),
         ));
     }
+    // Nothing the server encodes holds NUL; PostgreSQL refuses it in text.
+    if data.k.contains('\0') {
+        return Err(malformed());
+    }
     let key = match field {
         OrderField::DisplayName => SortKey::Text(data.k),
         OrderField::CreatedAt | OrderField::UpdatedAt => SortKey::Time(

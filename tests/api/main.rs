@@ -10,6 +10,7 @@ mod create;
 mod delete;
 mod events;
 mod filters;
+mod hostile;
 mod import;
 mod lifecycle;
 mod limits;

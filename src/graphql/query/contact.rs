@@ -2,7 +2,10 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, ID};
 
-use crate::domain::{normalize_handle, normalize_source};
+use crate::domain::{check_filter_text, normalize_handle, normalize_source};
+
+/// Longest externalId a lookup may name: none longer can be stored.
+const MAX_EXTERNAL_ID_CHARS: usize = 1_000;
 use crate::error::AppError;
 use crate::graphql::cost;
 use crate::graphql::ids::parse_uuid;
@@ -70,6 +73,7 @@ impl ContactQuery {
             let handle = normalize_handle(&state.rules, "handle.handle", &source, &handle.handle)?;
             contacts::find_by_handle(db, &handle).await?
         } else if let Some(external_id) = external_id {
+            check_filter_text("externalId", &external_id, MAX_EXTERNAL_ID_CHARS)?;
             contacts::find_by_external_id(db, external_id.trim()).await?
         } else {
             None
