@@ -94,7 +94,10 @@ pub async fn assemble(
         GqlState {
             db: db.clone(),
             rules: Arc::new(rules),
-            identity: config.identity_secret.clone().map(IdentitySecret::new),
+            identity: config
+                .identity_secret
+                .as_ref()
+                .map(|s| IdentitySecret::new(s.expose().to_owned())),
             events: events.clone(),
             max_import_rows: config.max_import_rows,
             max_page_size: config.max_page_size,
@@ -246,11 +249,5 @@ async fn shutdown_signal() {
 
 /// The URL without its password, for messages.
 fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
+    crate::secret::DatabaseUrl::from(url).redacted()
 }

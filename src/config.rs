@@ -104,7 +104,7 @@ pub struct Config {
         default_value = "sqlite://contacts.db?mode=rwc",
         global = true
     )]
-    pub database_url: String,
+    pub database_url: crate::secret::DatabaseUrl,
 
     /// Address to listen on.
     #[arg(
@@ -224,7 +224,7 @@ pub struct Config {
         hide_env_values = true,
         global = true
     )]
-    pub identity_secret: Option<String>,
+    pub identity_secret: Option<crate::secret::Secret>,
 
     /// How long a verified token (and the answer to "does any token exist?")
     /// is remembered, in seconds, sparing a query per request. A revoked

@@ -8,4 +8,5 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod secret;
 pub mod service;
