@@ -20,6 +20,11 @@ use crate::http::{Auth, BodyLimits, HttpSettings, Metrics, RateLimits};
 use crate::service::events::EventBus;
 use crate::service::tokens;
 
+/// How long a request waits for a pooled connection before SERVER_BUSY (or
+/// DATABASE_UNAVAILABLE, when a probe finds the database gone): short enough
+/// that a stopped database is reported within 2 s.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+
 /// Opens a pool for the command line's own work (migrate, import, tokens):
 /// no statement timeout, long jobs have their own limits.
 pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<DatabaseConnection> {
@@ -53,7 +58,10 @@ async fn connect_with(
     options
         .max_connections(pool_size)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        // Short: a request waiting longer for a connection is better told
+        // SERVER_BUSY (retry) than kept; an outage is caught sooner still
+        // (service::health).
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
@@ -116,6 +124,8 @@ pub async fn assemble(
             request_timeout: Duration::from_secs(config.request_timeout),
         },
     );
+    let health = events.health().clone();
+    health.spawn_monitor(db.clone());
     Ok(AppState {
         schema,
         auth: Auth::new(
@@ -129,6 +139,7 @@ pub async fn assemble(
             config.min_body_rate,
             config.max_buffered_body_bytes,
         )),
+        health,
         rates: Arc::new(RateLimits::new(
             config.rate_limit_per_token,
             config.rate_limit_per_address,

@@ -114,6 +114,9 @@ impl From<DbErr> for AppError {
         {
             return Self::Contended;
         }
+        if is_pool_timeout(&err) {
+            return Self::ServerBusy("every database connection stayed busy; retry shortly".into());
+        }
         if is_unavailable(&err) {
             return Self::Unavailable(err);
         }
@@ -153,6 +156,21 @@ impl Clone for AppError {
             Self::Unavailable(e) => Self::Unavailable(e.clone()),
             Self::Internal(e) => Self::Internal(anyhow::anyhow!("{e:#}")),
         }
+    }
+}
+
+/// Whether no pooled connection came free within the acquire timeout: the
+/// server is busy (or the database down, which the health mark tells apart
+/// before a request gets this far).
+fn is_pool_timeout(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(e.as_ref(), Sqlx::PoolTimedOut),
+        _ => false,
     }
 }
 
@@ -199,11 +217,34 @@ fn is_unavailable(err: &DbErr) -> bool {
         return false;
     };
     match sqlx.as_ref() {
-        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+        Sqlx::Io(_) | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
         // SQLSTATE class 08 (connection exception) and 57P (shutdown, restart).
         Sqlx::Database(db) => db
             .code()
             .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_failures_get_the_reason_a_client_can_act_on() {
+        let busy = AppError::from(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout));
+        assert_eq!(
+            (busy.code(), busy.reason()),
+            ("LIMIT_EXCEEDED", Some("SERVER_BUSY"))
+        );
+        let gone = AppError::from(DbErr::ConnectionAcquire(
+            sea_orm::ConnAcquireErr::ConnectionClosed,
+        ));
+        assert_eq!(gone.reason(), Some("DATABASE_UNAVAILABLE"));
+        let other = AppError::from(DbErr::Custom("boom".into()));
+        assert_eq!(
+            (other.code(), other.reason()),
+            ("INTERNAL_SERVER_ERROR", None)
+        );
     }
 }

@@ -28,6 +28,9 @@ const LARGE_BODY_BYTES: usize = 64 * 1024;
 
 pub async fn post(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     let started = Instant::now();
+    if state.health.is_down() {
+        return unavailable(&state, started);
+    }
     let (parts, body) = request.into_parts();
     let principal = match caller(&state, &parts, started).await {
         Ok(principal) => principal,
@@ -37,7 +40,13 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
         Ok(read) => read,
         Err(refusal) => return *refusal,
     };
-    let (label, response) = run(&state, request, principal, permit, started).await;
+    let (label, mut response) = run(&state, request, principal, permit, started).await;
+    if reason(&response) == Some("SERVER_BUSY") && !state.health.probe(&state.db).await {
+        // Not busy: the database is gone (see service::health).
+        response = error_response(&AppError::Unavailable(sea_orm::DbErr::Custom(
+            "the database does not accept connections".into(),
+        )));
+    }
     let trusted = principal != Principal::Visitor;
     finish(&state, label.as_deref(), response, started, trusted)
 }
@@ -241,6 +250,27 @@ fn refuse(state: &AppState, status: StatusCode, error: &AppError, started: Insta
     (status, json(error_response(error))).into_response()
 }
 
+/// DATABASE_UNAVAILABLE at once, while the database is known to be down.
+fn unavailable(state: &AppState, started: Instant) -> Response {
+    let error = AppError::Unavailable(sea_orm::DbErr::Custom(
+        "the database was marked down".into(),
+    ));
+    let mut response = refuse(state, StatusCode::SERVICE_UNAVAILABLE, &error, started);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+    response
+}
+
+/// The first error's `extensions.reason`, if it has one.
+fn reason(response: &GqlResponse) -> Option<&str> {
+    let ext = response.errors.first()?.extensions.as_ref()?;
+    match ext.get("reason")? {
+        async_graphql::Value::String(reason) => Some(reason.as_str()),
+        _ => None,
+    }
+}
+
 fn finish(
     state: &AppState,
     operation: Option<&str>,
@@ -248,6 +278,10 @@ fn finish(
     started: Instant,
     trusted: bool,
 ) -> Response {
+    let reason = reason(&response).map(str::to_owned);
+    if reason.as_deref() == Some("DATABASE_UNAVAILABLE") {
+        state.health.mark_down();
+    }
     let outcome = response.errors.first().map_or("ok", |e| {
         e.extensions
             .as_ref()
@@ -261,6 +295,18 @@ fn finish(
     state
         .metrics
         .observe(operation, outcome, started.elapsed(), trusted);
+    // Nothing answered and a retry may succeed: say so in HTTP terms too,
+    // for load balancers and clients that retry on 503.
+    let retry = matches!(
+        reason.as_deref(),
+        Some("DATABASE_UNAVAILABLE" | "SERVER_BUSY")
+    );
+    if retry && response.data == async_graphql::Value::Null {
+        let mut http = (StatusCode::SERVICE_UNAVAILABLE, json(response)).into_response();
+        http.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+        return http;
+    }
     json(response)
 }
 

@@ -14,6 +14,9 @@ pub async fn healthz() -> &'static str {
 
 /// GET /readyz: the database answers (503 while it does not).
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.health.is_down() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
+    }
     match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready"),
         Ok(Err(e)) => {

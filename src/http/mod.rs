@@ -36,6 +36,7 @@ pub use metrics::Metrics;
 pub use serve::{serve, ConnectionLimits};
 
 use crate::graphql::AppSchema;
+use crate::service::health::DbHealth;
 
 /// Limits and options of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -63,6 +64,8 @@ pub struct AppState {
     pub body: Arc<BodyLimits>,
     /// Requests per second per token and per address.
     pub rates: Arc<RateLimits>,
+    /// Whether the database answers, as last seen.
+    pub health: DbHealth,
     /// Permits for large requests, one per core (see graphql.rs).
     pub large_requests: Arc<Semaphore>,
     pub settings: Arc<HttpSettings>,

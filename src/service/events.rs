@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
+use super::health::DbHealth;
 use super::now;
 
 /// Events a subscriber may fall behind by before it starts losing the oldest.
@@ -80,6 +81,9 @@ pub struct EventBus {
     local: broadcast::Sender<ContactEvent>,
     outbox: Option<mpsc::Sender<ContactEvent>>,
     stats: Arc<EventStats>,
+    /// Marked down when the LISTEN connection is lost (PostgreSQL stopping
+    /// closes it at once): the quickest sign that the database is gone.
+    health: DbHealth,
 }
 
 impl EventBus {
@@ -89,7 +93,13 @@ impl EventBus {
             local: broadcast::channel(CAPACITY).0,
             outbox: None,
             stats: Arc::default(),
+            health: DbHealth::default(),
         }
+    }
+
+    /// Whether the database answers, as this bus last saw it.
+    pub fn health(&self) -> &DbHealth {
+        &self.health
     }
 
     /// The bus for a database: shared across replicas through LISTEN/NOTIFY on
@@ -126,7 +136,7 @@ impl EventBus {
 
         let bus = Self::new();
         let (tx, rx) = mpsc::channel(OUTBOX);
-        tokio::spawn(listen(listener, bus.local.clone()));
+        tokio::spawn(listen(listener, bus.local.clone(), bus.health.clone()));
         tokio::spawn(notify(pool, sender, channel, rx, bus.stats.clone()));
         Ok(Self {
             outbox: Some(tx),
@@ -185,7 +195,11 @@ fn channel_name(schema: &str) -> String {
 /// Feeds notifications from the database into this replica's channel.
 /// PgListener reconnects by itself; notifications sent while it was away are
 /// lost, as NOTIFY keeps none.
-async fn listen(mut listener: PgListener, local: broadcast::Sender<ContactEvent>) {
+async fn listen(
+    mut listener: PgListener,
+    local: broadcast::Sender<ContactEvent>,
+    health: DbHealth,
+) {
     loop {
         match listener.recv().await {
             Ok(notification) => match serde_json::from_str(notification.payload()) {
@@ -195,6 +209,7 @@ async fn listen(mut listener: PgListener, local: broadcast::Sender<ContactEvent>
                 Err(e) => tracing::warn!(error = %e, "ignoring a malformed contact event"),
             },
             Err(e) => {
+                health.mark_down();
                 tracing::warn!(error = %e, "contact events: LISTEN connection lost; reconnecting");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

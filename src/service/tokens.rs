@@ -10,11 +10,22 @@ use super::now;
 use crate::domain::token::{self, Scope};
 use crate::error::{AppError, AppResult};
 
+/// Longest token name.
+const MAX_NAME_CHARS: usize = 100;
+
 /// Creates a token; returns the only copy of it there will ever be.
 pub async fn create<C: ConnectionTrait>(conn: &C, name: &str, scope: Scope) -> AppResult<String> {
     let name = name.trim();
     if name.is_empty() {
         return Err(AppError::bad_input("name", "name: must not be empty"));
+    }
+    // Names are printed one per line by `token list`: a control character
+    // could forge a line there.
+    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(AppError::bad_input(
+            "name",
+            format!("name: at most {MAX_NAME_CHARS} characters, none of them control characters"),
+        ));
     }
     let new = token::generate()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness for a token: {e}")))?;

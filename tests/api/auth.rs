@@ -275,3 +275,23 @@ async fn subscriptions_need_a_token_too() {
     .await
     .expect("a read token may subscribe");
 }
+
+#[tokio::test]
+async fn token_names_cannot_forge_list_lines() {
+    let app = TestApp::new().await;
+    for name in [
+        "evil\nadmin\twrite\tcreated 2020-01-01T00:00:00Z".to_owned(),
+        "x".repeat(101),
+    ] {
+        let error = tokens::create(&app.state.db, &name, Scope::Read)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (error.code(), error.field()),
+            ("BAD_USER_INPUT", Some("name"))
+        );
+    }
+    assert!(tokens::create(&app.state.db, &"x".repeat(100), Scope::Read)
+        .await
+        .is_ok());
+}

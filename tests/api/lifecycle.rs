@@ -213,6 +213,21 @@ async fn the_database_going_away_fails_requests_clearly_and_recovery_needs_no_re
     });
     assert!(stopping.await.unwrap().status.success());
 
+    // Known to be down: every request is answered at once, not after the
+    // pool's acquire timeout.
+    for _ in 0..3 {
+        let asked = Instant::now();
+        let response = server.gql(count, json!({})).await;
+        let took = asked.elapsed();
+        assert!(
+            took < Duration::from_secs(2),
+            "answered after {took:?}: {response}"
+        );
+        assert_eq!(
+            response["errors"][0]["extensions"]["reason"], "DATABASE_UNAVAILABLE",
+            "{response}"
+        );
+    }
     let (status, body) = server.get("/readyz").await;
     assert_eq!((status, body.as_str()), (503, "database unreachable"));
     let response = server.gql(count, json!({})).await;
