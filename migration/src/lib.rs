@@ -7,6 +7,7 @@ mod m20261121_000002_merge_redirects;
 mod m20261122_000003_api_tokens;
 mod m20261123_000004_search_trigrams;
 mod m20261130_000005_handle_verified;
+mod m20261130_000006_flat_merge_snapshots;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_api_tokens::Migration),
             Box::new(m20261123_000004_search_trigrams::Migration),
             Box::new(m20261130_000005_handle_verified::Migration),
+            Box::new(m20261130_000006_flat_merge_snapshots::Migration),
         ]
     }
 }

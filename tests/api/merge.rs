@@ -341,3 +341,89 @@ async fn writes_naming_a_merged_away_id_reach_the_destination() {
         destination["id"]
     );
 }
+
+/// A chain of 50 merges (each contact merged into the next, so each source
+/// carries everything merged before it): every snapshot is about the size
+/// of its source as it was (never its history), the history grows by one
+/// record a merge, and undoing the chain gives every contact back exactly.
+#[tokio::test]
+async fn merge_chains_grow_linearly_and_unmerge_exactly() {
+    let app = TestApp::new().await;
+    let n = 51;
+    let mut ids = Vec::new();
+    let mut originals = Vec::new();
+    for i in 0..n {
+        let contact = app
+            .create(json!({
+                "displayName": format!("Chain {i}"),
+                "via": [{ "source": "email", "handle": format!("chain{i}@example.org") }],
+                "links": (0..20).map(|k| format!("https://example.org/{i}/{k}")).collect::<Vec<_>>(),
+                "metadata": { "note": "x".repeat(1000), "i": i }
+            }))
+            .await;
+        ids.push(s(&contact["id"]).to_owned());
+        originals.push(contact);
+    }
+    let own = "id displayName via { source handle } links metadata groupNames conversations { id } address { city }";
+    let mut records = Vec::new();
+    let mut worst_ratio = 0f64;
+    let (mut sources_total, mut snapshots_total) = (0usize, 0usize);
+    for i in 0..n - 1 {
+        let source = app
+            .data(
+                &format!("query($id: ID) {{ contact(id: $id) {{ {own} }} }}"),
+                json!({ "id": ids[i] }),
+            )
+            .await;
+        let source_size = source["contact"].to_string().len();
+        let merged = app
+            .data(
+                "mutation($s: ID!, $d: ID!) { mergeContacts(sourceId: $s, destinationId: $d) { mergeHistory { id sourceId snapshot } } }",
+                json!({ "s": ids[i], "d": ids[i + 1] }),
+            )
+            .await;
+        let history = merged["mergeContacts"]["mergeHistory"].as_array().unwrap();
+        assert_eq!(history.len(), i + 1, "one record a merge");
+        let record = history
+            .iter()
+            .find(|r| r["sourceId"] == json!(ids[i]))
+            .unwrap();
+        let snapshot_size = record["snapshot"].to_string().len();
+        assert!(
+            record["snapshot"].get("mergeHistory").is_none(),
+            "a snapshot holds no history"
+        );
+        worst_ratio = worst_ratio.max(snapshot_size as f64 / source_size as f64);
+        sources_total += source_size;
+        snapshots_total += snapshot_size;
+        records.push(s(&record["id"]).to_owned());
+    }
+    eprintln!(
+        "50 merges: snapshots {snapshots_total} B in all for sources of {sources_total} B; worst snapshot/source {worst_ratio:.2}"
+    );
+    assert!(worst_ratio < 2.0, "{worst_ratio}");
+    assert!(snapshots_total < 2 * sources_total);
+
+    // Undo the chain from the last merge back: each contact comes back whole.
+    for i in (0..n - 1).rev() {
+        app.data(
+            "mutation($r: ID!) { unmergeContact(mergeRecordId: $r) { id } }",
+            json!({ "r": records[i] }),
+        )
+        .await;
+    }
+    for (i, original) in originals.iter().enumerate() {
+        let back = app.get(&ids[i]).await;
+        for field in [
+            "displayName",
+            "via",
+            "links",
+            "metadata",
+            "externalId",
+            "createdAt",
+        ] {
+            assert_eq!(back[field], original[field], "contact {i}, {field}");
+        }
+        assert_eq!(back["mergeHistory"], json!([]), "contact {i}");
+    }
+}
