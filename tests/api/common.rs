@@ -155,6 +155,13 @@ impl TestApp {
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
+    /// Posts a document; returns the status and the whole response, whatever
+    /// the status.
+    pub async fn gql_status(&self, query: &str, variables: Value) -> (StatusCode, Value) {
+        let body = json!({ "query": query, "variables": variables });
+        self.post_with(&[], body).await
+    }
+
     /// Posts a document; returns the whole response (data and errors).
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
         let body = json!({ "query": query, "variables": variables }).to_string();
