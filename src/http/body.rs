@@ -33,7 +33,7 @@ pub struct BodyLimits {
 /// A body in memory, with its share of the budget (released on drop).
 pub struct ReadBody {
     pub bytes: Bytes,
-    _budget: Vec<OwnedSemaphorePermit>,
+    _budget: Option<OwnedSemaphorePermit>,
 }
 
 /// Why a body was not read.
@@ -70,8 +70,9 @@ impl BodyLimits {
             return Err(self.too_large());
         }
         // Room in the budget is taken as bytes arrive, so a slow client
-        // holds only what it has sent.
-        let mut permits = Vec::new();
+        // holds only what it has sent; one permit, grown by merging, however
+        // small the chunks.
+        let mut held: Option<OwnedSemaphorePermit> = None;
         let mut buffer = Vec::with_capacity(declared.unwrap_or(0).min(64 * 1024));
         let mut stream = body.into_data_stream();
         // The pace is judged per window: each WINDOW must bring at least
@@ -91,7 +92,11 @@ impl BodyLimits {
                 if buffer.len() + chunk.len() > self.max_bytes {
                     return Err(self.too_large());
                 }
-                permits.push(self.reserve(chunk.len()).await?);
+                let more = self.reserve(chunk.len()).await?;
+                match held.as_mut() {
+                    Some(permit) => permit.merge(more),
+                    None => held = Some(more),
+                }
                 buffer.extend_from_slice(&chunk);
                 window_bytes += chunk.len();
             }
@@ -105,7 +110,7 @@ impl BodyLimits {
         }
         Ok(ReadBody {
             bytes: Bytes::from(buffer),
-            _budget: permits,
+            _budget: held,
         })
     }
 
