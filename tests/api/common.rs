@@ -138,6 +138,19 @@ impl TestApp {
         (status, body)
     }
 
+    /// The `n` column of a one-row SQL query (`SELECT count(*) AS n ...`)
+    /// run straight on the test's database.
+    pub async fn sql_count(&self, sql: &str) -> i64 {
+        use sea_orm::Statement;
+        let db = &self.state.db;
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .expect("count query")
+            .expect("a row");
+        row.try_get("", "n").expect("column n")
+    }
+
     /// SQL statements executed since the last call.
     pub fn take_statement_count(&self) -> usize {
         self.statements.swap(0, Ordering::SeqCst)

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
 use crate::common::{postgres_only, TestApp};
@@ -164,16 +163,6 @@ async fn ids(app: &TestApp) -> Vec<String> {
     ids
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    let db = &app.state.db;
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get("", "n").unwrap()
-}
-
 #[tokio::test]
 async fn concurrent_writes_of_every_kind_never_fail_internally() {
     let (clients, seconds) = if postgres_only("16 clients on PostgreSQL; 8 here") {
@@ -237,6 +226,6 @@ async fn concurrent_writes_of_every_kind_never_fail_internally() {
         "SELECT count(*) AS n FROM (SELECT source, handle FROM contact_handles GROUP BY source, handle HAVING count(*) > 1) d",
     ];
     for sql in orphans {
-        assert_eq!(count(&app, sql).await, 0, "{sql}");
+        assert_eq!(app.sql_count(sql).await, 0, "{sql}");
     }
 }

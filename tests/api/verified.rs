@@ -5,7 +5,6 @@
 use contacts_api::domain::Scope;
 use contacts_api::service::tokens;
 use hmac::{KeyInit, Mac};
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
 use crate::common::{s, TestApp};
@@ -76,14 +75,11 @@ impl World {
 
     /// Recorded takeovers of HANDLE.
     async fn moves(&self) -> i64 {
-        let db = &self.app.state.db;
-        let sql = format!("SELECT count(*) AS n FROM handle_moves WHERE handle = '{HANDLE}'");
-        let row = db
-            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        self.app
+            .sql_count(&format!(
+                "SELECT count(*) AS n FROM handle_moves WHERE handle = '{HANDLE}'"
+            ))
             .await
-            .unwrap()
-            .unwrap();
-        row.try_get("", "n").unwrap()
     }
 }
 
