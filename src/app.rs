@@ -28,20 +28,24 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Opens a pool for the command line's own work (migrate, import, tokens):
 /// no statement timeout, long jobs have their own limits.
 pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<DatabaseConnection> {
-    connect_with(url, pool_size, None).await
+    connect_with(url, pool_size, None, CLI_WRITE_LOCK_WAIT).await
 }
+
+/// How long the command line waits for SQLite's write lock (the server may
+/// be writing).
+const CLI_WRITE_LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// Opens the server's pool. On PostgreSQL every statement is bounded by
 /// --request-timeout (statement_timeout, set once per connection at connect,
 /// costing no round trip): a request that ran out of time leaves nothing
 /// running in the database for long, even after the server has gone.
+/// On SQLite a write waits for the write lock at most four fifths of
+/// --request-timeout, then fails CONFLICT with reason WRITE_LOCKED ("not
+/// applied"): before the request's own clock would answer "may still be
+/// applied" about a write that never got the lock.
 pub async fn connect_server(config: &Config, pool_size: u32) -> anyhow::Result<DatabaseConnection> {
-    connect_with(
-        &config.database_url,
-        pool_size,
-        Some(Duration::from_secs(config.request_timeout)),
-    )
-    .await
+    let limit = Duration::from_secs(config.request_timeout);
+    connect_with(&config.database_url, pool_size, Some(limit), limit * 4 / 5).await
 }
 
 /// SQLite runs in WAL mode with a busy timeout, so readers never block the
@@ -50,6 +54,7 @@ async fn connect_with(
     url: &str,
     pool_size: u32,
     statement_timeout: Option<Duration>,
+    write_lock_wait: Duration,
 ) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     if let Some(timeout) = statement_timeout {
@@ -63,10 +68,10 @@ async fn connect_with(
         // (service::health).
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(30))
+                .busy_timeout(write_lock_wait)
                 .foreign_keys(true)
                 // A multi-row INSERT keeps a statement journal so that it can
                 // be undone alone; in a temporary file, writing it was an

@@ -41,6 +41,10 @@ pub enum AppError {
     /// RATE_LIMITED, HTTP 429).
     #[error("{0}")]
     RateLimited(String),
+    /// SQLite's write lock stayed taken (by a long import, say) longer than
+    /// a write may wait; nothing was applied (CONFLICT, reason WRITE_LOCKED).
+    #[error("another write held the database's write lock too long; nothing was applied, retry")]
+    WriteLocked,
     /// The database cannot be reached right now; worth retrying.
     #[error("the database is unavailable; try again shortly")]
     Unavailable(#[source] DbErr),
@@ -77,7 +81,7 @@ impl AppError {
         match self {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::NotFound { .. } => "NOT_FOUND",
-            Self::Conflict { .. } | Self::Contended => "CONFLICT",
+            Self::Conflict { .. } | Self::Contended | Self::WriteLocked => "CONFLICT",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::LimitExceeded(_) | Self::ServerBusy(_) | Self::RateLimited(_) => "LIMIT_EXCEEDED",
@@ -91,6 +95,7 @@ impl AppError {
             Self::Unavailable(_) => Some("DATABASE_UNAVAILABLE"),
             Self::ServerBusy(_) => Some("SERVER_BUSY"),
             Self::RateLimited(_) => Some("RATE_LIMITED"),
+            Self::WriteLocked => Some("WRITE_LOCKED"),
             _ => None,
         }
     }
@@ -113,6 +118,9 @@ impl From<DbErr> for AppError {
         ) || is_lost_race(&err)
         {
             return Self::Contended;
+        }
+        if is_write_locked(&err) {
+            return Self::WriteLocked;
         }
         if is_pool_timeout(&err) {
             return Self::ServerBusy("every database connection stayed busy; retry shortly".into());
@@ -148,6 +156,7 @@ impl Clone for AppError {
                 message: message.clone(),
             },
             Self::Contended => Self::Contended,
+            Self::WriteLocked => Self::WriteLocked,
             Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
             Self::Forbidden(m) => Self::Forbidden(m.clone()),
             Self::LimitExceeded(m) => Self::LimitExceeded(m.clone()),
@@ -172,6 +181,19 @@ fn is_pool_timeout(err: &DbErr) -> bool {
         | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(e.as_ref(), Sqlx::PoolTimedOut),
         _ => false,
     }
+}
+
+/// Whether SQLite gave up waiting for its write lock (SQLITE_BUSY and its
+/// extended codes, SQLITE_LOCKED).
+fn is_write_locked(err: &DbErr) -> bool {
+    // SQLite's codes are numbers of at most four digits; PostgreSQL's
+    // SQLSTATEs are five characters, so one is never taken for the other.
+    database_code(err).is_some_and(|code| {
+        code.len() < 5
+            && code
+                .parse::<i32>()
+                .is_ok_and(|c| c & 0xff == 5 || c & 0xff == 6)
+    })
 }
 
 /// Whether PostgreSQL aborted the transaction to break a deadlock (40P01) or
