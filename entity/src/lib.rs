@@ -1,6 +1,8 @@
 //! SeaORM entities of the contacts service. Database shapes only: the GraphQL
 //! types live in the service crate and are built from these models.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod api_token;
 pub mod contact;
 pub mod contact_group;

@@ -1,5 +1,7 @@
 //! Schema migrations. Every migration behaves the same on SQLite and PostgreSQL.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_create_contacts;
