@@ -223,6 +223,35 @@ async fn merge_in<C: ConnectionTrait>(
     source_id: Uuid,
     destination_id: Uuid,
 ) -> AppResult<(Uuid, contact::Model)> {
+    let (source_id, destination_id) = resolve_pair(conn, source_id, destination_id).await?;
+    let (source, mut destination) = lock_pair(conn, source_id, destination_id).await?;
+    let relations = SourceRelations::load(conn, source.id).await?;
+    let snapshot = snapshot_of(&source, &relations);
+    let mut moved = Moved {
+        handles: relations
+            .handles
+            .iter()
+            .map(|h| (h.source.clone(), h.handle.clone()))
+            .collect(),
+        conversations: relations.conversations.iter().map(|c| c.id).collect(),
+        merge_records: relations.records.iter().map(|r| r.id).collect(),
+        ..Moved::default()
+    };
+    move_relations(conn, source.id, destination.id, &mut moved).await?;
+    contact::Entity::delete_by_id(source.id).exec(conn).await?;
+    fill_fields(&mut destination, &source, &mut moved);
+    fill_metadata_and_groups(conn, destination.id, relations, &mut moved).await?;
+    record_merge(conn, source.id, &mut destination, &snapshot, &moved).await?;
+    Ok((source.id, destination))
+}
+
+/// Both ids as they stand now (a merged-away id stands for its
+/// destination); the same contact twice is a CONFLICT.
+async fn resolve_pair<C: ConnectionTrait>(
+    conn: &C,
+    source_id: Uuid,
+    destination_id: Uuid,
+) -> AppResult<(Uuid, Uuid)> {
     let resolved = |id: Uuid, field: &'static str| async move {
         resolve(conn, id)
             .await?
@@ -237,30 +266,49 @@ async fn merge_in<C: ConnectionTrait>(
             "sourceId: already merged into destinationId",
         ));
     }
-    let (source, mut destination) = lock_pair(conn, source_id, destination_id).await?;
-    let ids = [source.id];
-    let handles = relations::handles_for(conn, &ids)
-        .await?
-        .remove(&source.id)
-        .unwrap_or_default();
-    let metadata = relations::metadata_for(conn, &ids)
-        .await?
-        .remove(&source.id)
-        .unwrap_or_default();
-    let groups = relations::group_names_for(conn, &ids)
-        .await?
-        .remove(&source.id)
-        .unwrap_or_default();
-    let conversations = relations::conversations_for(conn, &ids)
-        .await?
-        .remove(&source.id)
-        .unwrap_or_default();
-    let records = relations::merge_records_for(conn, &ids)
-        .await?
-        .remove(&source.id)
-        .unwrap_or_default();
+    Ok((source_id, destination_id))
+}
 
-    let snapshot = Snapshot {
+/// What hangs on the source, read before anything moves.
+struct SourceRelations {
+    handles: Vec<contact_handle::Model>,
+    metadata: Map<String, Value>,
+    groups: Vec<String>,
+    conversations: Vec<conversation::Model>,
+    records: Vec<merge_record::Model>,
+}
+
+impl SourceRelations {
+    async fn load<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Self> {
+        let ids = [id];
+        Ok(Self {
+            handles: relations::handles_for(conn, &ids)
+                .await?
+                .remove(&id)
+                .unwrap_or_default(),
+            metadata: relations::metadata_for(conn, &ids)
+                .await?
+                .remove(&id)
+                .unwrap_or_default(),
+            groups: relations::group_names_for(conn, &ids)
+                .await?
+                .remove(&id)
+                .unwrap_or_default(),
+            conversations: relations::conversations_for(conn, &ids)
+                .await?
+                .remove(&id)
+                .unwrap_or_default(),
+            records: relations::merge_records_for(conn, &ids)
+                .await?
+                .remove(&id)
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// The source as it is: its own fields and relations, not its history.
+fn snapshot_of(source: &contact::Model, relations: &SourceRelations) -> Snapshot {
+    Snapshot {
         id: source.id,
         display_name: source.display_name.clone(),
         avatar_url: source.avatar_url.clone(),
@@ -273,9 +321,10 @@ async fn merge_in<C: ConnectionTrait>(
         contact_type: source.contact_type.clone(),
         is_spammer: source.is_spammer,
         external_id: source.external_id.clone(),
-        group_names: groups.clone(),
-        links: links_of(&source),
-        via: handles
+        group_names: relations.groups.clone(),
+        links: links_of(source),
+        via: relations
+            .handles
             .iter()
             .map(|h| SnapshotHandle {
                 source: h.source.clone(),
@@ -291,8 +340,9 @@ async fn merge_in<C: ConnectionTrait>(
             state: source.address_state.clone(),
             country: source.address_country.clone(),
         },
-        metadata: metadata.clone(),
-        conversations: conversations
+        metadata: relations.metadata.clone(),
+        conversations: relations
+            .conversations
             .iter()
             .map(|c| SnapshotConversation {
                 id: c.id,
@@ -302,66 +352,68 @@ async fn merge_in<C: ConnectionTrait>(
             .collect(),
         created_at: source.created_at,
         updated_at: source.updated_at,
-    };
-    let mut moved = Moved {
-        handles: handles
-            .iter()
-            .map(|h| (h.source.clone(), h.handle.clone()))
-            .collect(),
-        conversations: conversations.iter().map(|c| c.id).collect(),
-        merge_records: records.iter().map(|r| r.id).collect(),
-        ..Moved::default()
-    };
+    }
+}
 
-    // Relations move over before the source row goes (its cascades would take them).
-    let offset = relations::handles_for(conn, &[destination.id])
+/// Moves the source's handles (after the destination's), conversations,
+/// merge records and the redirects pointing at it over to the destination,
+/// before the source row goes (its cascades would take them). Redirects
+/// follow it, which keeps every chain one hop long.
+async fn move_relations<C: ConnectionTrait>(
+    conn: &C,
+    source_id: Uuid,
+    destination_id: Uuid,
+    moved: &mut Moved,
+) -> AppResult<()> {
+    let offset = relations::handles_for(conn, &[destination_id])
         .await?
-        .get(&destination.id)
+        .get(&destination_id)
         .map_or(0, |h| h.len() as i32);
     contact_handle::Entity::update_many()
         .col_expr(
             contact_handle::Column::ContactId,
-            Expr::value(destination.id),
+            Expr::value(destination_id),
         )
         .col_expr(
             contact_handle::Column::Position,
             Expr::col(contact_handle::Column::Position).add(offset),
         )
-        .filter(contact_handle::Column::ContactId.eq(source.id))
+        .filter(contact_handle::Column::ContactId.eq(source_id))
         .exec(conn)
         .await?;
     conversation::Entity::update_many()
-        .col_expr(conversation::Column::ContactId, Expr::value(destination.id))
-        .filter(conversation::Column::ContactId.eq(source.id))
+        .col_expr(conversation::Column::ContactId, Expr::value(destination_id))
+        .filter(conversation::Column::ContactId.eq(source_id))
         .exec(conn)
         .await?;
     merge_record::Entity::update_many()
-        .col_expr(merge_record::Column::ContactId, Expr::value(destination.id))
-        .filter(merge_record::Column::ContactId.eq(source.id))
+        .col_expr(merge_record::Column::ContactId, Expr::value(destination_id))
+        .filter(merge_record::Column::ContactId.eq(source_id))
         .exec(conn)
         .await?;
     moved.redirects = contact_redirect::Entity::find()
         .select_only()
         .column(contact_redirect::Column::OldId)
-        .filter(contact_redirect::Column::ContactId.eq(source.id))
+        .filter(contact_redirect::Column::ContactId.eq(source_id))
         .into_tuple()
         .all(conn)
         .await?;
-    // Redirects to the source would go with it (cascade): they follow it to
-    // the destination, which keeps every chain one hop long.
     contact_redirect::Entity::update_many()
         .col_expr(
             contact_redirect::Column::ContactId,
-            Expr::value(destination.id),
+            Expr::value(destination_id),
         )
-        .filter(contact_redirect::Column::ContactId.eq(source.id))
+        .filter(contact_redirect::Column::ContactId.eq(source_id))
         .exec(conn)
         .await?;
-    contact::Entity::delete_by_id(source.id).exec(conn).await?;
+    Ok(())
+}
 
-    // Destination keeps what it has; empty fields take the source's value.
+/// The destination keeps what it has; its empty text fields take the
+/// source's values, and the source's links join its own.
+fn fill_fields(destination: &mut contact::Model, source: &contact::Model, moved: &mut Moved) {
     let mut from = source.clone();
-    for ((name, slot), (_, value)) in text_fields(&mut destination)
+    for ((name, slot), (_, value)) in text_fields(destination)
         .into_iter()
         .zip(text_fields(&mut from))
     {
@@ -372,46 +424,65 @@ async fn merge_in<C: ConnectionTrait>(
             }
         }
     }
-    sort_name(&mut destination);
+    sort_name(destination);
     // A set, not Vec::contains: two contacts of 40,000 links each made the
     // quadratic union a 14 s merge holding a worker thread.
-    let mut links = links_of(&destination);
+    let mut links = links_of(destination);
     let mut known: std::collections::HashSet<String> = links.iter().cloned().collect();
-    for link in links_of(&source) {
+    for link in links_of(source) {
         if known.insert(link.clone()) {
             moved.links.push(link.clone());
             links.push(link);
         }
     }
-    set_links(&mut destination, links);
+    set_links(destination, links);
+}
 
-    let mut dest_metadata = relations::metadata_for(conn, &[destination.id])
+/// Metadata keys the destination lacks (recursively) and groups it is not
+/// in come from the source.
+async fn fill_metadata_and_groups<C: ConnectionTrait>(
+    conn: &C,
+    destination_id: Uuid,
+    source: SourceRelations,
+    moved: &mut Moved,
+) -> AppResult<()> {
+    let mut dest_metadata = relations::metadata_for(conn, &[destination_id])
         .await?
-        .remove(&destination.id)
+        .remove(&destination_id)
         .unwrap_or_default();
     fill_missing(
         &mut dest_metadata,
-        &metadata,
+        &source.metadata,
         &mut Vec::new(),
         &mut moved.metadata,
     );
-    replace_metadata(conn, destination.id, dest_metadata).await?;
-
-    let dest_groups: BTreeSet<String> = relations::group_names_for(conn, &[destination.id])
+    replace_metadata(conn, destination_id, dest_metadata).await?;
+    let dest_groups: BTreeSet<String> = relations::group_names_for(conn, &[destination_id])
         .await?
-        .remove(&destination.id)
+        .remove(&destination_id)
         .unwrap_or_default()
         .into_iter()
         .collect();
-    moved.groups = groups
+    moved.groups = source
+        .groups
         .into_iter()
         .filter(|g| !dest_groups.contains(g))
         .collect();
-    write::add_memberships(conn, destination.id, &moved.groups).await?;
+    write::add_memberships(conn, destination_id, &moved.groups).await
+}
 
+/// The source's id now leads to the destination; the merge record keeps the
+/// snapshot and what moved, for unmerge; the destination is written back.
+async fn record_merge<C: ConnectionTrait>(
+    conn: &C,
+    source_id: Uuid,
+    destination: &mut contact::Model,
+    snapshot: &Snapshot,
+    moved: &Moved,
+) -> AppResult<()> {
     let at = now();
     contact_redirect::ActiveModel {
-        old_id: Set(source.id),
+        old_id: Set(source_id),
         contact_id: Set(destination.id),
         merged_at: Set(at),
     }
@@ -420,10 +491,10 @@ async fn merge_in<C: ConnectionTrait>(
     merge_record::ActiveModel {
         id: Set(Uuid::now_v7()),
         contact_id: Set(destination.id),
-        source_id: Set(source.id),
-        snapshot: Set(to_json(&snapshot)?),
+        source_id: Set(source_id),
+        snapshot: Set(to_json(snapshot)?),
         merged_at: Set(at),
-        moved: Set(Some(to_json(&moved)?)),
+        moved: Set(Some(to_json(moved)?)),
     }
     .insert(conn)
     .await?;
@@ -434,7 +505,7 @@ async fn merge_in<C: ConnectionTrait>(
         .reset_all()
         .update(conn)
         .await?;
-    Ok((source.id, destination))
+    Ok(())
 }
 
 /// Undoes a merge; returns the restored source.
