@@ -530,6 +530,31 @@ async fn unmerge_in<C: ConnectionTrait>(
     conn: &C,
     record_id: Uuid,
 ) -> AppResult<(contact::Model, Uuid)> {
+    let (record, mut destination) = lock_record(conn, record_id).await?;
+    let snapshot: Snapshot = from_json(&record.snapshot)?;
+    let moved: Moved = record
+        .moved
+        .as_ref()
+        .map(from_json)
+        .transpose()?
+        .unwrap_or_default();
+    take_back_fields(conn, &mut destination, &moved).await?;
+    take_back_metadata_and_groups(conn, destination.id, &moved).await?;
+    let source = restore_source(conn, &snapshot).await?;
+    give_back_relations(conn, source.id, destination.id, &snapshot, &moved).await?;
+    replace_metadata(conn, source.id, snapshot.metadata.clone()).await?;
+    write::add_memberships(conn, source.id, &snapshot.group_names).await?;
+    merge_record::Entity::delete_by_id(record.id)
+        .exec(conn)
+        .await?;
+    Ok((source, destination.id))
+}
+
+/// The merge record and its destination, both locked.
+async fn lock_record<C: ConnectionTrait>(
+    conn: &C,
+    record_id: Uuid,
+) -> AppResult<(merge_record::Model, contact::Model)> {
     let not_found = || {
         AppError::not_found(
             "mergeRecordId",
@@ -541,21 +566,22 @@ async fn unmerge_in<C: ConnectionTrait>(
         .one(conn)
         .await?
         .ok_or_else(not_found)?;
-    let mut destination = contact::Entity::find_by_id(record.contact_id)
+    let destination = contact::Entity::find_by_id(record.contact_id)
         .lock_exclusive()
         .one(conn)
         .await?
         .ok_or_else(not_found)?;
-    let snapshot: Snapshot = from_json(&record.snapshot)?;
-    let moved: Moved = record
-        .moved
-        .as_ref()
-        .map(from_json)
-        .transpose()?
-        .unwrap_or_default();
+    Ok((record, destination))
+}
 
-    // Fields the merge filled and that still hold the merged value are cleared.
-    for (name, slot) in text_fields(&mut destination) {
+/// Fields the merge filled and that still hold the merged value are
+/// cleared, and the links it brought leave; the destination is written.
+async fn take_back_fields<C: ConnectionTrait>(
+    conn: &C,
+    destination: &mut contact::Model,
+    moved: &Moved,
+) -> AppResult<()> {
+    for (name, slot) in text_fields(destination) {
         if moved
             .filled
             .iter()
@@ -564,13 +590,13 @@ async fn unmerge_in<C: ConnectionTrait>(
             *slot = None;
         }
     }
-    sort_name(&mut destination);
+    sort_name(destination);
     let brought: std::collections::HashSet<&String> = moved.links.iter().collect();
-    let links: Vec<String> = links_of(&destination)
+    let links: Vec<String> = links_of(destination)
         .into_iter()
         .filter(|l| !brought.contains(l))
         .collect();
-    set_links(&mut destination, links);
+    set_links(destination, links);
     destination.updated_at = now();
     destination
         .clone()
@@ -578,31 +604,48 @@ async fn unmerge_in<C: ConnectionTrait>(
         .reset_all()
         .update(conn)
         .await?;
+    Ok(())
+}
 
-    let mut dest_metadata = relations::metadata_for(conn, &[destination.id])
+/// Metadata the merge added (where unchanged since) and the group
+/// memberships it added leave the destination.
+async fn take_back_metadata_and_groups<C: ConnectionTrait>(
+    conn: &C,
+    destination_id: Uuid,
+    moved: &Moved,
+) -> AppResult<()> {
+    let mut dest_metadata = relations::metadata_for(conn, &[destination_id])
         .await?
-        .remove(&destination.id)
+        .remove(&destination_id)
         .unwrap_or_default();
     for (path, value) in &moved.metadata {
         remove_if_equal(&mut dest_metadata, path, value);
     }
-    replace_metadata(conn, destination.id, dest_metadata).await?;
-    if !moved.groups.is_empty() {
-        let group_ids: Vec<Uuid> = contact_group::Entity::find()
-            .select_only()
-            .column(contact_group::Column::Id)
-            .filter(contact_group::Column::Name.is_in(moved.groups.iter().cloned()))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        contact_group_member::Entity::delete_many()
-            .filter(contact_group_member::Column::ContactId.eq(destination.id))
-            .filter(contact_group_member::Column::GroupId.is_in(group_ids))
-            .exec(conn)
-            .await?;
+    replace_metadata(conn, destination_id, dest_metadata).await?;
+    if moved.groups.is_empty() {
+        return Ok(());
     }
+    let group_ids: Vec<Uuid> = contact_group::Entity::find()
+        .select_only()
+        .column(contact_group::Column::Id)
+        .filter(contact_group::Column::Name.is_in(moved.groups.iter().cloned()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    contact_group_member::Entity::delete_many()
+        .filter(contact_group_member::Column::ContactId.eq(destination_id))
+        .filter(contact_group_member::Column::GroupId.is_in(group_ids))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
 
-    // The source comes back under its old id; its externalId only if free.
+/// The source comes back under its old id from its snapshot; its
+/// externalId only if no contact has taken it since.
+async fn restore_source<C: ConnectionTrait>(
+    conn: &C,
+    snapshot: &Snapshot,
+) -> AppResult<contact::Model> {
     let external_id = match &snapshot.external_id {
         Some(e) if contacts::find_by_external_id(conn, e).await?.is_none() => Some(e.clone()),
         _ => None,
@@ -638,8 +681,18 @@ async fn unmerge_in<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     source.clone().into_active_model().insert(conn).await?;
+    Ok(source)
+}
 
-    // Handles and conversations it brought, where they still are on the destination.
+/// Handles, conversations, merge records and redirects the source brought
+/// go back to it, where they still are on the destination.
+async fn give_back_relations<C: ConnectionTrait>(
+    conn: &C,
+    source_id: Uuid,
+    destination_id: Uuid,
+    snapshot: &Snapshot,
+    moved: &Moved,
+) -> AppResult<()> {
     let brought: std::collections::HashSet<(&str, &str)> = moved
         .handles
         .iter()
@@ -650,14 +703,14 @@ async fn unmerge_in<C: ConnectionTrait>(
             continue;
         }
         contact_handle::Entity::update_many()
-            .col_expr(contact_handle::Column::ContactId, Expr::value(source.id))
+            .col_expr(contact_handle::Column::ContactId, Expr::value(source_id))
             .col_expr(
                 contact_handle::Column::Position,
                 Expr::value(position as i32),
             )
             .filter(
                 Condition::all()
-                    .add(contact_handle::Column::ContactId.eq(destination.id))
+                    .add(contact_handle::Column::ContactId.eq(destination_id))
                     .add(contact_handle::Column::Source.eq(h.source.as_str()))
                     .add(contact_handle::Column::Handle.eq(h.handle.as_str())),
             )
@@ -666,34 +719,29 @@ async fn unmerge_in<C: ConnectionTrait>(
     }
     if !moved.conversations.is_empty() {
         conversation::Entity::update_many()
-            .col_expr(conversation::Column::ContactId, Expr::value(source.id))
-            .filter(conversation::Column::ContactId.eq(destination.id))
+            .col_expr(conversation::Column::ContactId, Expr::value(source_id))
+            .filter(conversation::Column::ContactId.eq(destination_id))
             .filter(conversation::Column::Id.is_in(moved.conversations.iter().copied()))
             .exec(conn)
             .await?;
     }
     if !moved.merge_records.is_empty() {
         merge_record::Entity::update_many()
-            .col_expr(merge_record::Column::ContactId, Expr::value(source.id))
-            .filter(merge_record::Column::ContactId.eq(destination.id))
+            .col_expr(merge_record::Column::ContactId, Expr::value(source_id))
+            .filter(merge_record::Column::ContactId.eq(destination_id))
             .filter(merge_record::Column::Id.is_in(moved.merge_records.iter().copied()))
             .exec(conn)
             .await?;
     }
     if !moved.redirects.is_empty() {
         contact_redirect::Entity::update_many()
-            .col_expr(contact_redirect::Column::ContactId, Expr::value(source.id))
-            .filter(contact_redirect::Column::ContactId.eq(destination.id))
+            .col_expr(contact_redirect::Column::ContactId, Expr::value(source_id))
+            .filter(contact_redirect::Column::ContactId.eq(destination_id))
             .filter(contact_redirect::Column::OldId.is_in(moved.redirects.iter().copied()))
             .exec(conn)
             .await?;
     }
-    replace_metadata(conn, source.id, snapshot.metadata.clone()).await?;
-    write::add_memberships(conn, source.id, &snapshot.group_names).await?;
-    merge_record::Entity::delete_by_id(record.id)
-        .exec(conn)
-        .await?;
-    Ok((source, destination.id))
+    Ok(())
 }
 
 /// Adds to `dest` every key of `src` it lacks, recursively; records the paths added.
