@@ -3,58 +3,9 @@
 
 use std::net::SocketAddr;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
 use crate::domain::{ContactTypeDef, Rules};
-
-#[derive(Debug, Parser)]
-#[command(name = "contacts-api", version, about)]
-pub struct Cli {
-    #[command(flatten)]
-    pub config: Config,
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run migrations, then serve GraphQL (the default).
-    Serve,
-    /// Apply pending migrations and exit.
-    Migrate,
-    /// Import contacts from a JSON array, NDJSON or CSV file.
-    Import(ImportArgs),
-    /// Create, list or revoke API tokens.
-    #[command(subcommand)]
-    Token(TokenCommand),
-    /// Print the GraphQL schema (SDL, sorted) without touching a database.
-    ExportSchema {
-        /// Write to this file instead of standard output.
-        #[arg(long, short)]
-        output: Option<std::path::PathBuf>,
-    },
-}
-
-/// `contacts-api token ...`.
-#[derive(Debug, Clone, Subcommand)]
-pub enum TokenCommand {
-    /// Create a token; prints it once, alone on the last line. Only its hash is stored.
-    Create {
-        /// A unique name, to list and revoke it by.
-        #[arg(long)]
-        name: String,
-        /// read: queries and subscriptions; write: mutations too.
-        #[arg(long, value_enum)]
-        scope: crate::domain::Scope,
-    },
-    /// List tokens (names, scopes, creation times; never the tokens).
-    List,
-    /// Revoke a token by name.
-    Revoke {
-        /// The token's name.
-        name: String,
-    },
-}
 
 /// How logs are written to standard error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,36 +14,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log collectors.
     Json,
-}
-
-/// `contacts-api import FILE`.
-#[derive(Debug, Clone, Args)]
-pub struct ImportArgs {
-    /// The file: .json (an array of CreateContactInput objects), .ndjson/.jsonl
-    /// (one per line) or .csv (a header of input field names).
-    pub file: std::path::PathBuf,
-    /// The file's format, when its extension does not tell.
-    #[arg(long, value_enum)]
-    pub format: Option<crate::cli::import::FileFormat>,
-    /// What a row whose handle or externalId is taken does.
-    #[arg(long, value_enum, default_value = "fail")]
-    pub on_conflict: ConflictArg,
-    /// All or nothing: one failed row anywhere writes nothing.
-    #[arg(long)]
-    pub atomic: bool,
-    /// Rows per batch (one multi-row write each).
-    #[arg(long, default_value_t = 1000)]
-    pub batch_size: usize,
-    /// Also write every failed row (line, code, field, message) to this file, as NDJSON.
-    #[arg(long)]
-    pub rejects: Option<std::path::PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ConflictArg {
-    Fail,
-    Skip,
-    Update,
 }
 
 #[derive(Debug, Clone, Args)]

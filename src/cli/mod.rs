@@ -1,4 +1,9 @@
-//! Command-line work besides serving.
+//! The command line: its arguments, and the work it does besides serving.
 
+pub mod args;
 pub mod import;
+pub mod import_command;
+mod progress;
 pub mod token;
+
+pub use args::Cli;

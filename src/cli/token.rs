@@ -2,8 +2,9 @@
 
 use std::io::Write;
 
+use super::args::TokenCommand;
 use crate::app;
-use crate::config::{Config, TokenCommand};
+use crate::config::Config;
 use crate::service::tokens;
 
 /// Runs a token subcommand, writing what it has to say to `out`. A new

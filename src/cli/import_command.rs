@@ -1,0 +1,74 @@
+//! `contacts-api import FILE`, as the command line runs it.
+
+use super::args::{ConflictArg, ImportArgs};
+use super::import::{run, FileFormat, ImportOptions};
+use super::progress::Reporter;
+use crate::config::Config;
+use crate::service::events::EventBus;
+use crate::service::import::OnConflictMode;
+
+/// `contacts-api import FILE`: reads the file in batches, prints a summary
+/// and every failed row; fails when any row failed.
+pub async fn command(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
+    let format = match args.format.or_else(|| FileFormat::from_path(&args.file)) {
+        Some(f) => f,
+        None => anyhow::bail!(
+            "cannot tell the format of {}: give --format json|ndjson|csv",
+            args.file.display()
+        ),
+    };
+    let rules = config.rules()?;
+    let db = crate::app::connect(&config.database_url, 2).await?;
+    crate::app::migrate(&db).await?;
+    let opts = ImportOptions {
+        file: args.file.clone(),
+        format,
+        on_conflict: match args.on_conflict {
+            ConflictArg::Fail => OnConflictMode::Fail,
+            ConflictArg::Skip => OnConflictMode::Skip,
+            ConflictArg::Update => OnConflictMode::Update,
+        },
+        atomic: args.atomic,
+        batch_size: args.batch_size,
+    };
+    let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let progress = Reporter::new(total);
+    let summary = run(&db, &rules, &EventBus::new(), &opts, &progress).await?;
+    progress.finish();
+
+    let written = if args.atomic && !summary.failed.is_empty() {
+        " (atomic: nothing written)"
+    } else {
+        ""
+    };
+    println!(
+        "{}: {} rows, {} created, {} updated, {} skipped, {} failed{written}",
+        args.file.display(),
+        summary.rows,
+        summary.created,
+        summary.updated,
+        summary.skipped,
+        summary.failed.len()
+    );
+    for r in &summary.failed {
+        let field = r
+            .field
+            .as_deref()
+            .map(|f| format!(" {f}"))
+            .unwrap_or_default();
+        println!("line {}: {}{field}: {}", r.line, r.code, r.message);
+    }
+    if let Some(path) = &args.rejects {
+        let mut out = String::new();
+        for r in &summary.failed {
+            out.push_str(&serde_json::to_string(r)?);
+            out.push('\n');
+        }
+        std::fs::write(path, out)?;
+    }
+    if summary.failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{} rows failed", summary.failed.len())
+    }
+}
