@@ -65,6 +65,18 @@ pub struct CreateContactInput {
 pub struct UpdateContactInput {
     /// The contact to update.
     pub id: ID,
+    pub external_id: MaybeUndefined<String>,
+    pub via: MaybeUndefined<Vec<HandleInput>>,
+    #[graphql(flatten)]
+    pub fields: PatchFields,
+}
+
+/// The fields UpdateContactInput and CreateOrUpdateContactInput share, with
+/// the update rules: absent kept, null or "" removed, lists replace,
+/// metadata merge-patched. Flattened into both: listed once here, not a type
+/// of the schema of its own.
+#[derive(InputObject, Clone)]
+pub struct PatchFields {
     pub display_name: MaybeUndefined<String>,
     pub avatar_url: MaybeUndefined<String>,
     pub title: MaybeUndefined<String>,
@@ -75,12 +87,39 @@ pub struct UpdateContactInput {
     pub description: MaybeUndefined<String>,
     pub contact_type: MaybeUndefined<String>,
     pub is_spammer: MaybeUndefined<bool>,
-    pub external_id: MaybeUndefined<String>,
     pub group_names: MaybeUndefined<Vec<String>>,
     pub links: MaybeUndefined<Vec<String>>,
-    pub via: MaybeUndefined<Vec<HandleInput>>,
     pub address: MaybeUndefined<AddressInput>,
     pub metadata: MaybeUndefined<JsonObject>,
+}
+
+impl PatchFields {
+    /// The contact input these fields make, with the two kept apart.
+    fn into_input(
+        self,
+        external_id: MaybeUndefined<String>,
+        via: MaybeUndefined<Vec<HandleInput>>,
+    ) -> ContactInput {
+        ContactInput {
+            display_name: patch(self.display_name),
+            avatar_url: patch(self.avatar_url),
+            title: patch(self.title),
+            timezone: patch(self.timezone),
+            gender: patch(self.gender),
+            locale: patch(self.locale),
+            organization_name: patch(self.organization_name),
+            description: patch(self.description),
+            contact_type: patch(self.contact_type),
+            is_spammer: patch(self.is_spammer),
+            external_id: patch(external_id),
+            group_names: patch(self.group_names),
+            links: patch(self.links),
+            via: patch(via.map_value(handles)),
+            address: patch(self.address.map_value(Into::into)),
+            metadata: patch(self.metadata.map_value(|m| m.0)),
+            conversations: Vec::new(),
+        }
+    }
 }
 
 fn patch<T>(value: MaybeUndefined<T>) -> Patch<T> {
@@ -156,25 +195,7 @@ impl From<CreateContactInput> for ContactInput {
 
 impl From<UpdateContactInput> for ContactInput {
     fn from(i: UpdateContactInput) -> Self {
-        Self {
-            display_name: patch(i.display_name),
-            avatar_url: patch(i.avatar_url),
-            title: patch(i.title),
-            timezone: patch(i.timezone),
-            gender: patch(i.gender),
-            locale: patch(i.locale),
-            organization_name: patch(i.organization_name),
-            description: patch(i.description),
-            contact_type: patch(i.contact_type),
-            is_spammer: patch(i.is_spammer),
-            external_id: patch(i.external_id),
-            group_names: patch(i.group_names),
-            links: patch(i.links),
-            via: patch(i.via.map_value(handles)),
-            address: patch(i.address.map_value(Into::into)),
-            metadata: patch(i.metadata.map_value(|m| m.0)),
-            conversations: Vec::new(),
-        }
+        i.fields.into_input(i.external_id, i.via)
     }
 }
 
@@ -193,46 +214,16 @@ pub struct CreateOrUpdateContactInput {
     pub external_id: MaybeUndefined<String>,
     /// Lower-case hex HMAC-SHA256(identity secret, externalId).
     pub identifier_hash: Option<String>,
-    pub display_name: MaybeUndefined<String>,
-    pub avatar_url: MaybeUndefined<String>,
-    pub title: MaybeUndefined<String>,
-    pub timezone: MaybeUndefined<String>,
-    pub gender: MaybeUndefined<String>,
-    pub locale: MaybeUndefined<String>,
-    pub organization_name: MaybeUndefined<String>,
-    pub description: MaybeUndefined<String>,
-    pub contact_type: MaybeUndefined<String>,
-    pub is_spammer: MaybeUndefined<bool>,
-    pub group_names: MaybeUndefined<Vec<String>>,
-    pub links: MaybeUndefined<Vec<String>>,
     /// Lookup keys (any one matching finds the contact), and the new via list.
     pub via: MaybeUndefined<Vec<HandleInput>>,
-    pub address: MaybeUndefined<AddressInput>,
-    pub metadata: MaybeUndefined<JsonObject>,
+    #[graphql(flatten)]
+    pub fields: PatchFields,
 }
 
 impl CreateOrUpdateContactInput {
     /// The id key, the identifier hash, and the contact fields.
     pub fn into_parts(self) -> (Option<ID>, Option<String>, ContactInput) {
-        let fields = ContactInput {
-            display_name: patch(self.display_name),
-            avatar_url: patch(self.avatar_url),
-            title: patch(self.title),
-            timezone: patch(self.timezone),
-            gender: patch(self.gender),
-            locale: patch(self.locale),
-            organization_name: patch(self.organization_name),
-            description: patch(self.description),
-            contact_type: patch(self.contact_type),
-            is_spammer: patch(self.is_spammer),
-            external_id: patch(self.external_id),
-            group_names: patch(self.group_names),
-            links: patch(self.links),
-            via: patch(self.via.map_value(handles)),
-            address: patch(self.address.map_value(Into::into)),
-            metadata: patch(self.metadata.map_value(|m| m.0)),
-            conversations: Vec::new(),
-        };
+        let fields = self.fields.into_input(self.external_id, self.via);
         (self.id, self.identifier_hash, fields)
     }
 }
