@@ -526,7 +526,10 @@ async fn insert_batch<C: ConnectionTrait>(
         .map(|((i, _), m)| (*i, m.id))
         .collect();
 
-    for chunk in models.chunks(chunk_len(conn.get_database_backend(), 25)) {
+    for chunk in models.chunks(chunk_len(
+        conn.get_database_backend(),
+        super::columns_of::<contact::Entity>(),
+    )) {
         contact::Entity::insert_many(
             chunk
                 .iter()
@@ -555,7 +558,7 @@ async fn insert_batch<C: ConnectionTrait>(
                 })
             })
             .collect();
-    insert_chunked(conn, handles, 6).await?;
+    insert_chunked(conn, handles).await?;
 
     let metadata: Vec<contact_metadata::ActiveModel> = creates
         .iter()
@@ -573,7 +576,7 @@ async fn insert_batch<C: ConnectionTrait>(
                 })
         })
         .collect();
-    insert_chunked(conn, metadata, 3).await?;
+    insert_chunked(conn, metadata).await?;
 
     let names: BTreeSet<&str> = creates
         .iter()
@@ -595,7 +598,7 @@ async fn insert_batch<C: ConnectionTrait>(
             })
         })
         .collect();
-    insert_chunked(conn, members, 2).await?;
+    insert_chunked(conn, members).await?;
 
     let mut new_conversations = Vec::new();
     for ((_, c), m) in creates.iter().zip(&models) {
@@ -618,15 +621,18 @@ async fn insert_batch<C: ConnectionTrait>(
             }
         }
     }
-    insert_chunked(conn, new_conversations, 4).await?;
+    insert_chunked(conn, new_conversations).await?;
     Ok(ids)
 }
 
-async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>, columns: usize) -> AppResult<()>
+/// Inserts rows in statements of as many rows as the bind-parameter rule
+/// allows; a row binds one parameter per column of its table.
+async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>) -> AppResult<()>
 where
     C: ConnectionTrait,
     A: ActiveModelTrait + Send,
 {
+    let columns = super::columns_of::<A::Entity>();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows

@@ -40,6 +40,12 @@ pub(crate) fn chunk_len(backend: sea_orm::DbBackend, columns: usize) -> usize {
     (max / columns.max(1)).max(1)
 }
 
+/// The columns of an entity's table: the bind parameters one row of an
+/// insert takes, counted from the entity rather than by hand.
+pub(crate) fn columns_of<E: sea_orm::EntityTrait>() -> usize {
+    <E::Column as sea_orm::Iterable>::iter().count()
+}
+
 /// Begins a transaction that will write. On SQLite it takes the write lock at
 /// once (BEGIN IMMEDIATE), so that concurrent writers wait on the busy timeout
 /// instead of failing with "database is locked" when a read lock is upgraded.

@@ -317,7 +317,10 @@ pub(super) async fn release_handles<C: ConnectionTrait>(
     }
     let at = now();
     let backend = conn.get_database_backend();
-    for chunk in handles.chunks(super::chunk_len(backend, 5)) {
+    for chunk in handles.chunks(super::chunk_len(
+        backend,
+        super::columns_of::<handle_move::Entity>(),
+    )) {
         contact_handle::Entity::delete_many()
             .filter(contact_handle::Column::Id.is_in(chunk.iter().map(|h| h.id)))
             .exec(conn)
@@ -382,8 +385,10 @@ pub(super) async fn ensure_groups<C: ConnectionTrait>(
 ) -> AppResult<HashMap<String, Uuid>> {
     let at = now();
     let mut ids = HashMap::new();
-    // Three bind parameters a row.
-    for chunk in names.chunks(super::chunk_len(conn.get_database_backend(), 3)) {
+    for chunk in names.chunks(super::chunk_len(
+        conn.get_database_backend(),
+        super::columns_of::<contact_group::Entity>(),
+    )) {
         contact_group::Entity::insert_many(chunk.iter().map(|name| contact_group::ActiveModel {
             id: Set(Uuid::now_v7()),
             name: Set((*name).to_owned()),
