@@ -4,7 +4,7 @@ use entity::{contact, contact_handle, conversation};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryResult, QuerySelect, QueryTrait, Select,
+    IntoActiveModel, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
@@ -145,6 +145,32 @@ pub async fn find_by_conversation<C: ConnectionTrait>(
         contact::Entity::find().filter(contact::Column::Id.in_subquery(owner)),
     )
     .await
+}
+
+/// Locks the contacts with these ids, in id order (PostgreSQL row locks;
+/// SQLite's writer holds the whole database already). Writes that touch
+/// several contacts lock them this way first, so two of them never wait on
+/// each other in opposite orders (a deadlock PostgreSQL only breaks after a
+/// second).
+pub(super) async fn lock_in_id_order<C: ConnectionTrait>(
+    conn: &C,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> AppResult<()> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(super::chunk_len(conn.get_database_backend(), 1)) {
+        let _locked: Vec<Uuid> = contact::Entity::find()
+            .select_only()
+            .column(contact::Column::Id)
+            .filter(contact::Column::Id.is_in(chunk.iter().copied()))
+            .order_by_asc(contact::Column::Id)
+            .lock_exclusive()
+            .into_tuple()
+            .all(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Creates a contact with its handles, groups, metadata and conversations,

@@ -445,6 +445,17 @@ pub async fn import_in<C: ConnectionTrait>(
         });
     }
 
+    // Contacts this batch updates are locked first, in id order: imports
+    // of the same people in different orders then queue instead of
+    // deadlocking.
+    contacts::lock_in_id_order(
+        conn,
+        plans.iter().filter_map(|p| match p {
+            Plan::Update(Target::Existing(id)) => Some(*id),
+            _ => None,
+        }),
+    )
+    .await?;
     release_taken_over(conn, rows, &plans, &existing).await?;
     let creates: Vec<(usize, &ContactChanges)> = plans
         .iter()
