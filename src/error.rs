@@ -172,15 +172,10 @@ impl Clone for AppError {
 /// server is busy (or the database down, which the health mark tells apart
 /// before a request gets this far).
 fn is_pool_timeout(err: &DbErr) -> bool {
-    use sea_orm::sqlx::Error as Sqlx;
-    use sea_orm::RuntimeErr;
-    match err {
-        DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout) => true,
-        DbErr::Conn(RuntimeErr::SqlxError(e))
-        | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(e.as_ref(), Sqlx::PoolTimedOut),
-        _ => false,
-    }
+    matches!(
+        err,
+        DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout)
+    ) || matches!(sqlx_error(err), Some(sea_orm::sqlx::Error::PoolTimedOut))
 }
 
 /// Whether SQLite gave up waiting for its write lock (SQLITE_BUSY and its
@@ -205,16 +200,19 @@ fn is_lost_race(err: &DbErr) -> bool {
 /// The SQLSTATE (PostgreSQL) or extended result code (SQLite) of a
 /// database error.
 fn database_code(err: &DbErr) -> Option<String> {
-    use sea_orm::sqlx::Error as Sqlx;
+    match sqlx_error(err)? {
+        sea_orm::sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// The driver's error under a connection or statement failure.
+fn sqlx_error(err: &DbErr) -> Option<&sea_orm::sqlx::Error> {
     use sea_orm::RuntimeErr;
-    let (DbErr::Conn(RuntimeErr::SqlxError(sqlx))
-    | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
-    | DbErr::Query(RuntimeErr::SqlxError(sqlx))) = err
-    else {
-        return None;
-    };
-    match sqlx.as_ref() {
-        Sqlx::Database(db) => db.code().map(|c| c.into_owned()),
+    match err {
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => Some(e.as_ref()),
         _ => None,
     }
 }
@@ -229,21 +227,15 @@ fn is_cancelled(err: &DbErr) -> bool {
 /// connection lost or pool exhausted) rather than that the statement failed.
 fn is_unavailable(err: &DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
-    use sea_orm::RuntimeErr;
-    let runtime = match err {
-        DbErr::ConnectionAcquire(_) => return true,
-        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => e,
-        _ => return false,
-    };
-    let RuntimeErr::SqlxError(sqlx) = runtime else {
-        return false;
-    };
-    match sqlx.as_ref() {
-        Sqlx::Io(_) | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+    if matches!(err, DbErr::ConnectionAcquire(_)) {
+        return true;
+    }
+    match sqlx_error(err) {
+        Some(Sqlx::Io(_) | Sqlx::PoolClosed | Sqlx::WorkerCrashed) => true,
         // SQLSTATE class 08 (connection exception) and 57P (shutdown, restart).
-        Sqlx::Database(db) => db
-            .code()
-            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        Some(Sqlx::Database(_)) => {
+            database_code(err).is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+        }
         _ => false,
     }
 }

@@ -282,28 +282,18 @@ impl SourceRelations {
     async fn load<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Self> {
         let ids = [id];
         Ok(Self {
-            handles: relations::handles_for(conn, &ids)
-                .await?
-                .remove(&id)
-                .unwrap_or_default(),
-            metadata: relations::metadata_for(conn, &ids)
-                .await?
-                .remove(&id)
-                .unwrap_or_default(),
-            groups: relations::group_names_for(conn, &ids)
-                .await?
-                .remove(&id)
-                .unwrap_or_default(),
-            conversations: relations::conversations_for(conn, &ids)
-                .await?
-                .remove(&id)
-                .unwrap_or_default(),
-            records: relations::merge_records_for(conn, &ids)
-                .await?
-                .remove(&id)
-                .unwrap_or_default(),
+            handles: of(id, relations::handles_for(conn, &ids).await?),
+            metadata: of(id, relations::metadata_for(conn, &ids).await?),
+            groups: of(id, relations::group_names_for(conn, &ids).await?),
+            conversations: of(id, relations::conversations_for(conn, &ids).await?),
+            records: of(id, relations::merge_records_for(conn, &ids).await?),
         })
     }
+}
+
+/// One contact's entry of a relation loader's answer (by contact id).
+fn of<V: Default>(id: Uuid, mut by_id: std::collections::HashMap<Uuid, V>) -> V {
+    by_id.remove(&id).unwrap_or_default()
 }
 
 /// The source as it is: its own fields and relations, not its history.

@@ -218,8 +218,11 @@ async fn a_revoked_tokens_open_socket_is_closed() {
         let (code, reason) = socket.closed(Duration::from_secs(5)).await;
         assert_eq!(code, 4401, "{reason}");
         assert!(reason.contains("revoked"), "{reason}");
+        // The socket is checked every half cache time, so it closes within
+        // the cache time; twice that leaves room for a slow machine, and a
+        // socket that never closed would fail here all the same.
         assert!(
-            revoked.elapsed() <= Duration::from_millis(1500),
+            revoked.elapsed() <= Duration::from_secs(2),
             "closed after {:?}, the cache time is 1 s",
             revoked.elapsed()
         );
@@ -351,6 +354,17 @@ async fn other_hosts_are_refused_while_no_token_exists() {
             .unwrap();
         assert_eq!(app.request(playground).await.0, 403, "{host}");
     }
+    // The WebSocket endpoint checks the Host before upgrading too.
+    let upgrade = Request::get("/graphql/ws")
+        .header("host", "evil.example")
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-protocol", "graphql-transport-ws")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.request(upgrade).await.0, 403);
     assert_eq!(count(&app).await, 0);
     for host in [
         "localhost:8080",
@@ -527,7 +541,9 @@ async fn slow_bodies_are_cut_off_and_cost_little() {
     let (answers, (status, health_time, during)) =
         tokio::join!(futures::future::join_all(clients), health);
     assert_eq!(status, 200);
-    assert!(health_time < Duration::from_secs(1), "{health_time:?}");
+    // Answering at all is the point; the bound only catches a server that
+    // waits for the slow clients (they take 5 s or more).
+    assert!(health_time < Duration::from_secs(4), "{health_time:?}");
     let timed_out = answers
         .iter()
         .filter(|a| a.starts_with("HTTP/1.1 408"))

@@ -209,7 +209,9 @@ async fn concurrent_writes_of_every_kind_never_fail_internally() {
     eprintln!(
         "{operations} operations by {clients} clients in {seconds} s; error codes: {codes:?}"
     );
-    assert!(operations > 100, "only {operations} operations ran");
+    // Only that the clients really ran: PostgreSQL's deadlock detection
+    // alone holds some for a second at a time.
+    assert!(operations > 30, "only {operations} operations ran");
     assert_eq!(codes.get("INTERNAL_SERVER_ERROR"), None, "{codes:?}");
     assert_eq!(codes.get("none"), None, "errors without a code: {codes:?}");
 
