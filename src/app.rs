@@ -18,6 +18,7 @@ use crate::graphql::{build_schema, GqlState, Limits};
 pub use crate::http::{router, AppState};
 use crate::http::{Auth, BodyLimits, HttpSettings, Metrics, RateLimits};
 use crate::service::events::EventBus;
+use crate::service::idempotency::KeyPolicy;
 use crate::service::tokens;
 
 /// How long a request waits for a pooled connection before SERVER_BUSY (or
@@ -127,6 +128,12 @@ pub async fn assemble(
                 max_aliases: config.max_aliases,
             },
             request_timeout: Duration::from_secs(config.request_timeout),
+            idempotency: KeyPolicy {
+                ttl: Duration::from_secs(config.idempotency_ttl_seconds),
+                // Longer than any run: mutations finish past the request
+                // timeout, each statement bounded by it.
+                hold: Duration::from_secs(2 * config.request_timeout + 10),
+            },
         },
     );
     let health = events.health().clone();

@@ -100,6 +100,18 @@ pub struct Config {
     )]
     pub request_timeout: u64,
 
+    /// How long an Idempotency-Key is remembered after its first use, in
+    /// seconds: a retry within this time with the same key gets the first
+    /// response instead of writing again. Default: 24 hours.
+    #[arg(
+        long,
+        env = "CONTACTS_IDEMPOTENCY_TTL_SECONDS",
+        default_value_t = 24 * 3600,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub idempotency_ttl_seconds: u64,
+
     /// Turn off __schema and __type queries (the playground then has no docs).
     #[arg(long, env = "CONTACTS_DISABLE_INTROSPECTION", global = true)]
     pub disable_introspection: bool,

@@ -45,6 +45,17 @@ pub enum AppError {
     /// a write may wait; nothing was applied (CONFLICT, reason WRITE_LOCKED).
     #[error("another write held the database's write lock too long; nothing was applied, retry")]
     WriteLocked,
+    /// Another run holds this Idempotency-Key (CONFLICT, reason
+    /// IDEMPOTENCY_KEY_IN_USE): retry once it has finished.
+    #[error("a request with this Idempotency-Key is still running; retry after it finishes")]
+    KeyInUse,
+    /// A run with this Idempotency-Key applied its write and its response was
+    /// lost (the server stopped): CONFLICT, reason IDEMPOTENCY_RESPONSE_LOST.
+    #[error(
+        "the request with this Idempotency-Key was applied, but its response was lost; \
+         read the current data instead of retrying"
+    )]
+    ResponseLost,
     /// The database cannot be reached right now; worth retrying.
     #[error("the database is unavailable; try again shortly")]
     Unavailable(#[source] DbErr),
@@ -81,7 +92,11 @@ impl AppError {
         match self {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::NotFound { .. } => "NOT_FOUND",
-            Self::Conflict { .. } | Self::Contended | Self::WriteLocked => "CONFLICT",
+            Self::Conflict { .. }
+            | Self::Contended
+            | Self::WriteLocked
+            | Self::KeyInUse
+            | Self::ResponseLost => "CONFLICT",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::LimitExceeded(_) | Self::ServerBusy(_) | Self::RateLimited(_) => "LIMIT_EXCEEDED",
@@ -96,6 +111,8 @@ impl AppError {
             Self::ServerBusy(_) => Some("SERVER_BUSY"),
             Self::RateLimited(_) => Some("RATE_LIMITED"),
             Self::WriteLocked => Some("WRITE_LOCKED"),
+            Self::KeyInUse => Some("IDEMPOTENCY_KEY_IN_USE"),
+            Self::ResponseLost => Some("IDEMPOTENCY_RESPONSE_LOST"),
             _ => None,
         }
     }
@@ -157,6 +174,8 @@ impl Clone for AppError {
             },
             Self::Contended => Self::Contended,
             Self::WriteLocked => Self::WriteLocked,
+            Self::KeyInUse => Self::KeyInUse,
+            Self::ResponseLost => Self::ResponseLost,
             Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
             Self::Forbidden(m) => Self::Forbidden(m.clone()),
             Self::LimitExceeded(m) => Self::LimitExceeded(m.clone()),

@@ -12,4 +12,5 @@ pub mod contact_metadata;
 pub mod contact_redirect;
 pub mod conversation;
 pub mod handle_move;
+pub mod idempotency_key;
 pub mod merge_record;

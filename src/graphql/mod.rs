@@ -6,6 +6,7 @@ mod cost;
 mod documents;
 mod error_codes;
 pub mod gate;
+pub mod idempotent;
 mod ids;
 pub mod input;
 pub mod loader;
@@ -30,8 +31,10 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use access::Principal;
 use bounds::DocumentBounds;
 use gate::{Admitted, Gate, SessionPrincipal};
+use idempotent::Idempotency;
 
 use crate::error::AppError;
+use crate::service::idempotency::KeyPolicy;
 
 /// Directives one field may carry: @skip and @include are all the schema
 /// knows; a document of thousands of unknown ones would only make errors.
@@ -62,6 +65,8 @@ pub struct Subscription(subscription::ContactSubscription);
 pub struct AppSchema {
     schema: Schema<Query, Mutation, Subscription>,
     gate: Arc<Gate>,
+    /// Runs mutations at most once per Idempotency-Key.
+    keys: Idempotency,
     /// How long a query sent over a WebSocket may run (HTTP has its own
     /// clock, which also covers reading the body).
     request_timeout: Duration,
@@ -83,8 +88,17 @@ impl AppSchema {
             })
     }
 
-    /// Runs a request the gate admitted.
-    pub async fn execute_admitted(&self, request: Request) -> Response {
+    /// Runs a request the gate admitted as `admitted`: a mutation under its
+    /// idempotency key, if it has one.
+    pub async fn execute_admitted(&self, request: Request, admitted: &Admitted) -> Response {
+        if admitted.operation_type == Some(OperationType::Mutation) {
+            self.keys.run(request, |r| self.execute_once(r)).await
+        } else {
+            self.execute_once(request).await
+        }
+    }
+
+    async fn execute_once(&self, request: Request) -> Response {
         let mut response = self.schema.execute(request).await;
         error_codes::classify_all(&mut response);
         response
@@ -101,7 +115,7 @@ impl Executor for AppSchema {
             .and_then(|p| p.downcast_ref::<Principal>())
             .copied();
         match self.admit(&mut request, principal).await {
-            Ok(_) => self.execute_admitted(request).await,
+            Ok(admitted) => self.execute_admitted(request, &admitted).await,
             Err(error) => Response::from_errors(vec![error]),
         }
     }
@@ -122,6 +136,13 @@ impl Executor for AppSchema {
                 Ok(admitted) => admitted,
                 Err(error) => return one_error(error),
             };
+            if admitted.operation_type == Some(OperationType::Mutation) {
+                // One answer, under its idempotency key; mutations read
+                // nothing from the session (the gate put the caller in
+                // the request's own data).
+                let response = this.execute_admitted(request, &admitted).await;
+                return stream::once(std::future::ready(response)).boxed();
+            }
             let responses = this
                 .schema
                 .execute_stream_with_session_data(request, session)
@@ -184,6 +205,7 @@ pub struct Limits {
     pub introspection: bool,
     pub bounds: DocumentBounds,
     pub request_timeout: Duration,
+    pub idempotency: KeyPolicy,
 }
 
 /// The schema's shape, without any data: what `export-schema` prints.
@@ -207,9 +229,13 @@ pub fn build_schema(state: GqlState, limits: Limits) -> AppSchema {
             .limit_complexity(limits.max_complexity)
             .limit_directives(MAX_DIRECTIVES_PER_FIELD)
             .data(loader::DbLoader::new_loader(state.db.clone()))
-            .data(state)
+            .data(state.clone())
             .finish(),
         gate: Arc::new(Gate::new(limits.bounds, limits.introspection)),
+        keys: Idempotency {
+            db: state.db.clone(),
+            policy: limits.idempotency,
+        },
         request_timeout: limits.request_timeout,
     }
 }

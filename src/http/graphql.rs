@@ -20,7 +20,10 @@ use super::guard::{self, RateKey};
 use super::AppState;
 use crate::error::AppError;
 use crate::graphql::access::Principal;
-use crate::graphql::server_error;
+use crate::graphql::{idempotent, server_error};
+
+/// The header a client retries a mutation under (see graphql::idempotent).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Bodies above this many bytes count as large: about 250 rows of an import.
 /// At most one large request per core is parsed and executed at a time.
@@ -132,19 +135,47 @@ async fn read_request(
     } else {
         None
     };
-    match serde_json::from_slice(&body.bytes) {
+    let decoded = serde_json::from_slice(&body.bytes).map_err(|e| AppError::BadUserInput {
+        field: None,
+        message: format!("the body must be a JSON GraphQL request: {e}"),
+    });
+    match decoded.and_then(|request| with_header_key(&parts.headers, request)) {
         Ok(request) => Ok((request, permit)),
-        Err(e) => {
-            let error = AppError::BadUserInput {
-                field: None,
-                message: format!("the body must be a JSON GraphQL request: {e}"),
-            };
-            Err(Box::new(refuse(
-                state,
-                StatusCode::BAD_REQUEST,
-                &error,
-                started,
-            )))
+        Err(error) => Err(Box::new(refuse(
+            state,
+            StatusCode::BAD_REQUEST,
+            &error,
+            started,
+        ))),
+    }
+}
+
+/// Puts the `Idempotency-Key` header where every transport carries the key:
+/// the request's `extensions.idempotencyKey`. Both given, they must agree.
+fn with_header_key(
+    headers: &axum::http::HeaderMap,
+    mut request: async_graphql::Request,
+) -> Result<async_graphql::Request, AppError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(request);
+    };
+    let header_key = value.to_str().map_err(|_| {
+        AppError::bad_input(
+            idempotent::EXTENSION,
+            "the Idempotency-Key header must be visible ASCII",
+        )
+    })?;
+    let key = async_graphql::Value::String(header_key.to_owned());
+    match request.extensions.get(idempotent::EXTENSION) {
+        Some(given) if *given != key => Err(AppError::bad_input(
+            idempotent::EXTENSION,
+            "the Idempotency-Key header and extensions.idempotencyKey differ",
+        )),
+        _ => {
+            request
+                .extensions
+                .insert(idempotent::EXTENSION.to_owned(), key);
+            Ok(request)
         }
     }
 }
@@ -220,9 +251,10 @@ async fn run(
             Ok(Ok(admitted)) => admitted,
         };
     let schema = state.schema.clone();
+    let run_as = admitted.clone();
     // Tracked, so that shutdown waits for a mutation that outran its client.
     let mut task = state.tasks.spawn(async move {
-        let response = schema.execute_admitted(request).await;
+        let response = schema.execute_admitted(request, &run_as).await;
         drop(permit);
         response
     });

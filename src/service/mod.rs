@@ -5,6 +5,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod events;
 pub mod health;
+pub mod idempotency;
 pub mod import;
 pub mod list;
 pub mod merge;

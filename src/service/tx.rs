@@ -4,6 +4,8 @@
 //! a deadlock, a serialization failure) rolls back and runs the work again
 //! after a short jittered pause, at most ATTEMPTS times, then answers
 //! CONFLICT saying to retry. Events are published only after the commit.
+//! A request sent with an Idempotency-Key marks its key in the same
+//! transaction (see idempotency.rs), so the key and the write commit together.
 
 use std::time::Duration;
 
@@ -12,6 +14,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use uuid::Uuid;
 
 use super::events::{ContactEvent, EventBus, EventKind};
+use super::idempotency;
 use super::{begin_write, finish};
 use crate::error::{AppError, AppResult};
 
@@ -60,9 +63,13 @@ where
     let mut attempt = 1;
     loop {
         let txn = begin_write(db).await?;
-        let result = work(&txn, input).await;
+        let result = match work(&txn, input).await {
+            Ok(written) => idempotency::mark_committing(&txn).await.map(|()| written),
+            Err(error) => Err(error),
+        };
         match finish(txn, result).await {
             Ok(written) => {
+                idempotency::committed();
                 for event in written.events {
                     events.publish(event);
                 }

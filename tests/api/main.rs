@@ -12,6 +12,7 @@ mod delete;
 mod events;
 mod filters;
 mod hostile;
+mod idempotency;
 mod import;
 mod lifecycle;
 mod limits;

@@ -48,7 +48,14 @@ impl Subscriber {
     }
 
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
-        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
+        self.operation(id, json!({ "query": query, "variables": variables }))
+            .await;
+    }
+
+    /// Starts any operation with the whole `payload` (query, variables,
+    /// extensions).
+    pub async fn operation(&mut self, id: &str, payload: Value) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": payload }))
             .await;
     }
 
