@@ -82,10 +82,32 @@ async fn connect_with(
                 // 2 MiB): an import's index pages stay in memory rather than
                 // being spilled and read back.
                 .pragma("cache_size", "-16384")
+        })
+        .map_sqlx_sqlite_pool_opts(|o| {
+            o.after_release(|conn, _| Box::pin(outside_any_transaction(conn)))
         });
     Database::connect(options)
         .await
         .with_context(|| format!("cannot connect to the database at {}", redact(url)))
+}
+
+/// Whether a SQLite connection given back to the pool is outside any
+/// transaction; if not, the pool closes it (which rolls back whatever it
+/// held). The driver counts a transaction ended only when its COMMIT or
+/// ROLLBACK succeeded: after one failed (SQLITE_FULL, SQLITE_IOERR, a busy
+/// ROLLBACK), the connection may still be inside it, and its next write
+/// would run as a savepoint of a transaction nobody commits: answered ok,
+/// never committed, the write lock held. (PostgreSQL's driver queues its
+/// ROLLBACK and counts it at once; the pool's own check flushes it.)
+async fn outside_any_transaction(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::sqlite::SqliteTransactionManager;
+    use sea_orm::sqlx::Connection;
+    use sqlx_core::transaction::TransactionManager;
+    // Runs the rollback a dropped transaction queued, first.
+    conn.ping().await?;
+    Ok(SqliteTransactionManager::get_transaction_depth(conn) == 0)
 }
 
 /// Applies pending migrations.

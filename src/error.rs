@@ -56,6 +56,11 @@ pub enum AppError {
          read the current data instead of retrying"
     )]
     ResponseLost,
+    /// The database's storage is full (SQLite's SQLITE_FULL, PostgreSQL's
+    /// disk_full): the write was rolled back. INTERNAL_SERVER_ERROR, reason
+    /// STORAGE_FULL (HTTP 503): an operator must free space; reads still work.
+    #[error("the database's storage is full; nothing was applied, retry once space is freed")]
+    StorageFull,
     /// The database cannot be reached right now; worth retrying.
     #[error("the database is unavailable; try again shortly")]
     Unavailable(#[source] DbErr),
@@ -100,7 +105,7 @@ impl AppError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::LimitExceeded(_) | Self::ServerBusy(_) | Self::RateLimited(_) => "LIMIT_EXCEEDED",
-            Self::Internal(_) | Self::Unavailable(_) => "INTERNAL_SERVER_ERROR",
+            Self::Internal(_) | Self::Unavailable(_) | Self::StorageFull => "INTERNAL_SERVER_ERROR",
         }
     }
 
@@ -111,6 +116,7 @@ impl AppError {
             Self::ServerBusy(_) => Some("SERVER_BUSY"),
             Self::RateLimited(_) => Some("RATE_LIMITED"),
             Self::WriteLocked => Some("WRITE_LOCKED"),
+            Self::StorageFull => Some("STORAGE_FULL"),
             Self::KeyInUse => Some("IDEMPOTENCY_KEY_IN_USE"),
             Self::ResponseLost => Some("IDEMPOTENCY_RESPONSE_LOST"),
             _ => None,
@@ -138,6 +144,9 @@ impl From<DbErr> for AppError {
         }
         if is_write_locked(&err) {
             return Self::WriteLocked;
+        }
+        if is_storage_full(&err) {
+            return Self::StorageFull;
         }
         if is_pool_timeout(&err) {
             return Self::ServerBusy("every database connection stayed busy; retry shortly".into());
@@ -175,6 +184,7 @@ impl Clone for AppError {
             Self::Contended => Self::Contended,
             Self::WriteLocked => Self::WriteLocked,
             Self::KeyInUse => Self::KeyInUse,
+            Self::StorageFull => Self::StorageFull,
             Self::ResponseLost => Self::ResponseLost,
             Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
             Self::Forbidden(m) => Self::Forbidden(m.clone()),
@@ -207,6 +217,14 @@ fn is_write_locked(err: &DbErr) -> bool {
             && code
                 .parse::<i32>()
                 .is_ok_and(|c| c & 0xff == 5 || c & 0xff == 6)
+    })
+}
+
+/// Whether the database ran out of space: SQLITE_FULL (13) or PostgreSQL's
+/// disk_full (53100).
+fn is_storage_full(err: &DbErr) -> bool {
+    database_code(err).is_some_and(|code| {
+        code == "53100" || (code.len() < 5 && code.parse::<i32>().is_ok_and(|c| c & 0xff == 13))
     })
 }
 

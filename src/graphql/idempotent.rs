@@ -114,8 +114,7 @@ fn fingerprint(request: &Request) -> String {
         .map(sorted)
         .unwrap_or_default();
     let what = serde_json::json!([request.query, request.operation_name, variables]);
-    let digest = Sha256::digest(what.to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(what.to_string().as_bytes()))
 }
 
 fn sorted(value: serde_json::Value) -> serde_json::Value {

@@ -331,7 +331,7 @@ fn finish(
     // for load balancers and clients that retry on 503.
     let retry = matches!(
         reason.as_deref(),
-        Some("DATABASE_UNAVAILABLE" | "SERVER_BUSY")
+        Some("DATABASE_UNAVAILABLE" | "SERVER_BUSY" | "STORAGE_FULL")
     );
     if retry && response.data == async_graphql::Value::Null {
         let mut http = (StatusCode::SERVICE_UNAVAILABLE, json(response)).into_response();

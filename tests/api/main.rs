@@ -9,6 +9,7 @@ mod contact_query;
 mod conversations;
 mod create;
 mod delete;
+mod disk_full;
 mod events;
 mod filters;
 mod hostile;
