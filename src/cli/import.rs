@@ -19,9 +19,9 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::domain::{self, ContactInput, Mode, Patch, Rules};
-use crate::service::begin_write;
 use crate::service::events::EventBus;
 use crate::service::import::{self, ImportRow, OnConflictMode, ReadBack, RowOutcome};
+use crate::service::tx::{self, Decision, Written};
 
 /// File formats `import` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -85,6 +85,10 @@ struct Parsed {
 }
 
 /// Imports the file; the summary says what happened to every row.
+///
+/// Each batch is written through the service's write path. With `--atomic`
+/// the whole file is one write (`tx::write_once`): it commits only if every
+/// row was good and the file was read to its end, else it rolls back.
 pub async fn run(
     db: &DatabaseConnection,
     rules: &Rules,
@@ -92,90 +96,159 @@ pub async fn run(
     opts: &ImportOptions,
     progress: &dyn Progress,
 ) -> anyhow::Result<Summary> {
-    let file =
-        File::open(&opts.file).with_context(|| format!("cannot open {}", opts.file.display()))?;
-    let bytes_read = Arc::new(AtomicU64::new(0));
-    let (tx, mut rx) = mpsc::channel::<Vec<Parsed>>(2);
-    let reader = {
-        let (format, batch_size, bytes_read) =
-            (opts.format, opts.batch_size.max(1), bytes_read.clone());
-        std::thread::spawn(move || read_file(file, format, batch_size, bytes_read, tx))
-    };
-
-    let txn = if opts.atomic {
-        Some(begin_write(db).await?)
+    let mut batches = Batches::open(opts, rules, progress)?;
+    let outcome = if opts.atomic {
+        import_atomically(db, events, &mut batches).await
     } else {
-        None
+        import_batch_by_batch(db, events, &mut batches).await
     };
-    let mut summary = Summary::default();
-    let outcome: anyhow::Result<()> = async {
-        while let Some(batch) = rx.recv().await {
-            let mut rows = Vec::with_capacity(batch.len());
-            let mut lines = Vec::with_capacity(batch.len());
-            for parsed in batch {
-                summary.rows += 1;
-                match parsed.row {
-                    Ok(input) => {
-                        rows.push(ImportRow {
-                            update: (opts.on_conflict == OnConflictMode::Update)
-                                .then(|| input.clone().validate(rules, "row", Mode::Update)),
-                            create: input.validate(rules, "row", Mode::Create),
-                            origin: format!("line {}", parsed.line),
-                        });
-                        lines.push(parsed.line);
-                    }
-                    Err(message) => summary.failed.push(Rejected {
-                        line: parsed.line,
-                        code: "BAD_USER_INPUT".into(),
-                        field: None,
-                        message,
-                    }),
-                }
-            }
-            let imported = match &txn {
-                Some(txn) => {
-                    import::import_in(txn, &rows, opts.on_conflict, true, ReadBack::Nothing).await?
-                }
-                None => {
-                    import::import(
-                        db,
-                        events,
-                        &rows,
-                        opts.on_conflict,
-                        false,
-                        ReadBack::Nothing,
-                    )
-                    .await?
-                }
-            };
-            tally(&mut summary, &imported.rows, &lines);
-            progress.advance(bytes_read.load(Ordering::Relaxed), &summary);
-        }
-        Ok(())
-    }
-    .await;
-    // Dropping the receiver first unblocks a reader waiting on a full channel
-    // when the import stopped early; otherwise the join below would hang.
-    drop(rx);
-    let read = reader
-        .join()
-        .map_err(|_| anyhow::anyhow!("the file reader panicked"))?;
-    let outcome = outcome.and(read);
-    if let Some(txn) = txn {
-        // All or nothing: a single failed row anywhere rolls the file back.
-        let all_good = outcome.is_ok() && summary.failed.is_empty();
-        if all_good {
-            txn.commit().await?;
-        } else {
-            txn.rollback().await?;
-            summary.created = 0;
-            summary.updated = 0;
-            summary.skipped = 0;
-        }
-    }
-    outcome?;
+    let read = batches.finish_reading();
+    let mut summary = batches.summary;
+    outcome.and(read)?;
     summary.failed.sort_by_key(|r| r.line);
     Ok(summary)
+}
+
+/// Every batch in its own write: good rows are kept whatever later rows do.
+async fn import_batch_by_batch(
+    db: &DatabaseConnection,
+    events: &EventBus,
+    batches: &mut Batches<'_>,
+) -> anyhow::Result<()> {
+    while let Some((rows, lines)) = batches.next().await {
+        let mode = batches.opts.on_conflict;
+        let imported = import::import(db, events, &rows, mode, false, ReadBack::Nothing).await?;
+        batches.tally(&imported.rows, &lines);
+    }
+    Ok(())
+}
+
+/// The whole file in one write: all or nothing. The write holds the
+/// database's write lock (SQLite) until the file is read to its end.
+async fn import_atomically(
+    db: &DatabaseConnection,
+    events: &EventBus,
+    batches: &mut Batches<'_>,
+) -> anyhow::Result<()> {
+    let read = tx::write_once(db, events, async |txn| {
+        let mut written = Vec::new();
+        while let Some((rows, lines)) = batches.next().await {
+            let mode = batches.opts.on_conflict;
+            let imported = import::import_in(txn, &rows, mode, true, ReadBack::Nothing).await?;
+            written.extend(import::events_of(&imported.rows));
+            batches.tally(&imported.rows, &lines);
+        }
+        // The file must have been read to its end before anything commits.
+        let read = batches.finish_reading();
+        Ok(if read.is_ok() && batches.summary.failed.is_empty() {
+            Decision::Commit(Written {
+                value: read,
+                events: written,
+            })
+        } else {
+            Decision::RollBack(read)
+        })
+    })
+    .await?;
+    if !batches.summary.failed.is_empty() || read.is_err() {
+        let summary = &mut batches.summary;
+        (summary.created, summary.updated, summary.skipped) = (0, 0, 0);
+    }
+    read
+}
+
+/// The file's rows as a reader thread parses them, a batch at a time, and
+/// the summary of what became of them.
+struct Batches<'a> {
+    opts: &'a ImportOptions,
+    rules: &'a Rules,
+    progress: &'a dyn Progress,
+    rx: Option<mpsc::Receiver<Vec<Parsed>>>,
+    reader: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+    bytes_read: Arc<AtomicU64>,
+    summary: Summary,
+}
+
+impl<'a> Batches<'a> {
+    fn open(
+        opts: &'a ImportOptions,
+        rules: &'a Rules,
+        progress: &'a dyn Progress,
+    ) -> anyhow::Result<Self> {
+        let file = File::open(&opts.file)
+            .with_context(|| format!("cannot open {}", opts.file.display()))?;
+        let bytes_read = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = mpsc::channel::<Vec<Parsed>>(2);
+        let reader = {
+            let (format, batch_size, bytes_read) =
+                (opts.format, opts.batch_size.max(1), bytes_read.clone());
+            std::thread::spawn(move || read_file(file, format, batch_size, bytes_read, tx))
+        };
+        Ok(Self {
+            opts,
+            rules,
+            progress,
+            rx: Some(rx),
+            reader: Some(reader),
+            bytes_read,
+            summary: Summary::default(),
+        })
+    }
+
+    /// The next batch's valid rows and their lines; rows that did not parse
+    /// go straight to the summary. None once the file is read.
+    async fn next(&mut self) -> Option<(Vec<ImportRow>, Vec<usize>)> {
+        let batch = self.rx.as_mut()?.recv().await?;
+        let mut rows = Vec::with_capacity(batch.len());
+        let mut lines = Vec::with_capacity(batch.len());
+        for parsed in batch {
+            self.summary.rows += 1;
+            match parsed.row {
+                Ok(input) => {
+                    rows.push(self.validated(input, parsed.line));
+                    lines.push(parsed.line);
+                }
+                Err(message) => self.summary.failed.push(Rejected {
+                    line: parsed.line,
+                    code: "BAD_USER_INPUT".into(),
+                    field: None,
+                    message,
+                }),
+            }
+        }
+        Some((rows, lines))
+    }
+
+    fn validated(&self, input: ContactInput, line: usize) -> ImportRow {
+        let rules = self.rules;
+        ImportRow {
+            update: (self.opts.on_conflict == OnConflictMode::Update)
+                .then(|| input.clone().validate(rules, "row", Mode::Update)),
+            create: input.validate(rules, "row", Mode::Create),
+            origin: format!("line {line}"),
+        }
+    }
+
+    /// Counts what the database did with a batch's rows.
+    fn tally(&mut self, outcomes: &[RowOutcome], lines: &[usize]) {
+        tally(&mut self.summary, outcomes, lines);
+        self.progress
+            .advance(self.bytes_read.load(Ordering::Relaxed), &self.summary);
+    }
+
+    /// Stops reading (if the import stopped early) and says whether the
+    /// file was read without error. Later calls answer Ok.
+    fn finish_reading(&mut self) -> anyhow::Result<()> {
+        // Dropping the receiver first unblocks a reader waiting on a full
+        // channel; otherwise the join below would hang.
+        self.rx = None;
+        match self.reader.take() {
+            Some(reader) => reader
+                .join()
+                .map_err(|_| anyhow::anyhow!("the file reader panicked"))?,
+            None => Ok(()),
+        }
+    }
 }
 
 fn tally(summary: &mut Summary, outcomes: &[RowOutcome], lines: &[usize]) {

@@ -7,6 +7,9 @@ use crate::config::Config;
 use crate::service::events::EventBus;
 use crate::service::import::OnConflictMode;
 
+/// How long the command waits, at the end, for its events to be sent.
+const EVENTS_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// `contacts-api import FILE`: reads the file in batches, prints a summary
 /// and every failed row; fails when any row failed.
 pub async fn command(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
@@ -33,7 +36,11 @@ pub async fn command(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     };
     let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let progress = Reporter::new(total);
-    let summary = run(&db, &rules, &EventBus::new(), &opts, &progress).await?;
+    // On PostgreSQL, running servers hear of the rows as they commit.
+    let events = EventBus::for_database(&db).await?;
+    let summary = run(&db, &rules, &events, &opts, &progress).await;
+    events.drain(EVENTS_DRAIN).await;
+    let summary = summary?;
     progress.finish();
 
     let written = if args.atomic && !summary.failed.is_empty() {

@@ -74,6 +74,8 @@ pub struct EventStats {
     pub published: AtomicU64,
     /// Lost before reaching the database (outbox full, or pg_notify failed).
     pub dropped: AtomicU64,
+    /// Handed to PostgreSQL (pg_notify committed).
+    pub sent: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -171,6 +173,23 @@ impl EventBus {
     pub fn stats(&self) -> &EventStats {
         &self.stats
     }
+
+    /// Waits until every event published so far was sent or dropped, at
+    /// most `limit`: a process about to exit (the command line) lets its
+    /// last events reach the other replicas first.
+    pub async fn drain(&self, limit: std::time::Duration) {
+        if self.outbox.is_none() {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + limit;
+        let done = |stats: &EventStats| {
+            stats.sent.load(Ordering::Relaxed) + stats.dropped.load(Ordering::Relaxed)
+                >= stats.published.load(Ordering::Relaxed)
+        };
+        while !done(&self.stats) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 }
 
 impl Default for EventBus {
@@ -246,6 +265,11 @@ async fn notify(
                 Err(e) => Err(e),
             },
         };
+        if sent.is_ok() {
+            stats
+                .sent
+                .fetch_add(payloads.len() as u64, Ordering::Relaxed);
+        }
         if let Err(e) = sent {
             // Reconnect for the next batch.
             conn = None;

@@ -82,15 +82,7 @@ pub async fn import(
         |txn, (rows, mode, atomic, read_back)| {
             Box::pin(async move {
                 let imported = import_in(txn, rows, *mode, *atomic, *read_back).await?;
-                let events = imported
-                    .rows
-                    .iter()
-                    .filter_map(|row| match row {
-                        RowOutcome::Created(id) => Some(ContactEvent::new(EventKind::Created, *id)),
-                        RowOutcome::Updated(id) => Some(ContactEvent::new(EventKind::Updated, *id)),
-                        _ => None,
-                    })
-                    .collect();
+                let events = events_of(&imported.rows);
                 Ok(Written {
                     value: imported,
                     events,
@@ -99,6 +91,17 @@ pub async fn import(
         },
     )
     .await
+}
+
+/// The events a batch's outcomes make once committed: one a written row.
+pub fn events_of(rows: &[RowOutcome]) -> Vec<ContactEvent> {
+    rows.iter()
+        .filter_map(|row| match row {
+            RowOutcome::Created(id) => Some(ContactEvent::new(EventKind::Created, *id)),
+            RowOutcome::Updated(id) => Some(ContactEvent::new(EventKind::Updated, *id)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Takes over the visitors' handles that rows about to be written name.

@@ -68,11 +68,17 @@ pub async fn finish<T>(txn: DatabaseTransaction, result: AppResult<T>) -> AppRes
             Ok(value)
         }
         Err(err) => {
-            if let Err(rollback) = txn.rollback().await {
-                tracing::warn!(error = %rollback, "rollback failed");
-            }
+            roll_back(txn).await;
             Err(err)
         }
+    }
+}
+
+/// Rolls back. A rollback that fails leaves its connection to the pool's
+/// check, which closes it (see app.rs).
+pub(crate) async fn roll_back(txn: DatabaseTransaction) {
+    if let Err(rollback) = txn.rollback().await {
+        tracing::warn!(error = %rollback, "rollback failed");
     }
 }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::events::{ContactEvent, EventBus, EventKind};
 use super::idempotency;
-use super::{begin_write, finish};
+use super::{begin_write, finish, roll_back};
 use crate::error::{AppError, AppResult};
 
 /// Runs of a write before a transient failure is answered CONFLICT.
@@ -82,6 +82,47 @@ where
             }
             Err(error) => return Err(error),
         }
+    }
+}
+
+/// What a one-shot write decided to do with its transaction.
+pub enum Decision<T> {
+    /// Commit, then publish the events.
+    Commit(Written<T>),
+    /// Roll back; the value (what went wrong, say) is returned all the same.
+    RollBack(T),
+}
+
+/// Runs `work` once in one write transaction and commits or rolls back as
+/// it decides, publishing its events after a commit. For work that cannot
+/// be run again (a file being read as it is written, in the command line's
+/// `import --atomic`), so a transient failure is not retried: it rolls back
+/// and is returned.
+pub async fn write_once<T, W>(db: &DatabaseConnection, events: &EventBus, work: W) -> AppResult<T>
+where
+    W: AsyncFnOnce(&DatabaseTransaction) -> AppResult<Decision<T>>,
+{
+    let txn = begin_write(db).await?;
+    let decided = match work(&txn).await {
+        Ok(Decision::Commit(written)) => idempotency::mark_committing(&txn)
+            .await
+            .map(|()| Decision::Commit(written)),
+        other => other,
+    };
+    match decided {
+        Ok(Decision::Commit(written)) => {
+            finish(txn, Ok(())).await?;
+            idempotency::committed();
+            for event in written.events {
+                events.publish(event);
+            }
+            Ok(written.value)
+        }
+        Ok(Decision::RollBack(value)) => {
+            roll_back(txn).await;
+            Ok(value)
+        }
+        Err(error) => finish(txn, Err(error)).await,
     }
 }
 

@@ -52,6 +52,24 @@ impl Cli {
         run(&db, &Rules::default(), &EventBus::new(), &opts, &Quiet).await
     }
 
+    /// Imports publishing to `events` (created with the default options).
+    async fn import_on(
+        &self,
+        path: PathBuf,
+        atomic: bool,
+        events: &EventBus,
+    ) -> anyhow::Result<Summary> {
+        let db = app::connect(&self.app.database_url, 2).await?;
+        let opts = ImportOptions {
+            format: FileFormat::from_path(&path).unwrap(),
+            file: path,
+            on_conflict: OnConflictMode::Fail,
+            atomic,
+            batch_size: 2,
+        };
+        run(&db, &Rules::default(), events, &opts, &Quiet).await
+    }
+
     async fn total(&self) -> i64 {
         self.app
             .data("{ contacts { totalCount } }", json!({}))
@@ -256,4 +274,58 @@ async fn a_failing_database_stops_the_import_instead_of_hanging() {
     .await
     .expect("the import hung");
     assert!(outcome.is_err());
+}
+
+#[tokio::test]
+async fn an_atomic_import_of_a_file_that_breaks_off_writes_nothing() {
+    let cli = Cli::new().await;
+    // Good rows in whole batches, then the file ends mid-element.
+    let broken = cli.file(
+        "broken.json",
+        "[{\"displayName\":\"A\"},\n{\"displayName\":\"B\"},\n{\"displayName\":\"C\"},\n{\"displayName\":",
+    );
+    assert!(cli
+        .import(broken, OnConflictMode::Fail, true, 1)
+        .await
+        .is_err());
+    assert_eq!(cli.total().await, 0, "nothing written");
+}
+
+/// Both modes go through the write path: events after each commit, heard
+/// by the server (on PostgreSQL through NOTIFY), none for a rolled-back file.
+#[tokio::test]
+async fn imports_publish_their_rows_after_commit() {
+    let cli = Cli::new().await;
+    // On PostgreSQL the import's own bus, as a separate process has; SQLite
+    // has no bus between processes, so the server's own stands in.
+    let events = if crate::common::postgres_only("NOTIFY between processes") {
+        EventBus::for_database(&cli.app.state.db).await.unwrap()
+    } else {
+        cli.app.events.clone()
+    };
+    let mut heard = cli.app.events.subscribe();
+    for atomic in [false, true] {
+        let path = cli.file(
+            &format!("rows-{atomic}.ndjson"),
+            "{\"displayName\":\"R1\"}\n{\"displayName\":\"R2\"}\n{\"displayName\":\"R3\"}\n",
+        );
+        let summary = cli.import_on(path, atomic, &events).await.unwrap();
+        assert_eq!(summary.created, 3);
+        for _ in 0..3 {
+            let event = crate::common::next_bus_event(&mut heard).await;
+            assert_eq!(
+                event.kind,
+                contacts_api::service::events::EventKind::Created
+            );
+        }
+    }
+    let bad = cli.file(
+        "bad.ndjson",
+        "{\"displayName\":\"R4\"}\n{\"displayName\":5}\n",
+    );
+    let summary = cli.import_on(bad, true, &events).await.unwrap();
+    assert_eq!((summary.created, summary.failed.len()), (0, 1));
+    events.drain(std::time::Duration::from_secs(5)).await;
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), heard.recv()).await;
+    assert!(quiet.is_err(), "a rolled-back import published {quiet:?}");
 }
