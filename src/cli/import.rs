@@ -14,11 +14,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use sea_orm::DatabaseConnection;
 use serde::de::{Error as _, SeqAccess, Visitor};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use crate::domain::{self, ContactInput, Mode, Patch, Rules};
+use crate::domain::{ContactInput, Mode, Rules};
+use crate::graphql::input::CreateContactInput;
 use crate::service::events::EventBus;
 use crate::service::import::{self, ImportRow, OnConflictMode, ReadBack, RowOutcome};
 use crate::service::tx::{self, Decision, Written};
@@ -543,101 +543,9 @@ fn csv_object(columns: &[Column], record: &csv::StringRecord) -> Value {
     Value::Object(row)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct FileRow {
-    display_name: Option<String>,
-    avatar_url: Option<String>,
-    title: Option<String>,
-    timezone: Option<String>,
-    gender: Option<String>,
-    locale: Option<String>,
-    organization_name: Option<String>,
-    description: Option<String>,
-    contact_type: Option<String>,
-    is_spammer: Option<bool>,
-    external_id: Option<String>,
-    group_names: Option<Vec<String>>,
-    links: Option<Vec<String>>,
-    via: Option<Vec<FileHandle>>,
-    address: Option<FileAddress>,
-    conversations: Option<Vec<FileConversation>>,
-    metadata: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileHandle {
-    source: String,
-    handle: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct FileAddress {
-    organization_name: Option<String>,
-    address_line1: Option<String>,
-    address_line2: Option<String>,
-    postcode: Option<String>,
-    city: Option<String>,
-    state: Option<String>,
-    country: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConversation {
-    id: String,
-    channel: String,
-}
-
-fn given<T>(value: Option<T>) -> Patch<T> {
-    value.map_or(Patch::Keep, Patch::Set)
-}
-
-/// A row object of the file as the fields of a create.
+/// A row object of the file, read into the API's own input type.
 fn row_from_json(value: Value) -> Result<ContactInput, String> {
-    let row: FileRow = serde_json::from_value(value).map_err(|e| e.to_string())?;
-    Ok(ContactInput {
-        display_name: given(row.display_name),
-        avatar_url: given(row.avatar_url),
-        title: given(row.title),
-        timezone: given(row.timezone),
-        gender: given(row.gender),
-        locale: given(row.locale),
-        organization_name: given(row.organization_name),
-        description: given(row.description),
-        contact_type: given(row.contact_type),
-        is_spammer: given(row.is_spammer),
-        external_id: given(row.external_id),
-        group_names: given(row.group_names),
-        links: given(row.links),
-        via: given(row.via.map(|via| {
-            via.into_iter()
-                .map(|h| domain::HandleInput {
-                    source: h.source,
-                    handle: h.handle,
-                })
-                .collect()
-        })),
-        address: given(row.address.map(|a| domain::AddressInput {
-            organization_name: given(a.organization_name),
-            address_line1: given(a.address_line1),
-            address_line2: given(a.address_line2),
-            postcode: given(a.postcode),
-            city: given(a.city),
-            state: given(a.state),
-            country: given(a.country),
-        })),
-        metadata: given(row.metadata),
-        conversations: row
-            .conversations
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| domain::ConversationInput {
-                id: c.id,
-                channel: c.channel,
-            })
-            .collect(),
-    })
+    serde_json::from_value::<CreateContactInput>(value)
+        .map(ContactInput::from)
+        .map_err(|e| e.to_string())
 }

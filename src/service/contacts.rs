@@ -1,7 +1,7 @@
 //! Reading and writing single contacts.
 
 use entity::{contact, contact_handle, conversation};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
@@ -151,16 +151,17 @@ pub async fn find_by_conversation<C: ConnectionTrait>(
 /// SQLite's writer holds the whole database already). Writes that touch
 /// several contacts lock them this way first, so two of them never wait on
 /// each other in opposite orders (a deadlock PostgreSQL only breaks after a
-/// second).
+/// second). Returns the ids locked: those that still exist.
 pub(super) async fn lock_in_id_order<C: ConnectionTrait>(
     conn: &C,
     ids: impl IntoIterator<Item = Uuid>,
-) -> AppResult<()> {
+) -> AppResult<Vec<Uuid>> {
     let mut ids: Vec<Uuid> = ids.into_iter().collect();
     ids.sort_unstable();
     ids.dedup();
+    let mut locked = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(super::chunk_len(conn.get_database_backend(), 1)) {
-        let _locked: Vec<Uuid> = contact::Entity::find()
+        let rows: Vec<Uuid> = contact::Entity::find()
             .select_only()
             .column(contact::Column::Id)
             .filter(contact::Column::Id.is_in(chunk.iter().copied()))
@@ -169,7 +170,19 @@ pub(super) async fn lock_in_id_order<C: ConnectionTrait>(
             .into_tuple()
             .all(conn)
             .await?;
+        locked.extend(rows);
     }
+    Ok(locked)
+}
+
+/// Sets a contact's `updatedAt` to now, and nothing else: for a change to
+/// what hangs on it (a conversation linked or moved away).
+pub(super) async fn mark_updated<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<()> {
+    contact::Entity::update_many()
+        .col_expr(contact::Column::UpdatedAt, Expr::value(now()))
+        .filter(contact::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 

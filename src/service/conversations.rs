@@ -1,6 +1,6 @@
 //! Tying conversations to contacts (Airy: a contact for every conversation).
 
-use entity::{contact, conversation};
+use entity::conversation;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect, Set,
 };
@@ -55,28 +55,75 @@ struct Linked {
     events: Vec<ContactEvent>,
 }
 
+/// Links in named steps. Locks are taken as everywhere: contacts first, in
+/// id order, then the conversation that hangs on them (a merge locks its two
+/// contacts, then moves their conversations).
 async fn link_once<C: ConnectionTrait>(
     conn: &C,
     conversation_id: Uuid,
     channel: &str,
     target: &LinkTarget,
 ) -> AppResult<Linked> {
+    let seen = conversation::Entity::find_by_id(conversation_id)
+        .one(conn)
+        .await?;
+    if let Some(c) = &seen {
+        check_channel(c, channel)?;
+    }
+    let (owner, mut events) = owner_for(conn, target).await?;
+    let previous_owner = seen.as_ref().and_then(|c| c.contact_id);
+    let locked =
+        contacts::lock_in_id_order(conn, std::iter::once(owner).chain(previous_owner)).await?;
+    if !locked.contains(&owner) {
+        // Merged away or deleted since it was found: found afresh next run.
+        return Err(AppError::Contended);
+    }
     let existing = conversation::Entity::find_by_id(conversation_id)
         .lock_exclusive()
         .one(conn)
         .await?;
-    if let Some(c) = &existing {
-        if c.channel != channel {
-            return Err(AppError::bad_input(
-                "input.channel",
-                format!(
-                    "input.channel: conversation {conversation_id} is on channel {:?}",
-                    c.channel
-                ),
-            ));
+    if existing.as_ref().map(|c| c.contact_id) != seen.as_ref().map(|c| c.contact_id) {
+        // Linked, moved or created meanwhile: run again on what is there now.
+        return Err(AppError::Contended);
+    }
+    let linked = attach(conn, existing, conversation_id, channel, owner).await?;
+    if previous_owner != Some(owner) {
+        contacts::mark_updated(conn, owner).await?;
+        if !events.iter().any(|e| e.contact_id == owner) {
+            events.push(ContactEvent::new(EventKind::Updated, owner));
+        }
+        if let Some(old) = previous_owner.filter(|old| locked.contains(old)) {
+            contacts::mark_updated(conn, old).await?;
+            events.push(ContactEvent::new(EventKind::Updated, old));
         }
     }
-    let owner = match target {
+    Ok(Linked {
+        conversation: linked,
+        events,
+    })
+}
+
+/// A conversation stays on the channel it was first linked on.
+fn check_channel(conversation: &conversation::Model, channel: &str) -> AppResult<()> {
+    if conversation.channel == channel {
+        return Ok(());
+    }
+    Err(AppError::bad_input(
+        "input.channel",
+        format!(
+            "input.channel: conversation {} is on channel {:?}",
+            conversation.id, conversation.channel
+        ),
+    ))
+}
+
+/// The id of the contact the conversation goes to, creating it when the
+/// target asks for a new one, and the events that makes.
+async fn owner_for<C: ConnectionTrait>(
+    conn: &C,
+    target: &LinkTarget,
+) -> AppResult<(Uuid, Vec<ContactEvent>)> {
+    let found = match target {
         LinkTarget::Contact(id) => Some(merge::resolve(conn, *id).await?.ok_or_else(|| {
             AppError::not_found(
                 "input.contactId",
@@ -86,61 +133,50 @@ async fn link_once<C: ConnectionTrait>(
         LinkTarget::Handle(handle, _) => contacts::find_by_verified_handle(conn, handle).await?,
         LinkTarget::New(_) => None,
     };
-    let new_contact = match target {
-        LinkTarget::Handle(_, changes) | LinkTarget::New(changes) => Some(changes),
-        LinkTarget::Contact(_) => None,
+    if let Some(owner) = found {
+        return Ok((owner.id, Vec::new()));
+    }
+    let (LinkTarget::Handle(_, changes) | LinkTarget::New(changes)) = target else {
+        return Err(AppError::Contended);
     };
-    let mut events: Vec<ContactEvent> = Vec::new();
-    let owner = match (owner, new_contact) {
-        (Some(owner), _) => owner,
-        (None, Some(changes)) => {
-            // A handle taken meanwhile by a concurrent link is a race: retried,
-            // the next attempt finds its owner.
-            let created = write::insert_contact(conn, changes)
-                .await
-                .map_err(|e| match e {
-                    AppError::Conflict { .. } => AppError::Contended,
-                    other => other,
-                })?;
-            events.push(ContactEvent::new(EventKind::Created, created.id));
-            created
-        }
-        (None, None) => return Err(AppError::Contended),
-    };
-    let previous_owner = existing.as_ref().and_then(|c| c.contact_id);
-    let linked = match existing {
-        Some(c) if c.contact_id == Some(owner.id) => c,
+    // A handle taken meanwhile by a concurrent link is a race: retried, the
+    // next run finds its owner.
+    let created = write::insert_contact(conn, changes)
+        .await
+        .map_err(|e| match e {
+            AppError::Conflict { .. } => AppError::Contended,
+            other => other,
+        })?;
+    Ok((
+        created.id,
+        vec![ContactEvent::new(EventKind::Created, created.id)],
+    ))
+}
+
+/// Points the (locked) conversation at `owner`, or creates it there.
+async fn attach<C: ConnectionTrait>(
+    conn: &C,
+    existing: Option<conversation::Model>,
+    conversation_id: Uuid,
+    channel: &str,
+    owner: Uuid,
+) -> AppResult<conversation::Model> {
+    Ok(match existing {
+        Some(c) if c.contact_id == Some(owner) => c,
         Some(c) => {
             let mut active: conversation::ActiveModel = c.into();
-            active.contact_id = Set(Some(owner.id));
+            active.contact_id = Set(Some(owner));
             active.update(conn).await?
         }
         None => {
             conversation::ActiveModel {
                 id: Set(conversation_id),
                 channel: Set(channel.to_owned()),
-                contact_id: Set(Some(owner.id)),
+                contact_id: Set(Some(owner)),
                 created_at: Set(now()),
             }
             .insert(conn)
             .await?
         }
-    };
-    if previous_owner != Some(owner.id) {
-        let owner_id = owner.id;
-        contacts::touch(conn, owner).await?;
-        if !events.iter().any(|e| e.contact_id == owner_id) {
-            events.push(ContactEvent::new(EventKind::Updated, owner_id));
-        }
-        if let Some(old) = previous_owner {
-            if let Some(old) = contact::Entity::find_by_id(old).one(conn).await? {
-                events.push(ContactEvent::new(EventKind::Updated, old.id));
-                contacts::touch(conn, old).await?;
-            }
-        }
-    }
-    Ok(Linked {
-        conversation: linked,
-        events,
     })
 }

@@ -6,7 +6,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use entity::{contact, contact_group_member, contact_handle, contact_metadata, conversation};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
     EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set, Statement,
@@ -433,21 +435,12 @@ pub async fn import_in<C: ConnectionTrait>(
     let valid: Vec<&ContactChanges> = rows.iter().filter_map(|r| r.create.as_ref().ok()).collect();
     let existing = lookup_existing(conn, &valid).await?;
     let plans = plan_rows(rows, &existing, mode);
-
     if atomic && plans.iter().any(|p| matches!(p, Plan::Fail(_))) {
-        let rows = plans
-            .into_iter()
-            .map(|p| match p {
-                Plan::Fail(e) => RowOutcome::Failed(e),
-                _ => RowOutcome::NotWritten,
-            })
-            .collect();
         return Ok(Imported {
-            rows,
+            rows: nothing_written(plans),
             contacts: HashMap::new(),
         });
     }
-
     // Contacts this batch updates are locked first, in id order: imports
     // of the same people in different orders then queue instead of
     // deadlocking.
@@ -467,38 +460,80 @@ pub async fn import_in<C: ConnectionTrait>(
         .filter_map(|(i, _)| rows[i].create.as_ref().ok().map(|c| (i, c)))
         .collect();
     let created = insert_batch(conn, &creates, &existing).await?;
-
     let mut outcomes = Vec::with_capacity(rows.len());
-    for (i, plan) in plans.into_iter().enumerate() {
-        let outcome = match plan {
-            Plan::Create => RowOutcome::Created(created[&i]),
-            Plan::Skip => RowOutcome::Skipped,
+    for (i, (plan, row)) in plans.into_iter().zip(rows).enumerate() {
+        outcomes.push(carry_out(conn, i, plan, row, &created).await?);
+    }
+    let contacts = read_written(conn, &outcomes, read_back).await?;
+    Ok(Imported {
+        rows: outcomes,
+        contacts,
+    })
+}
+
+/// An atomic batch with a failed row: the failures, and nothing written.
+fn nothing_written(plans: Vec<Plan>) -> Vec<RowOutcome> {
+    plans
+        .into_iter()
+        .map(|p| match p {
             Plan::Fail(e) => RowOutcome::Failed(e),
-            Plan::Update(target) => {
-                let id = match target {
-                    Target::Existing(id) => id,
-                    Target::Row(row) => created[&row],
-                };
-                let changes = rows[i]
-                    .update
-                    .as_ref()
-                    .ok_or_else(|| {
-                        AppError::Internal(anyhow::anyhow!(
-                            "an import row to update was not validated for updates"
-                        ))
-                    })?
-                    .as_ref()
-                    .map_err(Clone::clone)?;
-                let current = contact::Entity::find_by_id(id)
-                    .lock_exclusive()
-                    .one(conn)
-                    .await?
-                    .ok_or(AppError::Contended)?;
-                write::update_contact(conn, current, changes).await?;
-                RowOutcome::Updated(id)
-            }
-        };
-        outcomes.push(outcome);
+            _ => RowOutcome::NotWritten,
+        })
+        .collect()
+}
+
+/// Row `i`'s outcome once the batch's new contacts exist: an update is
+/// applied now, to its (locked) contact.
+async fn carry_out<C: ConnectionTrait>(
+    conn: &C,
+    i: usize,
+    plan: Plan,
+    row: &ImportRow,
+    created: &HashMap<usize, Uuid>,
+) -> AppResult<RowOutcome> {
+    let id_of = |row: usize| {
+        created.get(&row).copied().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("an import row planned as created was not"))
+        })
+    };
+    let target = match plan {
+        Plan::Create => return Ok(RowOutcome::Created(id_of(i)?)),
+        Plan::Skip => return Ok(RowOutcome::Skipped),
+        Plan::Fail(e) => return Ok(RowOutcome::Failed(e)),
+        Plan::Update(target) => target,
+    };
+    let id = match target {
+        Target::Existing(id) => id,
+        Target::Row(row) => id_of(row)?,
+    };
+    let changes = row
+        .update
+        .as_ref()
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "an import row to update was not validated for updates"
+            ))
+        })?
+        .as_ref()
+        .map_err(Clone::clone)?;
+    let current = contact::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(AppError::Contended)?;
+    write::update_contact(conn, current, changes).await?;
+    Ok(RowOutcome::Updated(id))
+}
+
+/// The written contacts, read back in the import's transaction, if asked.
+async fn read_written<C: ConnectionTrait>(
+    conn: &C,
+    outcomes: &[RowOutcome],
+    read_back: ReadBack,
+) -> AppResult<HashMap<Uuid, contact::Model>> {
+    let mut contacts = HashMap::new();
+    if read_back == ReadBack::Nothing {
+        return Ok(contacts);
     }
     let ids: Vec<Uuid> = outcomes
         .iter()
@@ -507,20 +542,12 @@ pub async fn import_in<C: ConnectionTrait>(
             _ => None,
         })
         .collect();
-    let mut contacts = HashMap::new();
-    let wanted: &[Uuid] = match read_back {
-        ReadBack::Contacts => &ids,
-        ReadBack::Nothing => &[],
-    };
-    for chunk in wanted.chunks(chunk_len(conn.get_database_backend(), 1)) {
+    for chunk in ids.chunks(chunk_len(conn.get_database_backend(), 1)) {
         for m in contacts::get_many(conn, chunk).await? {
             contacts.insert(m.id, m);
         }
     }
-    Ok(Imported {
-        rows: outcomes,
-        contacts,
-    })
+    Ok(contacts)
 }
 
 /// Writes the new contacts with multi-row INSERTs. Returns row index -> id.
@@ -534,109 +561,138 @@ async fn insert_batch<C: ConnectionTrait>(
         .iter()
         .map(|(_, c)| write::new_contact(c, at))
         .collect();
-    let ids: HashMap<usize, Uuid> = creates
+    // Each new contact beside the changes it was made of.
+    let made: Vec<(&ContactChanges, Uuid)> = creates
         .iter()
         .zip(&models)
-        .map(|((i, _), m)| (*i, m.id))
+        .map(|((_, c), m)| (*c, m.id))
         .collect();
-
-    for chunk in models.chunks(chunk_len(
-        conn.get_database_backend(),
-        super::columns_of::<contact::Entity>(),
-    )) {
-        contact::Entity::insert_many(
-            chunk
-                .iter()
-                .cloned()
-                .map(IntoActiveModel::into_active_model),
-        )
-        .exec_without_returning(conn)
-        .await?;
-    }
-
-    let handles: Vec<contact_handle::ActiveModel> =
-        creates
-            .iter()
-            .zip(&models)
-            .flat_map(|((_, c), m)| {
-                c.via.iter().flatten().enumerate().map(move |(pos, h)| {
-                    contact_handle::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        contact_id: Set(m.id),
-                        source: Set(h.handle.source.clone()),
-                        handle: Set(h.handle.handle.clone()),
-                        search_key: Set(h.handle.search_key.clone()),
-                        position: Set(pos as i32),
-                        verified: Set(true),
-                    }
-                })
-            })
-            .collect();
-    insert_chunked(conn, handles).await?;
-
-    let metadata: Vec<contact_metadata::ActiveModel> = creates
+    insert_contacts(conn, models).await?;
+    insert_chunked(conn, handle_rows(&made)).await?;
+    insert_chunked(conn, metadata_rows(&made)).await?;
+    insert_memberships(conn, &made).await?;
+    link_conversations(conn, &made, existing, at).await?;
+    Ok(creates
         .iter()
-        .zip(&models)
-        .flat_map(|((_, c), m)| {
+        .zip(&made)
+        .map(|((i, _), (_, id))| (*i, *id))
+        .collect())
+}
+
+async fn insert_contacts<C: ConnectionTrait>(
+    conn: &C,
+    models: Vec<contact::Model>,
+) -> AppResult<()> {
+    insert_chunked(
+        conn,
+        models
+            .into_iter()
+            .map(IntoActiveModel::into_active_model)
+            .collect(),
+    )
+    .await
+}
+
+/// The handles of new contacts, in the order given; an import is a token
+/// holder's write, so they are verified.
+fn handle_rows(made: &[(&ContactChanges, Uuid)]) -> Vec<contact_handle::ActiveModel> {
+    made.iter()
+        .flat_map(|(c, id)| {
+            c.via
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(move |(pos, h)| contact_handle::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    contact_id: Set(*id),
+                    source: Set(h.handle.source.clone()),
+                    handle: Set(h.handle.handle.clone()),
+                    search_key: Set(h.handle.search_key.clone()),
+                    position: Set(pos as i32),
+                    verified: Set(true),
+                })
+        })
+        .collect()
+}
+
+/// The metadata of new contacts: their merge patch applied to nothing.
+fn metadata_rows(made: &[(&ContactChanges, Uuid)]) -> Vec<contact_metadata::ActiveModel> {
+    made.iter()
+        .flat_map(|(c, id)| {
             let mut map = Map::new();
             if let MetadataChange::MergePatch(patch) = &c.metadata {
                 merge_patch(&mut map, patch);
             }
             map.into_iter()
                 .map(move |(key, value)| contact_metadata::ActiveModel {
-                    contact_id: Set(m.id),
+                    contact_id: Set(*id),
                     key: Set(key),
                     value: Set(value),
                 })
         })
-        .collect();
-    insert_chunked(conn, metadata).await?;
+        .collect()
+}
 
-    let names: BTreeSet<&str> = creates
+/// Puts new contacts in their groups, creating the groups first.
+async fn insert_memberships<C: ConnectionTrait>(
+    conn: &C,
+    made: &[(&ContactChanges, Uuid)],
+) -> AppResult<()> {
+    let names: BTreeSet<&str> = made
         .iter()
-        .flat_map(|(_, c)| c.group_names.iter().flatten().map(String::as_str))
+        .flat_map(|(c, _)| c.group_names.iter().flatten().map(String::as_str))
         .collect();
     let group_ids = write::ensure_groups(conn, &names.into_iter().collect::<Vec<_>>()).await?;
-    let members: Vec<contact_group_member::ActiveModel> = creates
+    let members: Vec<contact_group_member::ActiveModel> = made
         .iter()
-        .zip(&models)
-        .flat_map(|((_, c), m)| {
+        .flat_map(|(c, id)| {
             let group_ids = &group_ids;
             c.group_names.iter().flatten().filter_map(move |name| {
                 group_ids
                     .get(name)
                     .map(|gid| contact_group_member::ActiveModel {
-                        contact_id: Set(m.id),
+                        contact_id: Set(*id),
                         group_id: Set(*gid),
                     })
             })
         })
         .collect();
-    insert_chunked(conn, members).await?;
+    insert_chunked(conn, members).await
+}
 
+/// Links new contacts' conversations: known ones (unlinked: plan_rows
+/// refused linked ones) are pointed at them, unknown ones are created.
+async fn link_conversations<C: ConnectionTrait>(
+    conn: &C,
+    made: &[(&ContactChanges, Uuid)],
+    existing: &Existing,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
     let mut new_conversations = Vec::new();
-    for ((_, c), m) in creates.iter().zip(&models) {
+    for (c, id) in made {
         for link in &c.conversations {
             if existing.conversations.contains_key(&link.id) {
-                // Known and unlinked (plan_rows refused linked ones).
-                let row = conversation::Entity::find_by_id(link.id).one(conn).await?;
-                if let Some(row) = row {
-                    let mut active: conversation::ActiveModel = row.into();
-                    active.contact_id = Set(Some(m.id));
-                    active.update(conn).await?;
+                let linked = conversation::Entity::update_many()
+                    .col_expr(conversation::Column::ContactId, Expr::value(*id))
+                    .filter(conversation::Column::Id.eq(link.id))
+                    .filter(conversation::Column::ContactId.is_null())
+                    .exec(conn)
+                    .await?;
+                if linked.rows_affected == 0 {
+                    // Linked by someone else since it was looked up.
+                    return Err(AppError::Contended);
                 }
             } else {
                 new_conversations.push(conversation::ActiveModel {
                     id: Set(link.id),
                     channel: Set(link.channel.clone()),
-                    contact_id: Set(Some(m.id)),
+                    contact_id: Set(Some(*id)),
                     created_at: Set(at),
                 });
             }
         }
     }
-    insert_chunked(conn, new_conversations).await?;
-    Ok(ids)
+    insert_chunked(conn, new_conversations).await
 }
 
 /// Inserts rows in statements of as many rows as the bind-parameter rule

@@ -540,7 +540,9 @@ async fn unmerge_in<C: ConnectionTrait>(
     Ok((source, destination.id))
 }
 
-/// The merge record and its destination, both locked.
+/// The merge record and its destination, both locked: the contact first,
+/// then the record that hangs on it, the order a merge takes them in (it
+/// locks its contacts, then moves their records).
 async fn lock_record<C: ConnectionTrait>(
     conn: &C,
     record_id: Uuid,
@@ -551,17 +553,25 @@ async fn lock_record<C: ConnectionTrait>(
             format!("mergeRecordId: no merge record {record_id}"),
         )
     };
+    let seen = merge_record::Entity::find_by_id(record_id)
+        .one(conn)
+        .await?
+        .ok_or_else(not_found)?;
+    let destination = contact::Entity::find_by_id(seen.contact_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?;
     let record = merge_record::Entity::find_by_id(record_id)
         .lock_exclusive()
         .one(conn)
         .await?
         .ok_or_else(not_found)?;
-    let destination = contact::Entity::find_by_id(record.contact_id)
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or_else(not_found)?;
-    Ok((record, destination))
+    match destination {
+        Some(destination) if destination.id == record.contact_id => Ok((record, destination)),
+        // Its destination was merged on (or deleted) meanwhile: the next
+        // run starts from where the record is now.
+        _ => Err(AppError::Contended),
+    }
 }
 
 /// Fields the merge filled and that still hold the merged value are

@@ -3,8 +3,13 @@ use async_graphql::{InputObject, MaybeUndefined, ID};
 use crate::domain::{self, ContactInput, Patch};
 use crate::graphql::types::JsonObject;
 
+// The input types also deserialize (serde, the schema's camelCase names,
+// unknown fields refused), so that the command line reads its rows into the
+// very types the API takes: one field list for both.
+
 /// A channel address to attach to a contact.
-#[derive(InputObject, Clone)]
+#[derive(InputObject, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HandleInput {
     /// Channel: lower-case [a-z0-9_.-]+ (phone, email, twitter, facebook, ...).
     pub source: String,
@@ -14,7 +19,8 @@ pub struct HandleInput {
 
 /// A postal address. On update each field follows the update rules: absent
 /// keeps it, null or "" removes it.
-#[derive(InputObject, Clone, Default)]
+#[derive(InputObject, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct AddressInput {
     pub organization_name: MaybeUndefined<String>,
     pub address_line1: MaybeUndefined<String>,
@@ -26,7 +32,8 @@ pub struct AddressInput {
 }
 
 /// A conversation to tie to the contact (created if unknown).
-#[derive(InputObject, Clone)]
+#[derive(InputObject, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConversationInput {
     /// UUID of the conversation.
     pub id: ID,
@@ -36,7 +43,8 @@ pub struct ConversationInput {
 
 /// All fields are optional, but an input with none set is rejected
 /// (BAD_USER_INPUT), as in Airy.
-#[derive(InputObject, Clone, Default)]
+#[derive(InputObject, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct CreateContactInput {
     pub display_name: Option<String>,
     pub avatar_url: Option<String>,

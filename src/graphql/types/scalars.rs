@@ -28,7 +28,8 @@ impl ScalarType for DateTime {
 
 /// A JSON object. Arrays are rejected at any depth (BAD_USER_INPUT), as in Airy's
 /// via and metadata. Values are strings, numbers, booleans, null or objects.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(transparent)]
 pub struct JsonObject(pub serde_json::Value);
 
 /// A JSON object. Arrays are rejected at any depth (BAD_USER_INPUT), as in Airy's
