@@ -34,6 +34,32 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+impl Model {
+    /// The optional text columns, in the order of the service's
+    /// `domain::TEXT_FIELDS` (their input paths): the one list that writes,
+    /// merges and the command line's CSV columns go through.
+    pub fn text_columns_mut(&mut self) -> [&mut Option<String>; 16] {
+        [
+            &mut self.display_name,
+            &mut self.avatar_url,
+            &mut self.title,
+            &mut self.timezone,
+            &mut self.gender,
+            &mut self.locale,
+            &mut self.organization_name,
+            &mut self.description,
+            &mut self.external_id,
+            &mut self.address_organization_name,
+            &mut self.address_line1,
+            &mut self.address_line2,
+            &mut self.address_postcode,
+            &mut self.address_city,
+            &mut self.address_state,
+            &mut self.address_country,
+        ]
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

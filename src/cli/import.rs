@@ -17,7 +17,7 @@ use serde::de::{Error as _, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use crate::domain::{ContactInput, Mode, Rules};
+use crate::domain::{ContactInput, Mode, Rules, TEXT_FIELDS};
 use crate::graphql::input::CreateContactInput;
 use crate::service::events::EventBus;
 use crate::service::import::{self, ImportRow, OnConflictMode, ReadBack, RowOutcome};
@@ -429,32 +429,10 @@ enum Column {
     Address(String),
 }
 
-const TEXT_FIELDS: &[&str] = &[
-    "displayName",
-    "avatarUrl",
-    "title",
-    "timezone",
-    "gender",
-    "locale",
-    "organizationName",
-    "description",
-    "contactType",
-    "externalId",
-];
-const ADDRESS_FIELDS: &[&str] = &[
-    "organizationName",
-    "addressLine1",
-    "addressLine2",
-    "postcode",
-    "city",
-    "state",
-    "country",
-];
-
 impl Column {
     fn parse(name: &str) -> anyhow::Result<Self> {
         let name = name.trim();
-        if TEXT_FIELDS.contains(&name) {
+        if name == "contactType" || (TEXT_FIELDS.contains(&name) && !name.starts_with("address.")) {
             return Ok(Self::Field(name.to_owned()));
         }
         if name == "groupNames" || name == "links" {
@@ -471,7 +449,7 @@ impl Column {
         }
         if let Some(field) = name
             .strip_prefix("address.")
-            .filter(|f| ADDRESS_FIELDS.contains(f))
+            .filter(|_| TEXT_FIELDS.contains(&name))
         {
             return Ok(Self::Address(field.to_owned()));
         }

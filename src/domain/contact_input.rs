@@ -59,6 +59,31 @@ pub struct ConversationInput {
     pub channel: String,
 }
 
+/// The optional text fields by input path (address parts under `address.`),
+/// in the order of `ContactChanges::text_patches` and of the contact
+/// entity's `text_columns_mut`.
+pub const TEXT_FIELDS: [&str; 16] = [
+    "displayName",
+    "avatarUrl",
+    "title",
+    "timezone",
+    "gender",
+    "locale",
+    "organizationName",
+    "description",
+    "externalId",
+    "address.organizationName",
+    "address.addressLine1",
+    "address.addressLine2",
+    "address.postcode",
+    "address.city",
+    "address.state",
+    "address.country",
+];
+
+static KEEP: Patch<String> = Patch::Keep;
+static CLEAR: Patch<String> = Patch::Clear;
+
 /// Address parts, each a patch; the same type before and after validation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddressInput {
@@ -173,6 +198,43 @@ pub struct ContactChanges {
 impl ContactChanges {
     pub fn field(&self, name: &str) -> String {
         format!("{}.{name}", self.path)
+    }
+
+    /// The patch of each optional text field, in the order of TEXT_FIELDS;
+    /// a removed address removes each of its parts.
+    pub fn text_patches(&self) -> [&Patch<String>; 16] {
+        let [organization_name, address_line1, address_line2, postcode, city, state, country] =
+            match &self.address {
+                Patch::Keep => [&KEEP; 7],
+                Patch::Clear => [&CLEAR; 7],
+                Patch::Set(a) => [
+                    &a.organization_name,
+                    &a.address_line1,
+                    &a.address_line2,
+                    &a.postcode,
+                    &a.city,
+                    &a.state,
+                    &a.country,
+                ],
+            };
+        [
+            &self.display_name,
+            &self.avatar_url,
+            &self.title,
+            &self.timezone,
+            &self.gender,
+            &self.locale,
+            &self.organization_name,
+            &self.description,
+            &self.external_id,
+            organization_name,
+            address_line1,
+            address_line2,
+            postcode,
+            city,
+            state,
+            country,
+        ]
     }
 }
 

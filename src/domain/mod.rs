@@ -11,7 +11,7 @@ pub mod token;
 
 pub use contact_input::{
     AddressInput, ContactChanges, ContactInput, ConversationInput, ConversationLink, HandleInput,
-    MetadataChange, Mode, Patch, PathedHandle,
+    MetadataChange, Mode, Patch, PathedHandle, TEXT_FIELDS,
 };
 pub use handle::{normalize_handle, normalize_source, NormalizedHandle};
 pub use identity::IdentitySecret;

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::events::{ContactEvent, EventBus, EventKind};
 use super::tx::{self, Written};
+use super::write::text_fields;
 use super::{contacts, now, relations, write};
 use crate::error::{AppError, AppResult};
 
@@ -96,28 +97,6 @@ struct Moved {
     merge_records: Vec<Uuid>,
     /// Redirects that pointed at the source, now at the destination.
     redirects: Vec<Uuid>,
-}
-
-/// The optional text columns, by name: what a merge may fill.
-fn text_fields(m: &mut contact::Model) -> [(&'static str, &mut Option<String>); 16] {
-    [
-        ("displayName", &mut m.display_name),
-        ("avatarUrl", &mut m.avatar_url),
-        ("title", &mut m.title),
-        ("timezone", &mut m.timezone),
-        ("gender", &mut m.gender),
-        ("locale", &mut m.locale),
-        ("organizationName", &mut m.organization_name),
-        ("description", &mut m.description),
-        ("externalId", &mut m.external_id),
-        ("address.organizationName", &mut m.address_organization_name),
-        ("address.addressLine1", &mut m.address_line1),
-        ("address.addressLine2", &mut m.address_line2),
-        ("address.postcode", &mut m.address_postcode),
-        ("address.city", &mut m.address_city),
-        ("address.state", &mut m.address_state),
-        ("address.country", &mut m.address_country),
-    ]
 }
 
 fn links_of(m: &contact::Model) -> Vec<String> {
@@ -403,10 +382,7 @@ async fn move_relations<C: ConnectionTrait>(
 /// source's values, and the source's links join its own.
 fn fill_fields(destination: &mut contact::Model, source: &contact::Model, moved: &mut Moved) {
     let mut from = source.clone();
-    for ((name, slot), (_, value)) in text_fields(destination)
-        .into_iter()
-        .zip(text_fields(&mut from))
-    {
+    for ((name, slot), (_, value)) in text_fields(destination).zip(text_fields(&mut from)) {
         if slot.is_none() {
             if let Some(v) = value.clone() {
                 moved.filled.push((name.to_owned(), v.clone()));

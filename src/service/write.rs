@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use super::{contacts, now, relations};
 use crate::domain::{
-    merge_patch, validate_metadata, AddressInput, ContactChanges, ConversationLink, MetadataChange,
-    Patch, PathedHandle,
+    merge_patch, validate_metadata, ContactChanges, ConversationLink, MetadataChange, Patch,
+    PathedHandle, TEXT_FIELDS,
 };
 use crate::error::{AppError, AppResult};
 
@@ -87,15 +87,9 @@ fn set(field: &mut Option<String>, patch: &Patch<String>) {
 
 /// Applies the changes that live on the contacts row itself.
 fn apply_row_changes(model: &mut contact::Model, c: &ContactChanges) {
-    set(&mut model.display_name, &c.display_name);
-    set(&mut model.avatar_url, &c.avatar_url);
-    set(&mut model.title, &c.title);
-    set(&mut model.timezone, &c.timezone);
-    set(&mut model.gender, &c.gender);
-    set(&mut model.locale, &c.locale);
-    set(&mut model.organization_name, &c.organization_name);
-    set(&mut model.description, &c.description);
-    set(&mut model.external_id, &c.external_id);
+    for (slot, patch) in model.text_columns_mut().into_iter().zip(c.text_patches()) {
+        set(slot, patch);
+    }
     model.sort_name = model
         .display_name
         .as_deref()
@@ -110,21 +104,13 @@ fn apply_row_changes(model: &mut contact::Model, c: &ContactChanges) {
     if let Some(links) = &c.links {
         model.links = Value::Array(links.iter().cloned().map(Value::String).collect());
     }
-    match &c.address {
-        Patch::Keep => {}
-        Patch::Clear => apply_address(model, &AddressInput::cleared()),
-        Patch::Set(a) => apply_address(model, a),
-    }
 }
 
-fn apply_address(model: &mut contact::Model, a: &AddressInput) {
-    set(&mut model.address_organization_name, &a.organization_name);
-    set(&mut model.address_line1, &a.address_line1);
-    set(&mut model.address_line2, &a.address_line2);
-    set(&mut model.address_postcode, &a.postcode);
-    set(&mut model.address_city, &a.city);
-    set(&mut model.address_state, &a.state);
-    set(&mut model.address_country, &a.country);
+/// Each optional text column beside its input path (see TEXT_FIELDS).
+pub(super) fn text_fields(
+    model: &mut contact::Model,
+) -> impl Iterator<Item = (&'static str, &mut Option<String>)> {
+    TEXT_FIELDS.into_iter().zip(model.text_columns_mut())
 }
 
 async fn ensure_external_id_free<C: ConnectionTrait>(
@@ -569,4 +555,73 @@ async fn link_conversations<C: ConnectionTrait>(
             .await?;
     }
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AddressInput;
+
+    /// Each field of TEXT_FIELDS, set to its own name, lands in the column
+    /// that field names: the domain's list and the entity's accessor agree.
+    #[test]
+    fn every_text_field_lands_in_its_own_column() {
+        let set = |name: &str| Patch::Set(name.to_owned());
+        let changes = ContactChanges {
+            path: "input".into(),
+            display_name: set("displayName"),
+            avatar_url: set("avatarUrl"),
+            title: set("title"),
+            timezone: set("timezone"),
+            gender: set("gender"),
+            locale: set("locale"),
+            organization_name: set("organizationName"),
+            description: set("description"),
+            contact_type: None,
+            is_spammer: None,
+            external_id: set("externalId"),
+            group_names: None,
+            links: None,
+            via: None,
+            address: Patch::Set(AddressInput {
+                organization_name: set("address.organizationName"),
+                address_line1: set("address.addressLine1"),
+                address_line2: set("address.addressLine2"),
+                postcode: set("address.postcode"),
+                city: set("address.city"),
+                state: set("address.state"),
+                country: set("address.country"),
+            }),
+            metadata: MetadataChange::Keep,
+            conversations: Vec::new(),
+            handles_verified: true,
+        };
+        let m = new_contact(&changes, now());
+        let columns = [
+            (&m.display_name, "displayName"),
+            (&m.avatar_url, "avatarUrl"),
+            (&m.title, "title"),
+            (&m.timezone, "timezone"),
+            (&m.gender, "gender"),
+            (&m.locale, "locale"),
+            (&m.organization_name, "organizationName"),
+            (&m.description, "description"),
+            (&m.external_id, "externalId"),
+            (&m.address_organization_name, "address.organizationName"),
+            (&m.address_line1, "address.addressLine1"),
+            (&m.address_line2, "address.addressLine2"),
+            (&m.address_postcode, "address.postcode"),
+            (&m.address_city, "address.city"),
+            (&m.address_state, "address.state"),
+            (&m.address_country, "address.country"),
+        ];
+        assert_eq!(TEXT_FIELDS.len(), columns.len());
+        for (column, name) in columns {
+            assert_eq!(column.as_deref(), Some(name));
+        }
+        let mut m = m.clone();
+        for (name, slot) in text_fields(&mut m) {
+            assert_eq!(slot.as_deref(), Some(name));
+        }
+    }
 }
