@@ -110,22 +110,30 @@ async fn outside_any_transaction(
     Ok(SqliteTransactionManager::get_transaction_depth(conn) == 0)
 }
 
-/// Applies pending migrations.
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
+/// Applies pending migrations, on a connection of their own (no statement
+/// timeout: a data migration may take longer than a request), before any
+/// pool that serves opens. One connection, because SQLite checks a cached
+/// schema only when it runs a statement, not when it prepares one: a pooled
+/// connection that read the schema between a migration's CREATE TABLE and
+/// its CREATE UNIQUE INDEX then refused `INSERT ... ON CONFLICT` on that
+/// index until the connection was replaced.
+pub async fn migrate(url: &str) -> anyhow::Result<()> {
+    let db = connect(url, 1).await?;
+    Migrator::up(&db, None)
         .await
-        .context("migrating the database")
+        .context("migrating the database")?;
+    db.close().await.ok();
+    Ok(())
 }
 
-/// Migrates an open pool and builds everything the HTTP layer serves,
-/// publishing to `events`.
+/// Builds everything the HTTP layer serves on a pool of an already migrated
+/// database (see [`migrate`]), publishing to `events`.
 pub async fn assemble(
     db: DatabaseConnection,
     config: &Config,
     events: EventBus,
 ) -> anyhow::Result<AppState> {
     let rules = config.rules()?;
-    migrate(&db).await?;
     let schema = build_schema(
         GqlState {
             db: db.clone(),
@@ -219,12 +227,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "--db-pool-size must be at least 2 on PostgreSQL (one connection listens for events)"
         );
     }
-    // Migrations run before the server's pool opens, on a connection of
-    // their own without the statement timeout: a data migration may take
-    // longer than a request.
-    let migrations = connect(&config.database_url, 1).await?;
-    migrate(&migrations).await?;
-    migrations.close().await.ok();
+    migrate(&config.database_url).await?;
     let db = connect_server(&config, pool_size).await?;
     let events = EventBus::for_database(&db).await?;
     let state = assemble(db, &config, events).await?;

@@ -44,8 +44,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => app::serve(cli.config).await,
         Command::Migrate => {
-            let db = app::connect(&cli.config.database_url, 1).await?;
-            app::migrate(&db).await?;
+            app::migrate(&cli.config.database_url).await?;
             tracing::info!("migrations applied");
             Ok(())
         }

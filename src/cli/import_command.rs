@@ -21,8 +21,8 @@ pub async fn command(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         ),
     };
     let rules = config.rules()?;
+    crate::app::migrate(&config.database_url).await?;
     let db = crate::app::connect(&config.database_url, 2).await?;
-    crate::app::migrate(&db).await?;
     let opts = ImportOptions {
         file: args.file.clone(),
         format,

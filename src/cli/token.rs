@@ -15,8 +15,8 @@ pub async fn run(
     command: TokenCommand,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    app::migrate(&config.database_url).await?;
     let db = app::connect(&config.database_url, 1).await?;
-    app::migrate(&db).await?;
     match command {
         TokenCommand::Create { name, scope } => {
             let token = tokens::create(&db, &name, scope).await?;

@@ -139,8 +139,18 @@ impl Executor for AppSchema {
             if admitted.operation_type == Some(OperationType::Mutation) {
                 // One answer, under its idempotency key; mutations read
                 // nothing from the session (the gate put the caller in
-                // the request's own data).
-                let response = this.execute_admitted(request, &admitted).await;
+                // the request's own data). In a task of its own, as over
+                // HTTP: a client that goes away never cuts a mutation off
+                // between its commit and the keeping of its response.
+                let run = this.clone();
+                let response =
+                    tokio::spawn(async move { run.execute_admitted(request, &admitted).await })
+                        .await
+                        .unwrap_or_else(|panic| {
+                            Response::from_errors(vec![server_error(&AppError::Internal(
+                                anyhow::anyhow!("mutation task failed: {panic}"),
+                            ))])
+                        });
                 return stream::once(std::future::ready(response)).boxed();
             }
             let responses = this

@@ -89,6 +89,7 @@ impl TestApp {
         argv.extend_from_slice(args);
         let config: Config = Cli::try_parse_from(argv).expect("test flags").config;
 
+        app::migrate(&url).await.expect("migrate");
         let mut db = app::connect_server(&config, 8).await.expect("connect");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();

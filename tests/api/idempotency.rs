@@ -156,10 +156,11 @@ async fn concurrent_tries_with_one_key_write_once() {
 #[tokio::test]
 async fn a_key_expires_after_its_time() {
     let app = TestApp::with_args(&["--idempotency-ttl-seconds", "1"]).await;
-    post_keyed(&app, "short", &body("Ada")).await;
+    let (_, _, first) = post_keyed(&app, "short", &body("Ada")).await;
+    assert!(first.get("errors").is_none(), "{first}");
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (_, replayed, _) = post_keyed(&app, "short", &body("Ada")).await;
-    assert!(!replayed);
+    let (_, replayed, again) = post_keyed(&app, "short", &body("Ada")).await;
+    assert!(!replayed && again.get("errors").is_none(), "{again}");
     assert_eq!(contacts(&app).await, 2);
 }
 
