@@ -334,10 +334,7 @@ async fn move_relations<C: ConnectionTrait>(
     destination_id: Uuid,
     moved: &mut Moved,
 ) -> AppResult<()> {
-    let offset = relations::handles_for(conn, &[destination_id])
-        .await?
-        .get(&destination_id)
-        .map_or(0, |h| h.len() as i32);
+    let offset = relations::handles_of(conn, destination_id).await?.len() as i32;
     contact_handle::Entity::update_many()
         .col_expr(
             contact_handle::Column::ContactId,
@@ -412,10 +409,7 @@ async fn fill_metadata_and_groups<C: ConnectionTrait>(
     source: SourceRelations,
     moved: &mut Moved,
 ) -> AppResult<()> {
-    let mut dest_metadata = relations::metadata_for(conn, &[destination_id])
-        .await?
-        .remove(&destination_id)
-        .unwrap_or_default();
+    let mut dest_metadata = relations::metadata_of(conn, destination_id).await?;
     fill_missing(
         &mut dest_metadata,
         &source.metadata,
@@ -423,10 +417,8 @@ async fn fill_metadata_and_groups<C: ConnectionTrait>(
         &mut moved.metadata,
     );
     replace_metadata(conn, destination_id, dest_metadata).await?;
-    let dest_groups: BTreeSet<String> = relations::group_names_for(conn, &[destination_id])
+    let dest_groups: BTreeSet<String> = relations::group_names_of(conn, destination_id)
         .await?
-        .remove(&destination_id)
-        .unwrap_or_default()
         .into_iter()
         .collect();
     moved.groups = source
@@ -590,10 +582,7 @@ async fn take_back_metadata_and_groups<C: ConnectionTrait>(
     destination_id: Uuid,
     moved: &Moved,
 ) -> AppResult<()> {
-    let mut dest_metadata = relations::metadata_for(conn, &[destination_id])
-        .await?
-        .remove(&destination_id)
-        .unwrap_or_default();
+    let mut dest_metadata = relations::metadata_of(conn, destination_id).await?;
     for (path, value) in &moved.metadata {
         remove_if_equal(&mut dest_metadata, path, value);
     }

@@ -94,6 +94,39 @@ pub async fn group_names_for<C: ConnectionTrait>(
     Ok(group_by(rows))
 }
 
+/// One contact's handles, in `via` order.
+pub async fn handles_of<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+) -> AppResult<Vec<contact_handle::Model>> {
+    Ok(handles_for(conn, &[contact_id])
+        .await?
+        .remove(&contact_id)
+        .unwrap_or_default())
+}
+
+/// One contact's metadata object.
+pub async fn metadata_of<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+) -> AppResult<Map<String, Value>> {
+    Ok(metadata_for(conn, &[contact_id])
+        .await?
+        .remove(&contact_id)
+        .unwrap_or_default())
+}
+
+/// One contact's group names, sorted.
+pub async fn group_names_of<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+) -> AppResult<Vec<String>> {
+    Ok(group_names_for(conn, &[contact_id])
+        .await?
+        .remove(&contact_id)
+        .unwrap_or_default())
+}
+
 /// Conversations of each contact, oldest first.
 pub async fn conversations_for<C: ConnectionTrait>(
     conn: &C,

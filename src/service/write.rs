@@ -170,10 +170,7 @@ async fn replace_handles<C: ConnectionTrait>(
     // Handles this contact keeps stay verified if they were.
     let mut was_verified: HashMap<(String, String), bool> = HashMap::new();
     if existing {
-        let current: Vec<contact_handle::Model> = relations::handles_for(conn, &[contact_id])
-            .await?
-            .remove(&contact_id)
-            .unwrap_or_default();
+        let current: Vec<contact_handle::Model> = relations::handles_of(conn, contact_id).await?;
         let same_list = current.len() == via.len()
             && current
                 .iter()
@@ -340,10 +337,7 @@ async fn replace_groups<C: ConnectionTrait>(
     existing: bool,
 ) -> AppResult<bool> {
     if existing {
-        let mut current = relations::group_names_for(conn, &[contact_id])
-            .await?
-            .remove(&contact_id)
-            .unwrap_or_default();
+        let mut current = relations::group_names_of(conn, contact_id).await?;
         let mut wanted = names.to_vec();
         current.sort();
         wanted.sort();
@@ -437,10 +431,7 @@ async fn write_metadata<C: ConnectionTrait>(
     existing: bool,
 ) -> AppResult<bool> {
     let current = if existing {
-        relations::metadata_for(conn, &[contact_id])
-            .await?
-            .remove(&contact_id)
-            .unwrap_or_default()
+        relations::metadata_of(conn, contact_id).await?
     } else {
         Map::new()
     };
