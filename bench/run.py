@@ -40,7 +40,9 @@ BENCH = os.path.join(ROOT, "bench")
 PEER = os.path.join(BENCH, "peer")
 SQL = os.path.join(BENCH, "sql")
 
-API_PORT, SQLITE_PORT, PEER_PORT = 18080, 18081, 18082
+# BENCH_PORT moves all three (another server may hold the defaults).
+_BASE_PORT = int(os.environ.get("BENCH_PORT", "18080"))
+API_PORT, SQLITE_PORT, PEER_PORT = _BASE_PORT, _BASE_PORT + 1, _BASE_PORT + 2
 
 IMPORT = ("mutation($i: ImportContactsInput!) { importContacts(input: $i) "
           "{ createdCount errors { index message } } }")

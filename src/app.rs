@@ -160,9 +160,13 @@ pub async fn assemble(
             request_timeout: Duration::from_secs(config.request_timeout),
             idempotency: KeyPolicy {
                 ttl: Duration::from_secs(config.idempotency_ttl_seconds),
-                // Longer than any run: mutations finish past the request
-                // timeout, each statement bounded by it.
-                hold: Duration::from_secs(2 * config.request_timeout + 10),
+                // A run renews its hold while it lasts (see
+                // graphql::idempotent); this long, a retry waits for a
+                // run that died before it may take its key over.
+                hold: Duration::from_secs(
+                    config.request_timeout.saturating_mul(2).saturating_add(10),
+                )
+                .min(Duration::from_secs(24 * 3600)),
             },
         },
     );

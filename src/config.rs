@@ -102,12 +102,12 @@ pub struct Config {
 
     /// How long an Idempotency-Key is remembered after its first use, in
     /// seconds: a retry within this time with the same key gets the first
-    /// response instead of writing again. Default: 24 hours.
+    /// response instead of writing again. Default: 24 hours; at most a year.
     #[arg(
         long,
         env = "CONTACTS_IDEMPOTENCY_TTL_SECONDS",
         default_value_t = 24 * 3600,
-        value_parser = clap::value_parser!(u64).range(1..),
+        value_parser = clap::value_parser!(u64).range(1..=366 * 24 * 3600),
         global = true
     )]
     pub idempotency_ttl_seconds: u64,

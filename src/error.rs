@@ -264,7 +264,10 @@ fn is_cancelled(err: &DbErr) -> bool {
 /// connection lost or pool exhausted) rather than that the statement failed.
 fn is_unavailable(err: &DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
-    if matches!(err, DbErr::ConnectionAcquire(_)) {
+    // Any failure to open or keep a connection: refused, not yet accepting
+    // ("the database is not currently accepting connections", starting
+    // up), too many clients, lost.
+    if matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
         return true;
     }
     match sqlx_error(err) {

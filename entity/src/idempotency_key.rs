@@ -7,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// Whose key it is: "open", "token" or "visitor".
+    /// Whose key it is: "staff" (tokens, and the open mode) or "visitor".
     pub scope: String,
     pub key: String,
     /// SHA-256 (hex) of the document, operation name and variables.

@@ -373,6 +373,14 @@ fn read_file(
                 return Err(e);
             }
             parsed.map_err(|e| anyhow::anyhow!("the file is not a JSON array of objects: {e}"))?;
+            // Only whitespace may follow the array: a second array or stray
+            // text means the file is not what it seems, and nothing commits.
+            de.end().map_err(|e| {
+                anyhow::anyhow!(
+                    "the file goes on after its JSON array (line {}): {e}",
+                    newlines.get() + 1
+                )
+            })?;
         }
         FileFormat::Csv => {
             let mut csv = csv::ReaderBuilder::new()

@@ -48,7 +48,13 @@ impl Idempotency {
             Err(error) => Response::from_errors(vec![server_error(&error)]),
             Ok(Claim::Replay(json)) => replay(&json),
             Ok(Claim::Run(ticket)) => {
+                let holding = tokio::spawn(idempotency::keep_holding(
+                    self.db.clone(),
+                    ticket.clone(),
+                    self.policy.hold,
+                ));
                 let response = idempotency::within(&ticket, execute(request)).await;
+                holding.abort();
                 let kept =
                     serde_json::to_string(&response).map_err(|e| AppError::Internal(e.into()));
                 let settled = match kept {
@@ -66,7 +72,12 @@ impl Idempotency {
     }
 }
 
-/// The key a request carries: Ok(None) without one.
+/// The raw values of the `Idempotency-Key` HTTP header, put in a request's
+/// data by the HTTP transport.
+pub struct HeaderKeys(pub Vec<Vec<u8>>);
+
+/// The key a request carries (header or `extensions.idempotencyKey`, which
+/// must agree): Ok(None) without one.
 fn key_of(request: &Request) -> Result<Option<String>, ServerError> {
     let refuse = |message: &str| {
         server_error(&AppError::bad_input(
@@ -77,31 +88,57 @@ fn key_of(request: &Request) -> Result<Option<String>, ServerError> {
             ),
         ))
     };
-    match request.extensions.get(EXTENSION) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(key)) => {
-            if key.is_empty() || key.len() > MAX_KEY_BYTES {
-                Err(refuse(&format!("is {} bytes long", key.len())))
-            } else if !key.bytes().all(|b| b.is_ascii_graphic()) {
-                Err(refuse("has a character that is not visible ASCII"))
-            } else {
-                Ok(Some(key.clone()))
-            }
+    let header = match header_key(request) {
+        Ok(header) => header,
+        Err(message) => return Err(refuse(message)),
+    };
+    let given = match request.extensions.get(EXTENSION) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(key)) => Some(key.as_bytes()),
+        Some(_) => return Err(refuse("is not a string")),
+    };
+    let key = match (header, given) {
+        (Some(h), Some(g)) if h != g => {
+            return Err(refuse("header and extensions.idempotencyKey differ"))
         }
-        Some(_) => Err(refuse("is not a string")),
+        (Some(key), _) | (None, Some(key)) => key,
+        (None, None) => return Ok(None),
+    };
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        Err(refuse(&format!("is {} bytes long", key.len())))
+    } else if !key.iter().all(u8::is_ascii_graphic) {
+        Err(refuse("has a character that is not visible ASCII"))
+    } else {
+        Ok(Some(String::from_utf8_lossy(key).into_owned()))
     }
 }
 
-/// Keys are per kind of caller. Every token of a server acts for the same
-/// business, so tokens share one scope: keys must be unguessable (random).
+/// The header's one value; every copy of the header must say the same.
+fn header_key(request: &Request) -> Result<Option<&[u8]>, &'static str> {
+    let Some(HeaderKeys(values)) = request
+        .data
+        .get(&TypeId::of::<HeaderKeys>())
+        .and_then(|v| v.downcast_ref::<HeaderKeys>())
+    else {
+        return Ok(None);
+    };
+    match values.as_slice() {
+        [] => Ok(None),
+        [first, rest @ ..] if rest.iter().all(|v| v == first) => Ok(Some(first.as_slice())),
+        _ => Err("header was sent several times with different values"),
+    }
+}
+
+/// Keys are per kind of caller: staff (any token, or the open mode before
+/// a token exists; they all act for the same business, so keys must be
+/// unguessable, random) and visitors.
 fn scope_of(request: &Request) -> &'static str {
     let principal = request
         .data
         .get(&TypeId::of::<Principal>())
         .and_then(|p| p.downcast_ref::<Principal>());
     match principal {
-        Some(Principal::Token(_)) => "token",
-        Some(Principal::Open) => "open",
+        Some(Principal::Token(_) | Principal::Open) => "staff",
         Some(Principal::Visitor) | None => "visitor",
     }
 }

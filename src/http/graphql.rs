@@ -150,34 +150,21 @@ async fn read_request(
     }
 }
 
-/// Puts the `Idempotency-Key` header where every transport carries the key:
-/// the request's `extensions.idempotencyKey`. Both given, they must agree.
+/// Hands the `Idempotency-Key` header values to the schema, which checks
+/// them only for a mutation (queries ignore the key).
 fn with_header_key(
     headers: &axum::http::HeaderMap,
     mut request: async_graphql::Request,
 ) -> Result<async_graphql::Request, AppError> {
-    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
-        return Ok(request);
-    };
-    let header_key = value.to_str().map_err(|_| {
-        AppError::bad_input(
-            idempotent::EXTENSION,
-            "the Idempotency-Key header must be visible ASCII",
-        )
-    })?;
-    let key = async_graphql::Value::String(header_key.to_owned());
-    match request.extensions.get(idempotent::EXTENSION) {
-        Some(given) if *given != key => Err(AppError::bad_input(
-            idempotent::EXTENSION,
-            "the Idempotency-Key header and extensions.idempotencyKey differ",
-        )),
-        _ => {
-            request
-                .extensions
-                .insert(idempotent::EXTENSION.to_owned(), key);
-            Ok(request)
-        }
+    let values: Vec<Vec<u8>> = headers
+        .get_all(IDEMPOTENCY_KEY)
+        .iter()
+        .map(|v| v.as_bytes().to_vec())
+        .collect();
+    if !values.is_empty() {
+        request.data.insert(idempotent::HeaderKeys(values));
     }
+    Ok(request)
 }
 
 /// Counts the request against its token's or its address's rate; Some: the

@@ -12,8 +12,9 @@
 //!
 //! A retry with the same key and the same request gets the kept response; a
 //! different request is refused. A retry that comes while the first run is
-//! still going is refused with CONFLICT (reason IDEMPOTENCY_KEY_IN_USE). If a
-//! run died (a crash) its hold runs out: a retry then takes the key over when
+//! still going is refused with CONFLICT (reason IDEMPOTENCY_KEY_IN_USE); a
+//! run renews its hold while it lasts ([`keep_holding`]). If a run died (a
+//! crash) its hold runs out: a retry then takes the key over when
 //! nothing was committed, and otherwise learns that the write was applied but
 //! its response was lost (CONFLICT, reason IDEMPOTENCY_RESPONSE_LOST).
 
@@ -143,6 +144,26 @@ pub async fn settle(db: &DatabaseConnection, ticket: &Ticket, response: &str) ->
             .await?;
     }
     Ok(())
+}
+
+/// Renews the run's hold on its key every third of `hold`, for as long as
+/// it is polled: a run that outlasts its hold (a long import) is not taken
+/// for dead. Runs until dropped or aborted.
+pub async fn keep_holding(db: DatabaseConnection, ticket: Ticket, hold: Duration) {
+    let every = (hold / 3).max(Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(every).await;
+        let renewed = idempotency_key::Entity::update_many()
+            .col_expr(Column::HeldUntil, Expr::value(super::now() + hold))
+            .filter(Column::Id.eq(ticket.id))
+            .filter(Column::Owner.eq(ticket.owner))
+            .filter(Column::Response.is_null())
+            .exec(&db)
+            .await;
+        if let Err(error) = renewed {
+            tracing::debug!(%error, "renewing an idempotency key's hold failed");
+        }
+    }
 }
 
 /// Inside a write's transaction, just before its commit: marks the running

@@ -289,6 +289,21 @@ async fn an_atomic_import_of_a_file_that_breaks_off_writes_nothing() {
         .await
         .is_err());
     assert_eq!(cli.total().await, 0, "nothing written");
+
+    // Whatever follows the array (a second array, stray text) is not
+    // silently left unread.
+    for (i, tail) in ["[{\"displayName\":\"D\"}]", ",", "]", " xyz"]
+        .iter()
+        .enumerate()
+    {
+        let path = cli.file(
+            &format!("tail{i}.json"),
+            &format!("[{{\"displayName\":\"A\"}},{{\"displayName\":\"B\"}}]\n{tail}\n"),
+        );
+        let outcome = cli.import(path, OnConflictMode::Fail, true, 1).await;
+        assert!(outcome.is_err(), "{tail:?}: {outcome:?}");
+        assert_eq!(cli.total().await, 0, "{tail:?}: nothing written");
+    }
 }
 
 /// Both modes go through the write path: events after each commit, heard
