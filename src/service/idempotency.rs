@@ -41,8 +41,9 @@ const SWEEP_ROWS: u64 = 100;
 pub struct KeyPolicy {
     /// A key is kept this long after its first use, then forgotten.
     pub ttl: Duration,
-    /// How long a run may hold its key before a retry may take it over
-    /// (when its write did not commit): longer than any run may last.
+    /// How long a run's hold on its key lasts unless renewed (a running
+    /// run renews it, see [`keep_holding`]): after it, a retry may take
+    /// the key of a run that died over.
     pub hold: Duration,
 }
 
