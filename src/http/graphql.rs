@@ -139,7 +139,7 @@ async fn read_request(
         field: None,
         message: format!("the body must be a JSON GraphQL request: {e}"),
     });
-    match decoded.and_then(|request| with_header_key(&parts.headers, request)) {
+    match decoded.map(|request| with_header_key(&parts.headers, request)) {
         Ok(request) => Ok((request, permit)),
         Err(error) => Err(Box::new(refuse(
             state,
@@ -155,7 +155,7 @@ async fn read_request(
 fn with_header_key(
     headers: &axum::http::HeaderMap,
     mut request: async_graphql::Request,
-) -> Result<async_graphql::Request, AppError> {
+) -> async_graphql::Request {
     let values: Vec<Vec<u8>> = headers
         .get_all(IDEMPOTENCY_KEY)
         .iter()
@@ -164,7 +164,7 @@ fn with_header_key(
     if !values.is_empty() {
         request.data.insert(idempotent::HeaderKeys(values));
     }
-    Ok(request)
+    request
 }
 
 /// Counts the request against its token's or its address's rate; Some: the
