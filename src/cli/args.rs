@@ -69,6 +69,11 @@ pub struct ImportArgs {
     /// All or nothing: one failed row anywhere writes nothing.
     #[arg(long)]
     pub atomic: bool,
+    /// The CSV field delimiter: one character, or "tab". Without it, Excel's
+    /// `sep=X` first line is honoured, else the delimiter is whichever of
+    /// `,` `;` and tab the header line holds most of.
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
     /// Rows per batch (one multi-row write each).
     #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,
@@ -82,4 +87,15 @@ pub enum ConflictArg {
     Fail,
     Skip,
     Update,
+}
+
+/// `--delimiter`: one ASCII character, or "tab".
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text.as_bytes() {
+        b"tab" | b"\\t" | b"\t" => Ok(b'\t'),
+        [one] if one.is_ascii() && *one != b'"' && *one != b'\n' && *one != b'\r' => Ok(*one),
+        _ => Err(format!(
+            "{text:?}: give one ASCII character (not a quote or line break), or \"tab\""
+        )),
+    }
 }

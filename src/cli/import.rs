@@ -3,7 +3,8 @@
 //! writes; the channel between them holds two batches, so memory stays flat
 //! whatever the file's size.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -54,6 +55,8 @@ pub struct ImportOptions {
     /// All or nothing over the whole file, in one transaction.
     pub atomic: bool,
     pub batch_size: usize,
+    /// The CSV field delimiter; None: detected from the header line.
+    pub delimiter: Option<u8>,
 }
 
 /// A row that was not written.
@@ -180,9 +183,15 @@ impl<'a> Batches<'a> {
         let bytes_read = Arc::new(AtomicU64::new(0));
         let (tx, rx) = mpsc::channel::<Vec<Parsed>>(2);
         let reader = {
-            let (format, batch_size, bytes_read) =
-                (opts.format, opts.batch_size.max(1), bytes_read.clone());
-            std::thread::spawn(move || read_file(file, format, batch_size, bytes_read, tx))
+            let (format, delimiter, batch_size, bytes_read) = (
+                opts.format,
+                opts.delimiter,
+                opts.batch_size.max(1),
+                bytes_read.clone(),
+            );
+            std::thread::spawn(move || {
+                read_file(file, format, delimiter, batch_size, bytes_read, tx)
+            })
         };
         Ok(Self {
             opts,
@@ -276,6 +285,8 @@ struct Counting<R> {
     unpublished: u64,
     bytes: Arc<AtomicU64>,
     newlines: Rc<Cell<usize>>,
+    /// Where the newlines the parser has not yet passed are (see Lines).
+    lines: Rc<RefCell<Lines>>,
 }
 
 impl<R: Read> Read for Counting<R> {
@@ -288,7 +299,44 @@ impl<R: Read> Read for Counting<R> {
         }
         let lines = buf[..n].iter().filter(|b| **b == b'\n').count();
         self.newlines.set(self.newlines.get() + lines);
+        self.lines.borrow_mut().saw(&buf[..n]);
         Ok(n)
+    }
+}
+
+/// The line a byte offset of the stream is on, for parsers that report
+/// offsets (the csv crate's own line count is off for CRLF files). Holds
+/// only the newlines between the parser's position and what it has read
+/// ahead: bounded by its buffer, not by the file.
+#[derive(Default)]
+struct Lines {
+    /// Bytes seen so far.
+    read: u64,
+    /// Offsets of newlines seen and not yet passed.
+    ahead: VecDeque<u64>,
+    /// Newlines passed.
+    passed: usize,
+}
+
+impl Lines {
+    fn saw(&mut self, bytes: &[u8]) {
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'\n' {
+                self.ahead.push_back(self.read + i as u64);
+            }
+        }
+        self.read += bytes.len() as u64;
+    }
+
+    /// The 1-based line of a record starting at `offset`; offsets must not
+    /// go backwards. After a CRLF the csv crate starts the next record at
+    /// the `\n` itself, so a newline at `offset` counts as passed.
+    fn line_of(&mut self, offset: u64) -> usize {
+        while self.ahead.front().is_some_and(|n| *n <= offset) {
+            self.ahead.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
     }
 }
 
@@ -322,16 +370,25 @@ impl Batcher {
 fn read_file(
     file: File,
     format: FileFormat,
+    delimiter: Option<u8>,
     batch_size: usize,
     bytes: Arc<AtomicU64>,
     tx: mpsc::Sender<Vec<Parsed>>,
 ) -> anyhow::Result<()> {
     let newlines = Rc::new(Cell::new(0));
+    let mut buffered = BufReader::with_capacity(256 * 1024, file);
+    skip_byte_order_mark(&mut buffered)?;
+    let csv_dialect = match format {
+        FileFormat::Csv => Some(csv_dialect(&mut buffered, delimiter)?),
+        _ => None,
+    };
+    let lines = Rc::new(RefCell::new(Lines::default()));
     let reader = Counting {
-        inner: BufReader::with_capacity(256 * 1024, file),
+        inner: buffered,
         unpublished: 0,
         bytes,
         newlines: newlines.clone(),
+        lines: lines.clone(),
     };
     let mut out = Batcher {
         batch: Vec::with_capacity(batch_size),
@@ -383,8 +440,10 @@ fn read_file(
             })?;
         }
         FileFormat::Csv => {
+            let dialect = csv_dialect.unwrap_or_default();
             let mut csv = csv::ReaderBuilder::new()
                 .flexible(false)
+                .delimiter(dialect.delimiter)
                 .from_reader(reader);
             let headers = csv.headers().context("reading the CSV header")?.clone();
             let columns: Vec<Column> = headers
@@ -392,21 +451,105 @@ fn read_file(
                 .map(Column::parse)
                 .collect::<Result<_, _>>()?;
             for record in csv.records() {
-                let (line, row) = match record {
+                let (at, row) = match record {
                     Ok(r) => (
-                        r.position().map_or(0, |p| p.line() as usize),
+                        r.position().cloned(),
                         row_from_json(csv_object(&columns, &r)),
                     ),
-                    Err(e) => (
-                        e.position().map_or(0, |p| p.line() as usize),
-                        Err(format!("bad CSV record: {e}")),
-                    ),
+                    Err(e) => (e.position().cloned(), Err(format!("bad CSV record: {e}"))),
                 };
+                let line = at.map_or(0, |p| lines.borrow_mut().line_of(p.byte()));
+                // Lines of the file: a `sep=` line before the header counts.
+                let line = line + dialect.lines_before;
                 out.push(Parsed { line, row })?;
             }
         }
     }
     out.flush()
+}
+
+/// Skips a UTF-8 byte-order mark (PowerShell and Notepad write one) at the
+/// start of the file, whatever its format.
+fn skip_byte_order_mark(reader: &mut BufReader<File>) -> anyhow::Result<()> {
+    let start = reader.fill_buf().context("reading the file")?;
+    if start.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        reader.consume(3);
+    }
+    Ok(())
+}
+
+/// How a CSV file separates its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CsvDialect {
+    delimiter: u8,
+    /// Lines consumed before the header (Excel's `sep=;` line).
+    lines_before: usize,
+}
+
+impl Default for CsvDialect {
+    fn default() -> Self {
+        Self {
+            delimiter: b',',
+            lines_before: 0,
+        }
+    }
+}
+
+/// The delimiter: `forced` (--delimiter) if given; else Excel's `sep=X`
+/// first line (consumed); else whichever of `,` `;` and tab the header
+/// line holds most of outside quotes (Excel writes `;` in most of Europe).
+fn csv_dialect(reader: &mut BufReader<File>, forced: Option<u8>) -> anyhow::Result<CsvDialect> {
+    let start = reader.fill_buf().context("reading the file")?;
+    let first_line = start.split(|b| *b == b'\n').next().unwrap_or_default();
+    let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
+    if let Some(sep) = excel_separator(first_line) {
+        let consumed = (first_line.len() + 1).min(start.len());
+        let consumed = if start.get(first_line.len()) == Some(&b'\r') {
+            (consumed + 1).min(start.len())
+        } else {
+            consumed
+        };
+        reader.consume(consumed);
+        return Ok(CsvDialect {
+            delimiter: forced.unwrap_or(sep),
+            lines_before: 1,
+        });
+    }
+    Ok(CsvDialect {
+        delimiter: forced.unwrap_or_else(|| likely_delimiter(first_line)),
+        lines_before: 0,
+    })
+}
+
+/// `sep=;` (any one character), as Excel writes and reads it.
+fn excel_separator(line: &[u8]) -> Option<u8> {
+    match line {
+        [s, e, p, b'=', sep] if [s, e, p].map(u8::to_ascii_lowercase) == *b"sep" => Some(*sep),
+        _ => None,
+    }
+}
+
+/// The most frequent of `,` `;` and tab outside double quotes; `,` on a tie.
+fn likely_delimiter(header: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for b in header {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let candidates = [b',', b';', b'\t'];
+    let mut best = 0;
+    for i in 1..3 {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    candidates[best]
 }
 
 /// Calls the function on each element of a JSON array as it is parsed.
@@ -534,4 +677,34 @@ fn row_from_json(value: Value) -> Result<ContactInput, String> {
     serde_json::from_value::<CreateContactInput>(value)
         .map(ContactInput::from)
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod dialect_tests {
+    use super::*;
+
+    #[test]
+    fn delimiters_are_told_from_the_header() {
+        assert_eq!(likely_delimiter(b"displayName,via.email"), b',');
+        assert_eq!(likely_delimiter(b"displayName;via.email;title"), b';');
+        assert_eq!(likely_delimiter(b"displayName\tvia.email"), b'\t');
+        // Delimiters inside quotes do not count; a tie is a comma.
+        assert_eq!(likely_delimiter(b"\"a;b;c\",d"), b',');
+        assert_eq!(likely_delimiter(b"displayName"), b',');
+        assert_eq!(excel_separator(b"sep=;"), Some(b';'));
+        assert_eq!(excel_separator(b"SEP=|"), Some(b'|'));
+        assert_eq!(excel_separator(b"sep=;;"), None);
+        assert_eq!(excel_separator(b"displayName"), None);
+    }
+
+    #[test]
+    fn lines_follow_offsets() {
+        let mut lines = Lines::default();
+        lines.saw(b"a,b\r\nc,d\r\n");
+        lines.saw(b"e,f\n");
+        assert_eq!(lines.line_of(0), 1);
+        assert_eq!(lines.line_of(4), 2);
+        assert_eq!(lines.line_of(10), 3);
+        assert_eq!(lines.line_of(14), 4);
+    }
 }

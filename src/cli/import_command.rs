@@ -33,6 +33,7 @@ pub async fn command(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         },
         atomic: args.atomic,
         batch_size: args.batch_size,
+        delimiter: args.delimiter,
     };
     let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let progress = Reporter::new(total);

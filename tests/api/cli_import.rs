@@ -48,6 +48,7 @@ impl Cli {
             on_conflict,
             atomic,
             batch_size,
+            delimiter: None,
         };
         run(&db, &Rules::default(), &EventBus::new(), &opts, &Quiet).await
     }
@@ -66,6 +67,7 @@ impl Cli {
             on_conflict: OnConflictMode::Fail,
             atomic,
             batch_size: 2,
+            delimiter: None,
         };
         run(&db, &Rules::default(), events, &opts, &Quiet).await
     }
@@ -343,4 +345,75 @@ async fn imports_publish_their_rows_after_commit() {
     events.drain(std::time::Duration::from_secs(5)).await;
     let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), heard.recv()).await;
     assert!(quiet.is_err(), "a rolled-back import published {quiet:?}");
+}
+
+/// The same rows as people tools write them: a byte-order mark, CRLF line
+/// ends, `;` or tab between fields, Excel's `sep=;` first line. Each file
+/// imports the same rows and reports its bad row on that file's own line.
+#[tokio::test]
+async fn files_as_people_have_them_import_alike() {
+    let cli = Cli::new().await;
+    let rows = [
+        ["displayName", "via.email", "metadata.tier"],
+        ["Ada", "ada@example.org", "gold"],
+        ["Bad", "not an email", "x"],
+        ["\"Hopper, Grace\"", "grace@navy.mil", "silver"],
+    ];
+    let csv = |sep: &str, end: &str, before: &str| {
+        let mut text = format!("\u{feff}{before}");
+        for row in rows {
+            text.push_str(&row.join(sep));
+            text.push_str(end);
+        }
+        text
+    };
+    let cases = [
+        ("comma-crlf.csv", csv(",", "\r\n", ""), 3),
+        ("semicolon.csv", csv(";", "\n", ""), 3),
+        ("tab.csv", csv("\t", "\r\n", ""), 3),
+        ("excel.csv", csv(";", "\r\n", "sep=;\r\n"), 4),
+    ];
+    for (i, (name, text, bad_line)) in cases.into_iter().enumerate() {
+        let text = text.replace("@example.org", &format!("{i}@example.org"));
+        let text = text.replace("@navy.mil", &format!("{i}@navy.mil"));
+        let summary = cli
+            .import(cli.file(name, &text), OnConflictMode::Fail, false, 10)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        assert_eq!((summary.rows, summary.created), (3, 2), "{name}");
+        assert_eq!(
+            failures(&summary),
+            [(bad_line, "BAD_USER_INPUT", Some("row.via.0.handle"))],
+            "{name}"
+        );
+    }
+    let grace = cli
+        .app
+        .data(
+            "{ contact(handle: {source: \"email\", handle: \"grace3@navy.mil\"}) { displayName metadata } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(grace["contact"]["displayName"], json!("Hopper, Grace"));
+    assert_eq!(grace["contact"]["metadata"], json!({ "tier": "silver" }));
+
+    // JSON and NDJSON with a byte-order mark.
+    let json_file = cli.file("bom.json", "\u{feff}[{\"displayName\":\"J\"}]\r\n");
+    let ndjson_file = cli.file(
+        "bom.ndjson",
+        "\u{feff}{\"displayName\":\"N1\"}\r\n{\"displayName\":5}\r\n",
+    );
+    let summary = cli
+        .import(json_file, OnConflictMode::Fail, false, 10)
+        .await
+        .unwrap();
+    assert_eq!(summary.created, 1);
+    let summary = cli
+        .import(ndjson_file, OnConflictMode::Fail, false, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.created, failures(&summary)),
+        (1, vec![(2, "BAD_USER_INPUT", None)])
+    );
 }
