@@ -7,9 +7,18 @@ pub const MAX_DESCRIPTION: usize = 10_000;
 pub const MAX_URL: usize = 2_048;
 pub const MAX_NAME: usize = 255;
 
-/// Trimmed text; `None` when empty (the caller turns that into a removal).
+/// Trimmed text, line ends normalised to LF (CRLF from Windows, HTML forms
+/// and Excel cells, or a lone CR, each become one `\n`); `None` when empty
+/// (the caller turns that into a removal). Other control characters than
+/// LF and tab are BAD_USER_INPUT.
 pub fn text(field: &str, value: &str, max_chars: usize) -> Result<Option<String>, AppError> {
-    let value = value.trim();
+    let unified;
+    let value = if value.contains('\r') {
+        unified = value.replace("\r\n", "\n").replace('\r', "\n");
+        unified.trim()
+    } else {
+        value.trim()
+    };
     if value.is_empty() {
         return Ok(None);
     }
@@ -94,6 +103,15 @@ pub fn locale(field: &str, value: &str) -> Result<Option<String>, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_ends_become_lf() {
+        let t = |v: &str| text("f", v, 100).unwrap();
+        assert_eq!(t("a\r\nb").as_deref(), Some("a\nb"));
+        assert_eq!(t("a\rb\r\n\r\nc").as_deref(), Some("a\nb\n\nc"));
+        assert_eq!(t("\r\n").as_deref(), None);
+        assert!(text("f", "a\u{7}b", 100).is_err());
+    }
 
     #[test]
     fn text_trims_and_treats_blank_as_removal() {

@@ -270,3 +270,23 @@ async fn concurrent_creates_all_succeed() {
         .await;
     assert_eq!(data["contacts"]["totalCount"], 24);
 }
+
+/// Free text sent with Windows or old Mac line ends is stored with LF.
+#[tokio::test]
+async fn crlf_in_free_text_is_stored_as_lf() {
+    let app = TestApp::new().await;
+    let created = app
+        .create(json!({
+            "displayName": "Line Ends",
+            "description": "first\r\nsecond\rthird",
+            "address": { "addressLine1": "1 Main St\r\nFlat 2" }
+        }))
+        .await;
+    assert_eq!(created["description"], json!("first\nsecond\nthird"));
+    assert_eq!(
+        created["address"]["addressLine1"],
+        json!("1 Main St\nFlat 2")
+    );
+    let read = app.get(s(&created["id"])).await;
+    assert_eq!(read["description"], json!("first\nsecond\nthird"));
+}
