@@ -7,8 +7,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub display_name: Option<String>,
-    /// Lower-cased display name ("" when there is none): the keyset sort key
-    /// for DISPLAY_NAME order, non-null so that cursors never meet NULL.
+    /// The display name's collation key, hex (`text_keys::sort_key`; "" when
+    /// there is none): the keyset sort key for DISPLAY_NAME order, compared
+    /// byte by byte, non-null so that cursors never meet NULL.
     pub sort_name: String,
     pub avatar_url: Option<String>,
     pub title: Option<String>,
@@ -32,9 +33,23 @@ pub struct Model {
     pub address_country: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// What `filter.search` matches (`text_keys::search_text`): the folded
+    /// display name, organisation and externalId.
+    pub search_text: String,
 }
 
 impl Model {
+    /// Recomputes the columns derived from the text fields (sort and search
+    /// keys); every write calls it after changing the fields.
+    pub fn refresh_keys(&mut self) {
+        self.sort_name = crate::text_keys::sort_key(self.display_name.as_deref());
+        self.search_text = crate::text_keys::search_text(
+            self.display_name.as_deref(),
+            self.organization_name.as_deref(),
+            self.external_id.as_deref(),
+        );
+    }
+
     /// The optional text columns, in the order of the service's
     /// `domain::TEXT_FIELDS` (their input paths): the one list that writes,
     /// merges and the command line's CSV columns go through.

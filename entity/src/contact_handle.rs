@@ -22,3 +22,25 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The handle without its extension: a phone's E.164 number, or the
+    /// handle itself. Phones with an extension are stored in RFC 3966 form
+    /// (`+16172531000;ext=201`) so that (source, handle) stays the unique key.
+    pub fn e164_or_handle(&self) -> &str {
+        self.phone_parts().0
+    }
+
+    /// A phone's extension, when it has one.
+    pub fn extension(&self) -> Option<&str> {
+        self.phone_parts().1
+    }
+
+    fn phone_parts(&self) -> (&str, Option<&str>) {
+        let is_phone = matches!(self.source.as_str(), "phone" | "sms" | "whatsapp");
+        match self.handle.split_once(";ext=") {
+            Some((number, ext)) if is_phone => (number, Some(ext)),
+            _ => (self.handle.as_str(), None),
+        }
+    }
+}

@@ -14,3 +14,4 @@ pub mod conversation;
 pub mod handle_move;
 pub mod idempotency_key;
 pub mod merge_record;
+pub mod text_keys;

@@ -11,6 +11,7 @@ mod m20261123_000004_search_trigrams;
 mod m20261130_000005_handle_verified;
 mod m20261130_000006_flat_merge_snapshots;
 mod m20261130_000007_idempotency_keys;
+mod m20261130_000008_text_keys;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_handle_verified::Migration),
             Box::new(m20261130_000006_flat_merge_snapshots::Migration),
             Box::new(m20261130_000007_idempotency_keys::Migration),
+            Box::new(m20261130_000008_text_keys::Migration),
         ]
     }
 }

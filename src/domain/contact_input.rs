@@ -51,6 +51,8 @@ impl<T> Patch<T> {
 pub struct HandleInput {
     pub source: String,
     pub handle: String,
+    /// A phone extension given apart from the number (digits).
+    pub extension: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -414,7 +416,13 @@ fn via(rules: &Rules, path: &str, items: Vec<HandleInput>) -> Result<Vec<PathedH
     for (i, item) in items.iter().enumerate() {
         let source = normalize_source(&format!("{path}.{i}.source"), &item.source)?;
         let field = format!("{path}.{i}.handle");
-        let handle = normalize_handle(rules, &field, &source, &item.handle)?;
+        let handle = normalize_handle(
+            rules,
+            &field,
+            &source,
+            &item.handle,
+            item.extension.as_deref(),
+        )?;
         // The same handle written twice in one list is one handle.
         if seen.insert((handle.source.clone(), handle.handle.clone())) {
             out.push(PathedHandle {
@@ -526,10 +534,12 @@ mod tests {
                 HandleInput {
                     source: "email".into(),
                     handle: "a@b.org".into(),
+                    extension: None,
                 },
                 HandleInput {
                     source: "phone".into(),
                     handle: "nope".into(),
+                    extension: None,
                 },
             ]),
             ..Default::default()
@@ -558,6 +568,7 @@ mod tests {
         let h = |s: &str| HandleInput {
             source: "phone".into(),
             handle: s.into(),
+            extension: None,
         };
         let c = create(ContactInput {
             via: Patch::Set(vec![h("+16172531000"), h("(617) 253-1000")]),

@@ -1,8 +1,7 @@
 //! Channel handles: the same normalisation wherever a handle appears (writes,
 //! lookups, matching), so that every spelling of a number finds one contact.
 
-use phonenumber::Mode;
-
+use super::phone::{self, Phone, PhoneError, MAX_EXTENSION_DIGITS};
 use super::Rules;
 use crate::error::AppError;
 
@@ -12,8 +11,10 @@ const MAX_HANDLE: usize = 320;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NormalizedHandle {
     pub source: String,
+    /// The stored (and matched) form: E.164 for phones, with `;ext=` and the
+    /// extension when there is one (RFC 3966), see `Phone::key`.
     pub handle: String,
-    /// What `search` matches: digits for phones, the lower-cased handle otherwise.
+    /// What `search` matches: digits for phones, the case-folded handle otherwise.
     pub search_key: String,
 }
 
@@ -37,11 +38,14 @@ pub fn normalize_source(field: &str, source: &str) -> Result<String, AppError> {
 
 /// Validates and normalises one handle. `field` is the path of the handle
 /// itself (e.g. input.via.0.handle); `source` must already be normalised.
+/// `extension` is the separate `extension` input (phones only); an extension
+/// may also be written in the handle (`x201`, `ext. 201`, `;ext=201`).
 pub fn normalize_handle(
     rules: &Rules,
     field: &str,
     source: &str,
     handle: &str,
+    extension: Option<&str>,
 ) -> Result<NormalizedHandle, AppError> {
     let raw = handle.trim();
     if raw.is_empty() {
@@ -56,16 +60,26 @@ pub fn normalize_handle(
             format!("{field}: at most {MAX_HANDLE} printable characters"),
         ));
     }
-    let handle = match source {
-        "phone" | "sms" | "whatsapp" => phone(rules, field, raw)?,
-        "email" => email(field, raw)?,
-        "twitter" => twitter(field, raw)?,
-        _ => raw.to_owned(),
-    };
-    let search_key = if handle.starts_with('+') && source != "twitter" && is_e164(&handle) {
-        handle.chars().filter(char::is_ascii_digit).collect()
+    let is_phone = matches!(source, "phone" | "sms" | "whatsapp");
+    let extension_field = extension_path(field);
+    if extension.is_some() && !is_phone {
+        return Err(AppError::bad_input(
+            &extension_field,
+            format!("{extension_field}: only phone numbers (phone, sms, whatsapp) have extensions"),
+        ));
+    }
+    let (handle, search_key) = if is_phone {
+        let number = phone(rules, field, raw, extension)?;
+        let digits = number.e164.chars().filter(char::is_ascii_digit).collect();
+        (number.key(), digits)
     } else {
-        handle.to_lowercase()
+        let handle = match source {
+            "email" => email(field, raw)?,
+            "twitter" => twitter(field, raw)?,
+            _ => raw.to_owned(),
+        };
+        let search_key = super::text_keys::fold(&handle);
+        (handle, search_key)
     };
     Ok(NormalizedHandle {
         source: source.to_owned(),
@@ -74,26 +88,57 @@ pub fn normalize_handle(
     })
 }
 
-fn is_e164(s: &str) -> bool {
-    s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit())
+/// `input.via.0.extension` beside `input.via.0.handle`.
+fn extension_path(handle_field: &str) -> String {
+    match handle_field.strip_suffix("handle") {
+        Some(parent) => format!("{parent}extension"),
+        None => format!("{handle_field}.extension"),
+    }
 }
 
-fn phone(rules: &Rules, field: &str, raw: &str) -> Result<String, AppError> {
-    let invalid = || {
+fn phone(
+    rules: &Rules,
+    field: &str,
+    raw: &str,
+    extension: Option<&str>,
+) -> Result<Phone, AppError> {
+    let mut number = phone::parse(rules.default_region, raw).map_err(|e| {
+        let why = match e {
+            PhoneError::NotANumber => "is not a phone number",
+            PhoneError::NotValid => "is not a valid phone number",
+        };
         AppError::bad_input(
             field,
             format!(
-                "{field}: {raw:?} is not a valid phone number (write it in E.164, e.g. +12345678900, \
-                 or in the server's default region {:?})",
+                "{field}: {raw:?} {why} (write it with its country code, e.g. +49 30 901820, \
+                 or in the server's default region {})",
                 rules.default_region
             ),
         )
-    };
-    let number = phonenumber::parse(Some(rules.default_region), raw).map_err(|_| invalid())?;
-    if !phonenumber::is_valid(&number) {
-        return Err(invalid());
+    })?;
+    if let Some(given) = extension {
+        let ext_field = extension_path(field);
+        let given = given.trim();
+        let digits_only = given.bytes().all(|b| b.is_ascii_digit());
+        if given.is_empty() || given.len() > MAX_EXTENSION_DIGITS || !digits_only {
+            return Err(AppError::bad_input(
+                &ext_field,
+                format!("{ext_field}: 1 to {MAX_EXTENSION_DIGITS} digits 0-9"),
+            ));
+        }
+        match &number.extension {
+            Some(written) if written != given => {
+                return Err(AppError::bad_input(
+                    &ext_field,
+                    format!(
+                        "{ext_field}: {given:?} differs from the extension {written:?} written in the number"
+                    ),
+                ))
+            }
+            _ => number.extension = Some(given.to_owned()),
+        }
     }
-    Ok(number.format().mode(Mode::E164).to_string())
+    Ok(number)
 }
 
 fn email(field: &str, raw: &str) -> Result<String, AppError> {
@@ -131,7 +176,7 @@ mod tests {
     use super::*;
 
     fn norm(source: &str, handle: &str) -> Result<NormalizedHandle, AppError> {
-        normalize_handle(&Rules::default(), "h", source, handle)
+        normalize_handle(&Rules::default(), "h", source, handle, None)
     }
 
     #[test]
@@ -157,10 +202,10 @@ mod tests {
     #[test]
     fn default_region_applies_to_numbers_without_plus() {
         let rules = Rules {
-            default_region: phonenumber::country::Id::DE,
+            default_region: rlibphonenumber::enums::Region::DE,
             ..Rules::default()
         };
-        let h = normalize_handle(&rules, "h", "phone", "030 901820").unwrap();
+        let h = normalize_handle(&rules, "h", "phone", "030 901820", None).unwrap();
         assert_eq!(h.handle, "+4930901820");
     }
 

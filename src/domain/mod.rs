@@ -6,6 +6,7 @@ mod fields;
 mod handle;
 mod identity;
 mod metadata;
+pub mod phone;
 mod search;
 pub mod token;
 
@@ -19,6 +20,7 @@ pub use metadata::{merge_patch, validate_metadata, MAX_METADATA_BYTES};
 pub use search::{
     check_filter_text, like_contains_pattern, phone_digits_query, LIKE_ESCAPE, MAX_SEARCH_CHARS,
 };
+pub use entity::text_keys;
 pub use token::Scope;
 
 use crate::error::AppError;
@@ -33,13 +35,13 @@ pub struct ContactTypeDef {
 /// The configuration-dependent part of validation.
 #[derive(Debug, Clone)]
 pub struct Rules {
-    pub default_region: phonenumber::country::Id,
+    pub default_region: rlibphonenumber::enums::Region,
     pub contact_types: Vec<ContactTypeDef>,
 }
 
 impl Rules {
     pub fn new(
-        default_region: phonenumber::country::Id,
+        default_region: rlibphonenumber::enums::Region,
         contact_types: Vec<ContactTypeDef>,
     ) -> Self {
         Self {
@@ -81,7 +83,7 @@ impl Rules {
 impl Default for Rules {
     fn default() -> Self {
         Self::new(
-            phonenumber::country::Id::US,
+            rlibphonenumber::enums::Region::US,
             vec![
                 ContactTypeDef {
                     value: "contact".into(),

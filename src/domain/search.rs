@@ -5,12 +5,13 @@ use crate::error::AppError;
 /// Escape character used in every LIKE the service builds.
 pub const LIKE_ESCAPE: char = '!';
 
-/// `%text%` for a case-insensitive substring match, with the user's `%`, `_`
-/// and the escape character itself matched literally.
+/// `%text%` for a case-insensitive substring match of folded text
+/// (`text_keys::fold`), with the user's `%`, `_` and the escape character
+/// itself matched literally.
 pub fn like_contains_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('%');
-    for c in text.to_lowercase().chars() {
+    for c in entity::text_keys::fold(text).chars() {
         if c == '%' || c == '_' || c == LIKE_ESCAPE {
             out.push(LIKE_ESCAPE);
         }
@@ -57,13 +58,15 @@ mod tests {
 /// pattern too complex"); nobody types a longer name or address.
 pub const MAX_SEARCH_CHARS: usize = 256;
 
-/// Checks a filter's free text: at most MAX_SEARCH_CHARS characters, no NUL
-/// (PostgreSQL refuses it in text). BAD_USER_INPUT naming `field` otherwise.
+/// Checks a filter's free text: at most `max_chars` characters, no control
+/// character (PostgreSQL refuses NUL in text; no stored name, group or type
+/// holds one, and the search text separates its fields with one).
+/// BAD_USER_INPUT naming `field` otherwise.
 pub fn check_filter_text(field: &str, text: &str, max_chars: usize) -> Result<(), AppError> {
-    if text.contains('\0') {
+    if text.chars().any(char::is_control) {
         return Err(AppError::bad_input(
             field,
-            format!("{field} must not contain NUL characters"),
+            format!("{field} must not contain control characters (NUL, line ends, tabs)"),
         ));
     }
     let chars = text.chars().count();

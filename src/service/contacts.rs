@@ -65,6 +65,7 @@ fn decode(row: &QueryResult) -> Result<contact::Model, DbErr> {
         address_country: row.try_get_by_index(20)?,
         created_at: row.try_get_by_index(21)?,
         updated_at: row.try_get_by_index(22)?,
+        search_text: row.try_get_by_index(23)?,
     })
 }
 
@@ -314,6 +315,7 @@ mod tests {
                 "address_country",
                 "created_at",
                 "updated_at",
+                "search_text",
             ]
         );
         let sql = contact::Entity::find()

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use entity::{contact, contact_group, contact_group_member, contact_handle};
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, UnionType,
+    Alias, Asterisk, Expr, ExprTrait, LikeExpr, Query, SelectStatement, UnionType,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait,
@@ -130,22 +130,16 @@ fn exists_related(mut sub: SelectStatement, contact_id_col: Expr) -> Expr {
     Expr::exists(sub)
 }
 
-fn lower_like(column: impl sea_orm::sea_query::IntoColumnRef, pattern: &str) -> Expr {
-    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape(LIKE_ESCAPE))
-}
-
-/// Where a search looks, one condition on `contacts` each: the name, the
-/// organisation, the externalId, and any handle.
+/// Where a search looks, one condition on `contacts` each: the folded name,
+/// organisation and externalId (`search_text`), and any handle. Both sides
+/// are folded in Rust (`text_keys::fold`), so every script matches
+/// case-insensitively whatever the database's locale.
 fn search_places(search: &str) -> Vec<Condition> {
     let pattern = like_contains_pattern(search);
-    let mut places: Vec<Condition> = [
-        contact::Column::DisplayName,
-        contact::Column::OrganizationName,
-        contact::Column::ExternalId,
-    ]
-    .into_iter()
-    .map(|column| Condition::all().add(lower_like((contact::Entity, column), &pattern)))
-    .collect();
+    let mut places = vec![Condition::all().add(
+        Expr::col((contact::Entity, contact::Column::SearchText))
+            .like(LikeExpr::new(&pattern).escape(LIKE_ESCAPE)),
+    )];
     let handles = Query::select()
         .expr(Expr::val(1))
         .from(contact_handle::Entity)

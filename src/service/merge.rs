@@ -114,14 +114,6 @@ fn set_links(m: &mut contact::Model, links: Vec<String>) {
     m.links = Value::Array(links.into_iter().map(Value::String).collect());
 }
 
-fn sort_name(m: &mut contact::Model) {
-    m.sort_name = m
-        .display_name
-        .as_deref()
-        .map(str::to_lowercase)
-        .unwrap_or_default();
-}
-
 /// The contact an id stands for now: itself, or where it was merged into.
 pub async fn resolve<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Option<contact::Model>> {
     if let Some(c) = contacts::get(conn, id).await? {
@@ -387,7 +379,7 @@ fn fill_fields(destination: &mut contact::Model, source: &contact::Model, moved:
             }
         }
     }
-    sort_name(destination);
+    destination.refresh_keys();
     // A set, not Vec::contains: two contacts of 40,000 links each made the
     // quadratic union a 14 s merge holding a worker thread.
     let mut links = links_of(destination);
@@ -558,7 +550,7 @@ async fn take_back_fields<C: ConnectionTrait>(
             *slot = None;
         }
     }
-    sort_name(destination);
+    destination.refresh_keys();
     let brought: std::collections::HashSet<&String> = moved.links.iter().collect();
     let links: Vec<String> = links_of(destination)
         .into_iter()
@@ -639,8 +631,9 @@ async fn restore_source<C: ConnectionTrait>(
         address_country: snapshot.address.country.clone(),
         created_at: snapshot.created_at,
         updated_at: now(),
+        search_text: String::new(),
     };
-    sort_name(&mut source);
+    source.refresh_keys();
     set_links(&mut source, snapshot.links.clone());
     contact_redirect::Entity::delete_by_id(source.id)
         .exec(conn)

@@ -59,6 +59,7 @@ pub(super) fn new_contact(changes: &ContactChanges, at: DateTime<Utc>) -> contac
         address_country: None,
         created_at: at,
         updated_at: at,
+        search_text: String::new(),
     };
     apply_row_changes(&mut model, changes);
     model
@@ -90,11 +91,7 @@ fn apply_row_changes(model: &mut contact::Model, c: &ContactChanges) {
     for (slot, patch) in model.text_columns_mut().into_iter().zip(c.text_patches()) {
         set(slot, patch);
     }
-    model.sort_name = model
-        .display_name
-        .as_deref()
-        .map(str::to_lowercase)
-        .unwrap_or_default();
+    model.refresh_keys();
     if let Some(t) = &c.contact_type {
         model.contact_type = t.clone();
     }

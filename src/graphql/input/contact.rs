@@ -13,8 +13,16 @@ use crate::graphql::types::JsonObject;
 pub struct HandleInput {
     /// Channel: lower-case [a-z0-9_.-]+ (phone, email, twitter, facebook, ...).
     pub source: String,
-    /// Address on that channel; normalised (E.164 phones, lower-case emails, @twitter).
+    /// Address on that channel; normalised (E.164 phones, lower-case emails,
+    /// @twitter). A phone may carry its extension (`+1 617-253-1000 x201`,
+    /// `ext. 201`, RFC 3966 `;ext=201`).
     pub handle: String,
+    /// Phone extension, 1 to 20 digits, when not written in `handle` (the
+    /// same extension may be written in both; two different ones are
+    /// BAD_USER_INPUT). Phones only (sources phone, sms, whatsapp). A number
+    /// with an extension is a handle apart from the number without one.
+    #[serde(default)]
+    pub extension: Option<String>,
 }
 
 /// A postal address. On update each field follows the update rules: absent
@@ -147,6 +155,7 @@ impl From<HandleInput> for domain::HandleInput {
         Self {
             source: h.source,
             handle: h.handle,
+            extension: h.extension,
         }
     }
 }

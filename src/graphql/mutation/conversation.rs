@@ -35,6 +35,7 @@ impl ConversationMutation {
                             "input.handle.handle",
                             &source,
                             &h.handle,
+                            h.extension.as_deref(),
                         )?)
                     }
                     None => None,
@@ -45,6 +46,7 @@ impl ConversationMutation {
                         Some(h) => Patch::Set(vec![domain::HandleInput {
                             source: h.source.clone(),
                             handle: h.handle.clone(),
+                            extension: None,
                         }]),
                         None => Patch::Keep,
                     },

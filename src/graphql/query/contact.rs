@@ -70,7 +70,13 @@ impl ContactQuery {
                 .await?
         } else if let Some(handle) = handle {
             let source = normalize_source("handle.source", &handle.source)?;
-            let handle = normalize_handle(&state.rules, "handle.handle", &source, &handle.handle)?;
+            let handle = normalize_handle(
+                &state.rules,
+                "handle.handle",
+                &source,
+                &handle.handle,
+                handle.extension.as_deref(),
+            )?;
             contacts::find_by_handle(db, &handle).await?
         } else if let Some(external_id) = external_id {
             check_filter_text("externalId", &external_id, MAX_EXTERNAL_ID_CHARS)?;

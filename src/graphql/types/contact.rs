@@ -246,8 +246,12 @@ impl Contact {
 pub struct Handle {
     /// Channel, e.g. phone, email, twitter, facebook.
     pub source: String,
-    /// The normalised address on that channel.
+    /// The normalised address on that channel: for phones the number alone,
+    /// in E.164 (+16172531000), its extension in `extension`.
     pub handle: String,
+    /// A phone's extension (digits), or null: `+16172531000` with extension
+    /// `201` is the RFC 3966 `tel:+16172531000;ext=201`.
+    pub extension: Option<String>,
     /// True when a token holder wrote the handle; false when a visitor
     /// (identity-verified createOrUpdateContact without a token) set it and
     /// no token holder has written it since. A token holder's write naming a
@@ -259,8 +263,9 @@ pub struct Handle {
 impl From<contact_handle::Model> for Handle {
     fn from(h: contact_handle::Model) -> Self {
         Self {
+            extension: h.extension().map(str::to_owned),
+            handle: h.e164_or_handle().to_owned(),
             source: h.source,
-            handle: h.handle,
             verified: h.verified,
         }
     }

@@ -1,0 +1,210 @@
+//! Order and search in every script. DISPLAY_NAME order was the lower-cased
+//! name compared byte by byte (accented capitals after Z) and search
+//! compared `lower()` of each column, which folds only A-Z on SQLite and
+//! depends on LC_CTYPE on PostgreSQL. Both now compare keys the service
+//! computes (`entity::text_keys`):
+//! - `contacts.sort_name` becomes the name's collation key (recomputed here);
+//! - `contacts.search_text` (new) holds the folded name, organisation and
+//!   externalId, under one trigram index instead of three on `lower(...)`;
+//! - `contact_handles.search_key` is the folded handle (phones keep digits).
+//!
+//! Rows are rewritten a batch at a time in id order (keyset), so memory
+//! stays bounded whatever the table's size; every row gets a key whatever its
+//! text, so existing data never fails the migration.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use uuid::Uuid;
+
+use entity::text_keys;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// Rows read and rewritten per batch.
+const BATCH: u64 = 500;
+
+const OLD_INDEXES: [&str; 3] = [
+    "ix_contacts_display_name_trgm",
+    "ix_contacts_organization_name_trgm",
+    "ix_contacts_external_id_trgm",
+];
+
+#[derive(DeriveIden)]
+enum Contacts {
+    Table,
+    SearchText,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Contacts::Table)
+                    .add_column(
+                        ColumnDef::new(Contacts::SearchText)
+                            .text()
+                            .not_null()
+                            .default(""),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        rekey_contacts(db).await?;
+        rekey_handles(db).await?;
+        if db.get_database_backend() == DbBackend::Postgres {
+            index_search_text(db).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared("DROP INDEX IF EXISTS ix_contacts_search_text_trgm")
+                .await?;
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Contacts::Table)
+                    .drop_column(Contacts::SearchText)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// Each contact's sort key and search text, from its current fields.
+async fn rekey_contacts<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let rows = db
+            .query_all_raw(page(
+                backend,
+                "SELECT id, display_name, organization_name, external_id FROM contacts",
+                after,
+            ))
+            .await?;
+        for row in &rows {
+            let id: Uuid = row.try_get("", "id")?;
+            let name: Option<String> = row.try_get("", "display_name")?;
+            let organization: Option<String> = row.try_get("", "organization_name")?;
+            let external_id: Option<String> = row.try_get("", "external_id")?;
+            let sort = text_keys::sort_key(name.as_deref());
+            let search = text_keys::search_text(
+                name.as_deref(),
+                organization.as_deref(),
+                external_id.as_deref(),
+            );
+            db.execute_raw(Statement::from_sql_and_values(
+                backend,
+                placeholders(
+                    backend,
+                    "UPDATE contacts SET sort_name = ?, search_text = ? WHERE id = ?",
+                ),
+                [sort.into(), search.into(), id.into()],
+            ))
+            .await?;
+            after = Some(id);
+        }
+        if (rows.len() as u64) < BATCH {
+            return Ok(());
+        }
+    }
+}
+
+/// Each non-phone handle's search key, folded (phones keep their digits).
+async fn rekey_handles<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let rows = db
+            .query_all_raw(page(
+                backend,
+                "SELECT id, source, handle FROM contact_handles",
+                after,
+            ))
+            .await?;
+        for row in &rows {
+            let id: Uuid = row.try_get("", "id")?;
+            let source: String = row.try_get("", "source")?;
+            let handle: String = row.try_get("", "handle")?;
+            after = Some(id);
+            if matches!(source.as_str(), "phone" | "sms" | "whatsapp") {
+                continue;
+            }
+            db.execute_raw(Statement::from_sql_and_values(
+                backend,
+                placeholders(backend, "UPDATE contact_handles SET search_key = ? WHERE id = ?"),
+                [text_keys::fold(&handle).into(), id.into()],
+            ))
+            .await?;
+        }
+        if (rows.len() as u64) < BATCH {
+            return Ok(());
+        }
+    }
+}
+
+/// `select` restricted to ids after `after`, in id order, one batch.
+fn page(backend: DbBackend, select: &str, after: Option<Uuid>) -> Statement {
+    match after {
+        None => Statement::from_string(backend, format!("{select} ORDER BY id LIMIT {BATCH}")),
+        Some(id) => Statement::from_sql_and_values(
+            backend,
+            placeholders(backend, &format!("{select} WHERE id > ? ORDER BY id LIMIT {BATCH}")),
+            [Value::from(id)],
+        ),
+    }
+}
+
+/// `?` placeholders as the backend writes them ($1, $2, ... on PostgreSQL).
+fn placeholders(backend: DbBackend, sql: &str) -> String {
+    if backend != DbBackend::Postgres {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The trigram index search uses on PostgreSQL, replacing the three on
+/// `lower(...)` (pg_trgm was created by the search_trigrams migration).
+async fn index_search_text<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    for name in OLD_INDEXES {
+        db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}"))
+            .await?;
+    }
+    let schema: String = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT quote_ident(n.nspname) AS schema FROM pg_extension e \
+             JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Migration("pg_trgm is missing".into()))?
+        .try_get("", "schema")?;
+    db.execute_unprepared(&format!(
+        "CREATE INDEX IF NOT EXISTS ix_contacts_search_text_trgm ON contacts \
+         USING gin (search_text {schema}.gin_trgm_ops)"
+    ))
+    .await?;
+    // As for the indexes it replaces (see search_trigrams): a histogram
+    // fine enough to tell a rare text from a common one.
+    db.execute_unprepared("ALTER TABLE contacts ALTER COLUMN search_text SET STATISTICS 1000")
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! Phone numbers as libphonenumber reads them (through rlibphonenumber, its
+//! Rust port): one E.164 number, and an extension when one was written.
+//!
+//! The rule, checked entry by entry against libphonenumber itself by the
+//! golden corpus test below (tests/golden/phones.py writes the corpus):
+//! - a number libphonenumber deems valid is kept, as the E.164 it gives;
+//! - a number written with its country code (a leading `+` or the default
+//!   region's international prefix, such as `011` in the US) that
+//!   libphonenumber deems *possible* is kept too: channels still report
+//!   numbers the metadata no longer calls valid (Brazilian mobiles without
+//!   the ninth digit, as WhatsApp sends them);
+//! - anything else is refused.
+//!
+//! The default region only applies to numbers written without a country
+//! code: `+49 1512 3456789` is the German mobile whatever the default region.
+
+use rlibphonenumber::enums::Region;
+use rlibphonenumber::{CountryCodeSource, PhoneNumber, PhoneNumberFormat, PHONE_NUMBER_UTIL};
+
+/// Longest extension libphonenumber parses (its `extn_digits` bound), in digits.
+pub const MAX_EXTENSION_DIGITS: usize = 20;
+
+/// A phone number as stored: E.164, plus the extension's digits when present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone {
+    /// `+` and up to 15 digits (ITU-T E.164).
+    pub e164: String,
+    /// ASCII digits, at most MAX_EXTENSION_DIGITS; `None` when none was written.
+    pub extension: Option<String>,
+}
+
+impl Phone {
+    /// The RFC 3966 form the handle is stored (and matched) under:
+    /// `+16172531000`, or `+16172531000;ext=201` with an extension, so that
+    /// two extensions of one number are two handles.
+    pub fn key(&self) -> String {
+        match &self.extension {
+            Some(ext) => format!("{};ext={ext}", self.e164),
+            None => self.e164.clone(),
+        }
+    }
+}
+
+/// Why a text is not a phone number the service keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneError {
+    /// libphonenumber finds no number in the text.
+    NotANumber,
+    /// A number, but neither valid nor (written with its country code) possible.
+    NotValid,
+}
+
+/// Reads `text` as libphonenumber does, with `default_region` for numbers
+/// written without a country code.
+pub fn parse(default_region: Region, text: &str) -> Result<Phone, PhoneError> {
+    let number = PHONE_NUMBER_UTIL
+        .parse_and_keep_raw_input(text, Some(default_region))
+        .map_err(|_| PhoneError::NotANumber)?;
+    if !is_kept(&number) {
+        return Err(PhoneError::NotValid);
+    }
+    Ok(Phone {
+        e164: PHONE_NUMBER_UTIL
+            .format(&number, PhoneNumberFormat::E164)
+            .into_owned(),
+        extension: number.extension.filter(|e| !e.is_empty()),
+    })
+}
+
+fn is_kept(number: &PhoneNumber) -> bool {
+    if PHONE_NUMBER_UTIL.is_valid_number(number) {
+        return true;
+    }
+    let written_with_country_code = matches!(
+        number.country_code_source(),
+        CountryCodeSource::FromNumberWithPlusSign | CountryCodeSource::FromNumberWithIdd
+    );
+    written_with_country_code && PHONE_NUMBER_UTIL.is_possible_number(number)
+}
+
+/// A region libphonenumber has metadata for, from its ISO 3166-1 alpha-2
+/// code (any case); `None` for an unknown code or the non-geographic "001".
+pub fn region(code: &str) -> Option<Region> {
+    let region: Region = code.trim().parse().ok()?;
+    let known = region != Region::World
+        && PHONE_NUMBER_UTIL
+            .get_country_code_for_region(region)
+            .is_some();
+    known.then_some(region)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn us(text: &str) -> Result<Phone, PhoneError> {
+        parse(Region::US, text)
+    }
+
+    #[test]
+    fn a_country_code_wins_over_the_default_region() {
+        assert_eq!(us("+49 1512 3456789").unwrap().e164, "+4915123456789");
+        assert_eq!(us("+86 139 1234 5678").unwrap().e164, "+8613912345678");
+        assert_eq!(us("+33123456789").unwrap().e164, "+33123456789");
+        let de = parse(Region::DE, "+39 06 6988 1234").unwrap();
+        assert_eq!(de.e164, "+390669881234");
+    }
+
+    #[test]
+    fn the_bracketed_trunk_prefix_is_dropped() {
+        assert_eq!(us("+44 (0)20 7946 0958").unwrap().e164, "+442079460958");
+        assert_eq!(us("+49 (0)30 901820").unwrap().e164, "+4930901820");
+    }
+
+    #[test]
+    fn extensions_are_kept_apart() {
+        let p = us("+1 617-253-1000 x201").unwrap();
+        assert_eq!(p.e164, "+16172531000");
+        assert_eq!(p.extension.as_deref(), Some("201"));
+        assert_eq!(p.key(), "+16172531000;ext=201");
+        assert_eq!(us("tel:+1-617-253-1000;ext=305").unwrap().key(), "+16172531000;ext=305");
+    }
+
+    #[test]
+    fn possible_but_outdated_numbers_need_their_country_code() {
+        // A Brazilian mobile without the ninth digit, as WhatsApp reports it.
+        assert_eq!(us("+55 11 1234-5678").map(|p| p.e164), Ok("+551112345678".into()));
+        assert_eq!(us("12"), Err(PhoneError::NotValid));
+        assert_eq!(us("x"), Err(PhoneError::NotANumber));
+        assert!(us("not a number").is_err());
+    }
+
+    #[test]
+    fn regions_are_known_codes_only() {
+        assert_eq!(region("de"), Some(Region::DE));
+        assert_eq!(region("001"), None);
+        assert_eq!(region("XX"), None);
+        assert_eq!(region("USA"), None);
+    }
+
+    /// The differential test: every entry of the golden corpus, written by
+    /// libphonenumber (tests/golden/phones.py), read the same way here.
+    #[test]
+    fn phone_corpus() {
+        let corpus = include_str!("../../tests/golden/phones.jsonl");
+        let mut lines = corpus.lines();
+        let header: serde_json::Value =
+            serde_json::from_str(lines.next().unwrap_or_default()).unwrap();
+        let mut mismatches = Vec::new();
+        let mut entries = 0;
+        for line in lines {
+            let (text, default, want): (String, String, Option<(String, Option<String>)>) =
+                serde_json::from_str(line).unwrap();
+            let region = region(&default).unwrap();
+            let got = parse(region, &text).ok().map(|p| (p.e164, p.extension));
+            if got != want {
+                mismatches.push(format!("{text:?} in {default}: got {got:?}, libphonenumber {want:?}"));
+            }
+            entries += 1;
+        }
+        assert_eq!(header["entries"], entries, "the corpus header counts its entries");
+        assert!(
+            mismatches.is_empty(),
+            "{} of {entries} entries differ from libphonenumber ({}), e.g.\n{}",
+            mismatches.len(),
+            header["libphonenumber"],
+            mismatches[..mismatches.len().min(40)].join("\n")
+        );
+    }
+}
