@@ -63,7 +63,15 @@ pub fn decode_cursor(arg: &str, cursor: &str, field: OrderField) -> Result<Posit
         return Err(malformed());
     }
     let key = match field {
-        OrderField::DisplayName => SortKey::Text(data.k),
+        // A collation key the server made: hex, bounded (text_keys).
+        OrderField::DisplayName => {
+            let is_key = data.k.len() <= 2 * crate::domain::text_keys::SORT_KEY_BYTES
+                && data.k.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            if !is_key {
+                return Err(malformed());
+            }
+            SortKey::Text(data.k)
+        }
         OrderField::CreatedAt | OrderField::UpdatedAt => SortKey::Time(
             DateTime::parse_from_rfc3339(&data.k)
                 .map_err(|_| malformed())?

@@ -21,7 +21,7 @@ use tower::ServiceExt;
 /// Every scalar and relation of Contact, for round-trip checks.
 pub const CONTACT_FIELDS: &str =
     "id displayName avatarUrl title timezone gender locale organizationName \
-    description contactType isSpammer externalId groupNames links via { source handle } \
+    description contactType isSpammer externalId groupNames links via { source handle extension } \
     address { organizationName addressLine1 addressLine2 postcode city state country } \
     metadata conversations { id channel createdAt contact { id } } \
     mergeHistory { id sourceId snapshot mergedAt } createdAt updatedAt";

@@ -21,6 +21,7 @@ mod merge;
 mod migrations;
 mod node;
 mod pagination;
+mod phones;
 mod process;
 mod replicas;
 mod schema;
