@@ -326,8 +326,8 @@ impl Config {
 
     /// The validation rules the configuration implies; fails on a bad flag.
     pub fn rules(&self) -> anyhow::Result<Rules> {
-        let default_region = crate::domain::phone::region(&self.default_region)
-            .ok_or_else(|| {
+        let default_region =
+            crate::domain::phone::region(&self.default_region).ok_or_else(|| {
                 anyhow::anyhow!(
                     "--default-region {:?} is not an ISO 3166 region code",
                     self.default_region

@@ -140,7 +140,10 @@ async fn rekey_handles<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
             }
             db.execute_raw(Statement::from_sql_and_values(
                 backend,
-                placeholders(backend, "UPDATE contact_handles SET search_key = ? WHERE id = ?"),
+                placeholders(
+                    backend,
+                    "UPDATE contact_handles SET search_key = ? WHERE id = ?",
+                ),
                 [text_keys::fold(&handle).into(), id.into()],
             ))
             .await?;
@@ -157,7 +160,10 @@ fn page(backend: DbBackend, select: &str, after: Option<Uuid>) -> Statement {
         None => Statement::from_string(backend, format!("{select} ORDER BY id LIMIT {BATCH}")),
         Some(id) => Statement::from_sql_and_values(
             backend,
-            placeholders(backend, &format!("{select} WHERE id > ? ORDER BY id LIMIT {BATCH}")),
+            placeholders(
+                backend,
+                &format!("{select} WHERE id > ? ORDER BY id LIMIT {BATCH}"),
+            ),
             [Value::from(id)],
         ),
     }

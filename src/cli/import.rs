@@ -15,10 +15,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use sea_orm::DatabaseConnection;
 use serde::de::{Error as _, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use crate::domain::{ContactInput, Mode, Rules, TEXT_FIELDS};
+use crate::domain::{numbers, ContactInput, Mode, Rules, TEXT_FIELDS};
 use crate::graphql::input::CreateContactInput;
 use crate::service::events::EventBus;
 use crate::service::import::{self, ImportRow, OnConflictMode, ReadBack, RowOutcome};
@@ -402,7 +403,7 @@ fn read_file(
                 if line.trim().is_empty() {
                     continue;
                 }
-                let row = serde_json::from_str::<Value>(&line)
+                let row = parse_row(&line)
                     .map_err(|e| format!("not JSON: {e}"))
                     .and_then(row_from_json);
                 out.push(Parsed { line: i + 1, row })?;
@@ -413,13 +414,12 @@ fn read_file(
             // newline count tells the line each element ends on.
             let mut de = serde_json::Deserializer::from_reader(reader);
             let mut failure = None;
-            let mut each = |value: Value| -> Result<(), String> {
+            let mut each = |raw: &RawValue| -> Result<(), String> {
                 let line = newlines.get() + 1;
-                out.push(Parsed {
-                    line,
-                    row: row_from_json(value),
-                })
-                .map_err(|e| {
+                let row = parse_row(raw.get())
+                    .map_err(|e| format!("not JSON: {e}"))
+                    .and_then(row_from_json);
+                out.push(Parsed { line, row }).map_err(|e| {
                     let message = e.to_string();
                     failure = Some(e);
                     message
@@ -553,9 +553,18 @@ fn likely_delimiter(header: &[u8]) -> u8 {
 }
 
 /// Calls the function on each element of a JSON array as it is parsed.
+/// One row's JSON, with numbers that parsing would round marked so that
+/// validation refuses them by field (domain::numbers), as the API does.
+fn parse_row(text: &str) -> serde_json::Result<Value> {
+    match numbers::mark_inexact_json(text) {
+        Some(marked) => serde_json::from_str(&marked),
+        None => serde_json::from_str(text),
+    }
+}
+
 struct Elements<'a, F>(&'a mut F);
 
-impl<'de, F: FnMut(Value) -> Result<(), String>> Visitor<'de> for Elements<'_, F> {
+impl<'de, F: FnMut(&RawValue) -> Result<(), String>> Visitor<'de> for Elements<'_, F> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -563,8 +572,8 @@ impl<'de, F: FnMut(Value) -> Result<(), String>> Visitor<'de> for Elements<'_, F
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element::<Value>()? {
-            (self.0)(value).map_err(A::Error::custom)?;
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            (self.0)(&raw).map_err(A::Error::custom)?;
         }
         Ok(())
     }

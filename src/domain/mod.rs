@@ -6,6 +6,7 @@ mod fields;
 mod handle;
 mod identity;
 mod metadata;
+pub mod numbers;
 pub mod phone;
 mod search;
 pub mod token;
@@ -14,13 +15,13 @@ pub use contact_input::{
     AddressInput, ContactChanges, ContactInput, ConversationInput, ConversationLink, HandleInput,
     MetadataChange, Mode, Patch, PathedHandle, TEXT_FIELDS,
 };
+pub use entity::text_keys;
 pub use handle::{normalize_handle, normalize_source, NormalizedHandle};
 pub use identity::IdentitySecret;
 pub use metadata::{merge_patch, validate_metadata, MAX_METADATA_BYTES};
 pub use search::{
     check_filter_text, like_contains_pattern, phone_digits_query, LIKE_ESCAPE, MAX_SEARCH_CHARS,
 };
-pub use entity::text_keys;
 pub use token::Scope;
 
 use crate::error::AppError;

@@ -118,13 +118,19 @@ mod tests {
         assert_eq!(p.e164, "+16172531000");
         assert_eq!(p.extension.as_deref(), Some("201"));
         assert_eq!(p.key(), "+16172531000;ext=201");
-        assert_eq!(us("tel:+1-617-253-1000;ext=305").unwrap().key(), "+16172531000;ext=305");
+        assert_eq!(
+            us("tel:+1-617-253-1000;ext=305").unwrap().key(),
+            "+16172531000;ext=305"
+        );
     }
 
     #[test]
     fn possible_but_outdated_numbers_need_their_country_code() {
         // A Brazilian mobile without the ninth digit, as WhatsApp reports it.
-        assert_eq!(us("+55 11 1234-5678").map(|p| p.e164), Ok("+551112345678".into()));
+        assert_eq!(
+            us("+55 11 1234-5678").map(|p| p.e164),
+            Ok("+551112345678".into())
+        );
         assert_eq!(us("12"), Err(PhoneError::NotValid));
         assert_eq!(us("x"), Err(PhoneError::NotANumber));
         assert!(us("not a number").is_err());
@@ -154,11 +160,16 @@ mod tests {
             let region = region(&default).unwrap();
             let got = parse(region, &text).ok().map(|p| (p.e164, p.extension));
             if got != want {
-                mismatches.push(format!("{text:?} in {default}: got {got:?}, libphonenumber {want:?}"));
+                mismatches.push(format!(
+                    "{text:?} in {default}: got {got:?}, libphonenumber {want:?}"
+                ));
             }
             entries += 1;
         }
-        assert_eq!(header["entries"], entries, "the corpus header counts its entries");
+        assert_eq!(
+            header["entries"], entries,
+            "the corpus header counts its entries"
+        );
         assert!(
             mismatches.is_empty(),
             "{} of {entries} entries differ from libphonenumber ({}), e.g.\n{}",

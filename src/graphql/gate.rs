@@ -12,6 +12,7 @@ use super::access::{self, Principal};
 use super::bounds::DocumentBounds;
 use super::documents::Documents;
 use super::state::RequestSlots;
+use crate::domain::numbers;
 use crate::error::AppError;
 use crate::graphql::server_error;
 
@@ -97,7 +98,11 @@ impl Gate {
     }
 }
 
+/// Parses a document; inline numbers that parsing would round become marked
+/// strings first, refused by validation with their field (domain::numbers).
 async fn parse(query: &str) -> Result<ExecutableDocument, ServerError> {
+    let marked = numbers::mark_inexact_graphql(query);
+    let query = marked.as_deref().unwrap_or(query);
     let parsed = if query.len() <= PARSE_INLINE_BYTES {
         async_graphql::parser::parse_query(query)
     } else {

@@ -66,7 +66,10 @@ pub fn decode_cursor(arg: &str, cursor: &str, field: OrderField) -> Result<Posit
         // A collation key the server made: hex, bounded (text_keys).
         OrderField::DisplayName => {
             let is_key = data.k.len() <= 2 * crate::domain::text_keys::SORT_KEY_BYTES
-                && data.k.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                && data
+                    .k
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
             if !is_key {
                 return Err(malformed());
             }

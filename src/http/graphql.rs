@@ -18,6 +18,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::body::BodyError;
 use super::guard::{self, RateKey};
 use super::AppState;
+use crate::domain::numbers;
 use crate::error::AppError;
 use crate::graphql::access::Principal;
 use crate::graphql::{idempotent, server_error};
@@ -135,7 +136,13 @@ async fn read_request(
     } else {
         None
     };
-    let decoded = serde_json::from_slice(&body.bytes).map_err(|e| AppError::BadUserInput {
+    // Numbers that parsing would round become marked strings, refused by
+    // validation with their field (domain::numbers).
+    let marked = std::str::from_utf8(&body.bytes)
+        .ok()
+        .and_then(numbers::mark_inexact_json);
+    let bytes = marked.as_ref().map_or(&body.bytes[..], String::as_bytes);
+    let decoded = serde_json::from_slice(bytes).map_err(|e| AppError::BadUserInput {
         field: None,
         message: format!("the body must be a JSON GraphQL request: {e}"),
     });

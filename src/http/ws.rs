@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::guard::RateKey;
 use super::{guard, AppState, Auth, RateLimits};
+use crate::domain::numbers;
 use crate::error::AppError;
 use crate::graphql::access::Principal;
 use crate::graphql::gate::{PrincipalSource, SessionPrincipal};
@@ -157,7 +158,9 @@ async fn serve(
         .take_while(|message| std::future::ready(message.is_ok()))
         .filter_map(|message| {
             std::future::ready(match message {
-                Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
+                Ok(message @ (Message::Text(_) | Message::Binary(_))) => {
+                    Some(mark_inexact_numbers(message.into_data()))
+                }
                 _ => None,
             })
         });
@@ -242,6 +245,18 @@ async fn serve(
     }
     let _ = sink.close().await;
     state.metrics.websocket_closed();
+}
+
+/// A message whose numbers would be rounded by parsing, with those numbers
+/// as marked strings that validation refuses (domain::numbers).
+fn mark_inexact_numbers(data: axum::body::Bytes) -> axum::body::Bytes {
+    match std::str::from_utf8(&data)
+        .ok()
+        .and_then(numbers::mark_inexact_json)
+    {
+        Some(marked) => marked.into(),
+        None => data,
+    }
 }
 
 /// The subprotocol to speak: our first choice among those the client offers,

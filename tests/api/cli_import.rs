@@ -159,7 +159,7 @@ async fn json_arrays_stream_with_line_numbers() {
     let cli = Cli::new().await;
     let path = cli.file(
         "people.json",
-        "[\n  {\"displayName\": \"J1\", \"via\": [{\"source\": \"email\", \"handle\": \"j1@x.org\"}]},\n  {\"displayName\": \"J2\", \"nope\": 1},\n  {\"metadata\": {\"a\": [1]}},\n  {\"displayName\": \"J4\"}\n]\n",
+        "[\n  {\"displayName\": \"J1\", \"via\": [{\"source\": \"email\", \"handle\": \"j1@x.org\"}]},\n  {\"displayName\": \"J2\", \"nope\": 1},\n  {\"metadata\": {\"a\": [1]}},\n  {\"displayName\": \"J4\"},\n  {\"metadata\": {\"n\": 123456789012345678901234567890}}\n]\n",
     );
     let summary = cli
         .import(path, OnConflictMode::Fail, false, 1000)
@@ -170,7 +170,9 @@ async fn json_arrays_stream_with_line_numbers() {
         failures(&summary),
         [
             (3, "BAD_USER_INPUT", None),
-            (4, "BAD_USER_INPUT", Some("row.metadata.a"))
+            (4, "BAD_USER_INPUT", Some("row.metadata.a")),
+            // A number parsing would round is refused, not stored rounded.
+            (6, "BAD_USER_INPUT", Some("row.metadata.n"))
         ]
     );
     assert!(summary.failed[0].message.contains("nope"));

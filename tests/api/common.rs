@@ -28,10 +28,41 @@ pub const CONTACT_FIELDS: &str =
 
 pub enum Store {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, schema: String },
+    Postgres {
+        admin_url: String,
+        schema: String,
+    },
+    /// A database of its own (for settings a schema cannot have, such as
+    /// its locale).
+    PostgresDatabase {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl Store {
+    /// On PostgreSQL, a database of the test's own created with
+    /// `LC_COLLATE 'C'` and `LC_CTYPE 'C'` (where `lower()` folds only A-Z);
+    /// None on SQLite.
+    pub async fn create_c_locale() -> Option<(String, Self)> {
+        let admin_url = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let name = format!("c_{}", uuid::Uuid::now_v7().simple());
+        let admin = Database::connect(&admin_url)
+            .await
+            .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL");
+        admin
+            .execute_unprepared(&format!(
+                "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+            ))
+            .await
+            .expect("create a C-locale database");
+        let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        Some((url.to_string(), Store::PostgresDatabase { admin_url, name }))
+    }
+
     /// An empty database of the test's own (a temporary SQLite file, or a
     /// fresh PostgreSQL schema when TEST_DATABASE_URL is set), and its URL.
     /// Dropping the Store removes it.
@@ -81,6 +112,11 @@ impl TestApp {
     /// A server started with extra command-line flags.
     pub async fn with_args(args: &[&str]) -> Self {
         let (url, store) = Store::create().await;
+        Self::on_store(url, store, args).await
+    }
+
+    /// A server on a database made by the caller.
+    pub async fn on_store(url: String, store: Store, args: &[&str]) -> Self {
         let mut argv = vec!["contacts-api", "--database-url", &url];
         // Tests see every revocation at once unless they test the cache.
         if !args.contains(&"--token-cache-seconds") {
@@ -136,6 +172,17 @@ impl TestApp {
         let (status, body) = self
             .request(request.body(Body::from(body.to_string())).expect("request"))
             .await;
+        let body = serde_json::from_str(&body).unwrap_or(Value::String(body));
+        (status, body)
+    }
+
+    /// Posts a body exactly as written (for JSON serde_json would rewrite).
+    pub async fn raw_post(&self, body: &str) -> (StatusCode, Value) {
+        let request = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_owned()))
+            .expect("request");
+        let (status, body) = self.request(request).await;
         let body = serde_json::from_str(&body).unwrap_or(Value::String(body));
         (status, body)
     }
@@ -235,24 +282,30 @@ impl TestApp {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        if let Store::Postgres { admin_url, schema } = self {
-            let (admin_url, schema) = (admin_url.clone(), schema.clone());
-            // Drop runs inside the test's runtime; clean up from a thread of its own.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
-                rt.block_on(async {
-                    if let Ok(db) = Database::connect(&admin_url).await {
-                        let _ = db
-                            .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                            .await;
-                    }
-                });
-                Ok::<_, std::io::Error>(())
-            })
-            .join();
-        }
+        let (admin_url, drop) = match self {
+            Store::Sqlite(_) => return,
+            Store::Postgres { admin_url, schema } => (
+                admin_url.clone(),
+                format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+            ),
+            Store::PostgresDatabase { admin_url, name } => (
+                admin_url.clone(),
+                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            ),
+        };
+        // Drop runs inside the test's runtime; clean up from a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                if let Ok(db) = Database::connect(&admin_url).await {
+                    let _ = db.execute_unprepared(&drop).await;
+                }
+            });
+            Ok::<_, std::io::Error>(())
+        })
+        .join();
     }
 }
 

@@ -25,6 +25,7 @@ mod phones;
 mod process;
 mod replicas;
 mod schema;
+mod scripts;
 mod security;
 mod server;
 mod statements;

@@ -34,7 +34,10 @@ async fn numbers_with_a_country_code_are_that_country_s_whatever_the_default_reg
         .create(json!({ "displayName": "Landline", "via": [{ "source": "phone", "handle": "+495123456789" }] }))
         .await;
     let (created, mobile) = upsert(&app, "Mobile", "+49 1512 3456789").await;
-    assert!(created, "the mobile is a new contact, not the landline's owner");
+    assert!(
+        created,
+        "the mobile is a new contact, not the landline's owner"
+    );
     assert_eq!(mobile["via"][0]["handle"], "+4915123456789");
     assert_eq!(app.get(s(&landline["id"])).await["displayName"], "Landline");
     // Each number once, then every other spelling of it finds the same contact.
@@ -66,8 +69,15 @@ async fn numbers_with_a_country_code_are_that_country_s_whatever_the_default_reg
             assert_eq!(found["id"], created["id"], "lookup by {written}");
         }
     }
-    let trunk = owner(&app, json!({ "source": "phone", "handle": "+442079460958" })).await;
-    assert!(trunk.is_object(), "the (0) is the trunk prefix, not part of the number");
+    let trunk = owner(
+        &app,
+        json!({ "source": "phone", "handle": "+442079460958" }),
+    )
+    .await;
+    assert!(
+        trunk.is_object(),
+        "the (0) is the trunk prefix, not part of the number"
+    );
 }
 
 #[tokio::test]
@@ -126,7 +136,10 @@ async fn extensions_are_handles_of_their_own() {
         assert_eq!(owner(&app, h).await["id"], x305["id"]);
     }
     let plain = owner(&app, json!({ "source": "phone", "handle": "+16172531000" })).await;
-    assert_eq!(plain["id"], main["id"], "no extension matches only no extension");
+    assert_eq!(
+        plain["id"], main["id"],
+        "no extension matches only no extension"
+    );
 
     // Two different extensions in one handle, or one on an e-mail, are refused.
     for (h, field) in [
@@ -149,8 +162,14 @@ async fn extensions_are_handles_of_their_own() {
                 json!({ "input": { "via": [h] } }),
             )
             .await;
-        assert_eq!(response["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{response}");
-        assert_eq!(response["errors"][0]["extensions"]["field"], field, "{response}");
+        assert_eq!(
+            response["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{response}"
+        );
+        assert_eq!(
+            response["errors"][0]["extensions"]["field"], field,
+            "{response}"
+        );
     }
 }
 
@@ -184,5 +203,8 @@ async fn link_conversation_and_import_land_on_the_right_number() {
         .await;
     assert_eq!(imported["importContacts"]["updatedCount"], 1, "{imported}");
     assert_eq!(app.get(s(&landline["id"])).await["displayName"], "Landline");
-    assert_eq!(app.get(s(&contact["id"])).await["displayName"], "Mobile owner");
+    assert_eq!(
+        app.get(s(&contact["id"])).await["displayName"],
+        "Mobile owner"
+    );
 }

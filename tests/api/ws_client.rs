@@ -59,6 +59,16 @@ impl Subscriber {
             .await;
     }
 
+    /// Starts an operation whose payload is written as is (JSON that
+    /// serde_json would rewrite, such as over-long numbers).
+    pub async fn operation_raw(&mut self, id: &str, payload: &str) {
+        let frame = format!(r#"{{"id":"{id}","type":"subscribe","payload":{payload}}}"#);
+        self.ws
+            .send(Message::Text(frame.into()))
+            .await
+            .expect("ws send");
+    }
+
     /// The next frame that is not a ping; None on timeout or end of stream.
     pub async fn message(&mut self, limit: Duration) -> Option<Message> {
         loop {
