@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn inexact_numbers_are_refused_naming_their_key() {
-        let text = super::super::numbers::mark_inexact_json(
+        let text = crate::domain::numbers::mark_inexact_json(
             r#"{"a": {"n": 123456789012345678901234567890}}"#,
         )
         .unwrap();

@@ -74,9 +74,9 @@ async fn create_stores_and_returns_every_field() {
     assert_eq!(
         read["via"],
         json!([
-            { "source": "phone", "handle": "+16172531000" },
-            { "source": "email", "handle": "b.liskov@mit.org" },
-            { "source": "twitter", "handle": "@bliskov" }
+            { "source": "phone", "handle": "+16172531000", "extension": null },
+            { "source": "email", "handle": "b.liskov@mit.org", "extension": null },
+            { "source": "twitter", "handle": "@bliskov", "extension": null }
         ])
     );
     assert_eq!(read["address"], liskov()["address"]);

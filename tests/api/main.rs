@@ -23,6 +23,7 @@ mod node;
 mod pagination;
 mod phones;
 mod process;
+mod properties;
 mod replicas;
 mod schema;
 mod scripts;

@@ -121,3 +121,85 @@ async fn nested_merge_histories_are_flattened_in_batches() {
     }
     Migrator::up(&db, None).await.unwrap();
 }
+
+/// Migrations of the release before the text keys (sort_name was the
+/// lower-cased name; search compared lower() of each column).
+const BEFORE_TEXT_KEYS: u32 = 7;
+
+#[tokio::test]
+async fn text_keys_are_computed_for_rows_written_before() {
+    let (url, store) = Store::create().await;
+    let db = Database::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(BEFORE_TEXT_KEYS)).await.unwrap();
+    let backend = db.get_database_backend();
+    let uuid = |u: uuid::Uuid| match backend {
+        sea_orm::DbBackend::Postgres => format!("'{u}'"),
+        _ => format!("x'{}'", u.simple()),
+    };
+    let now = "2026-11-01T00:00:00Z";
+    // More rows than one batch, in an order that is not alphabetical; the
+    // old sort key (lower-cased) put accented capitals after z.
+    let names = ["Zoë", "Émile", "Çelik", "adam", "Łukasz", "bob"];
+    for i in 0..1_100 {
+        let name = names[i % names.len()];
+        let contact = uuid::Uuid::now_v7();
+        db.execute_raw(Statement::from_string(
+            backend,
+            format!(
+                "INSERT INTO contacts (id, display_name, sort_name, organization_name, contact_type, is_spammer, links, created_at, updated_at) \
+                 VALUES ({}, '{name} {i:04}', '{}', 'ОРГ {i}', 'contact', false, '[]', '{now}', '{now}')",
+                uuid(contact),
+                name.to_lowercase()
+            ),
+        ))
+        .await
+        .unwrap();
+        if i % 100 == 0 {
+            db.execute_raw(Statement::from_string(
+                backend,
+                format!(
+                    "INSERT INTO contact_handles (id, contact_id, source, handle, search_key, position, verified) \
+                     VALUES ({}, {}, 'email', 'STRASSE{i}@x.org', 'strasse{i}@x.org', 0, true)",
+                    uuid(uuid::Uuid::now_v7()),
+                    uuid(contact)
+                ),
+            ))
+            .await
+            .unwrap();
+        }
+    }
+    drop(db);
+    Migrator::up(&Database::connect(&url).await.unwrap(), None)
+        .await
+        .unwrap();
+
+    // The server on that database finds and orders the old rows.
+    let app = crate::common::TestApp::on_store(url, store, &[]).await;
+    let data = app
+        .data(
+            "{ contacts(first: 7, orderBy: {field: DISPLAY_NAME}) { nodes { displayName } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    let first: Vec<&str> = data["contacts"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["displayName"].as_str().unwrap())
+        .collect();
+    assert!(first.iter().all(|n| n.starts_with("adam")), "{first:?}");
+    for (search, count) in [("орг 100", 11), ("émile 0007", 1), ("straße100@", 1)] {
+        let data = app
+            .data(
+                "query($s: String) { contacts(filter: {search: $s}) { totalCount } }",
+                serde_json::json!({ "s": search }),
+            )
+            .await;
+        assert_eq!(data["contacts"]["totalCount"], count, "{search}");
+    }
+    assert_eq!(
+        app.sql_count("SELECT count(*) AS n FROM contacts WHERE search_text = ''")
+            .await,
+        0
+    );
+}

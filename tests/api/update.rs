@@ -95,7 +95,7 @@ async fn lists_replace_and_free_old_handles() {
     assert_eq!(after["groupNames"], json!(["admirals"]));
     assert_eq!(
         after["via"],
-        json!([{ "source": "twitter", "handle": "@grace" }])
+        json!([{ "source": "twitter", "handle": "@grace", "extension": null }])
     );
     // The handles she dropped are free for someone else.
     let other = app
@@ -212,7 +212,7 @@ async fn unknown_or_malformed_ids_and_conflicts() {
         .await;
     assert_eq!(
         same["via"],
-        json!([{ "source": "email", "handle": "grace@navy.mil" }])
+        json!([{ "source": "email", "handle": "grace@navy.mil", "extension": null }])
     );
 }
 
