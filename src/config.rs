@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
-use crate::domain::{ContactTypeDef, Rules};
+use crate::domain::{ContactTypeDef, InputLimits, Rules};
 
 /// How logs are written to standard error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -53,6 +53,31 @@ pub struct Config {
         global = true
     )]
     pub contact_types: String,
+
+    /// Most handles one input's `via` may list (LIMIT_EXCEEDED naming the
+    /// field beyond it). A contact may hold more: merges unite handles.
+    #[arg(long, env = "CONTACTS_MAX_VIA", default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..=10_000), global = true)]
+    pub max_via: u32,
+
+    /// Most entries of one input's `groupNames`.
+    #[arg(long, env = "CONTACTS_MAX_GROUP_NAMES", default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..=10_000), global = true)]
+    pub max_group_names: u32,
+
+    /// Most entries of one input's `links`.
+    #[arg(long, env = "CONTACTS_MAX_LINKS", default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..=10_000), global = true)]
+    pub max_links: u32,
+
+    /// Most conversations one input may link.
+    #[arg(long, env = "CONTACTS_MAX_CONVERSATIONS", default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=10_000), global = true)]
+    pub max_conversations: u32,
+
+    /// Most top-level keys of one input's `metadata`.
+    #[arg(long, env = "CONTACTS_MAX_METADATA_KEYS", default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=10_000), global = true)]
+    pub max_metadata_keys: u32,
+
+    /// Most bytes (UTF-8) of values one input may carry, all fields together.
+    #[arg(long, env = "CONTACTS_MAX_CONTACT_BYTES", default_value_t = 1 << 20, value_parser = clap::value_parser!(u32).range(1_024..=16 << 20), global = true)]
+    pub max_contact_bytes: u32,
 
     /// Deepest query accepted (LIMIT_EXCEEDED beyond it).
     #[arg(long, env = "CONTACTS_MAX_DEPTH", default_value_t = 16, global = true)]
@@ -334,7 +359,16 @@ impl Config {
                 )
             })?;
         let contact_types = parse_contact_types(&self.contact_types)?;
-        Ok(Rules::new(default_region, contact_types))
+        let mut rules = Rules::new(default_region, contact_types);
+        rules.limits = InputLimits {
+            via: self.max_via as usize,
+            group_names: self.max_group_names as usize,
+            links: self.max_links as usize,
+            conversations: self.max_conversations as usize,
+            metadata_keys: self.max_metadata_keys as usize,
+            contact_bytes: self.max_contact_bytes as usize,
+        };
+        Ok(rules)
     }
 }
 

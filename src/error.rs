@@ -33,6 +33,10 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     LimitExceeded(String),
+    /// One input carries more than a server flag allows (LIMIT_EXCEEDED,
+    /// naming the field, the message naming the flag).
+    #[error("{message}")]
+    TooLarge { field: String, message: String },
     /// Too many requests or bodies at once for the server; worth retrying
     /// shortly (LIMIT_EXCEEDED, reason SERVER_BUSY, HTTP 503).
     #[error("{0}")]
@@ -104,7 +108,10 @@ impl AppError {
             | Self::ResponseLost => "CONFLICT",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
-            Self::LimitExceeded(_) | Self::ServerBusy(_) | Self::RateLimited(_) => "LIMIT_EXCEEDED",
+            Self::LimitExceeded(_)
+            | Self::TooLarge { .. }
+            | Self::ServerBusy(_)
+            | Self::RateLimited(_) => "LIMIT_EXCEEDED",
             Self::Internal(_) | Self::Unavailable(_) | Self::StorageFull => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -128,6 +135,7 @@ impl AppError {
             Self::BadUserInput { field, .. }
             | Self::NotFound { field, .. }
             | Self::Conflict { field, .. } => field.as_deref(),
+            Self::TooLarge { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -189,6 +197,10 @@ impl Clone for AppError {
             Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
             Self::Forbidden(m) => Self::Forbidden(m.clone()),
             Self::LimitExceeded(m) => Self::LimitExceeded(m.clone()),
+            Self::TooLarge { field, message } => Self::TooLarge {
+                field: field.clone(),
+                message: message.clone(),
+            },
             Self::ServerBusy(m) => Self::ServerBusy(m.clone()),
             Self::RateLimited(m) => Self::RateLimited(m.clone()),
             Self::Unavailable(e) => Self::Unavailable(e.clone()),

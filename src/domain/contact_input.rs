@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::fields::{self, MAX_DESCRIPTION, MAX_NAME, MAX_TEXT};
 use super::handle::{normalize_handle, normalize_source, NormalizedHandle};
 use super::metadata::validate_metadata;
-use super::Rules;
+use super::{InputLimits, Rules};
 use crate::error::AppError;
 
 /// Airy's update rule for one field: absent keeps it, null or "" removes it.
@@ -204,6 +204,41 @@ impl ContactChanges {
 
     /// The patch of each optional text field, in the order of TEXT_FIELDS;
     /// a removed address removes each of its parts.
+    /// Bytes of UTF-8 the input's values take (text, handles, groups,
+    /// links, conversation ids, metadata as JSON): what `--max-contact-bytes`
+    /// bounds.
+    pub fn value_bytes(&self) -> usize {
+        let text: usize = self
+            .text_patches()
+            .iter()
+            .map(|p| match p {
+                Patch::Set(v) => v.len(),
+                _ => 0,
+            })
+            .sum();
+        let strings = |v: &Option<Vec<String>>| v.iter().flatten().map(String::len).sum::<usize>();
+        let handles: usize = self
+            .via
+            .iter()
+            .flatten()
+            .map(|h| h.handle.source.len() + h.handle.handle.len())
+            .sum();
+        let conversations: usize = self
+            .conversations
+            .iter()
+            .map(|c| 36 + c.channel.len())
+            .sum();
+        let metadata = match &self.metadata {
+            MetadataChange::MergePatch(map) => serde_json::to_string(map).map_or(0, |t| t.len()),
+            _ => 0,
+        };
+        text + strings(&self.group_names)
+            + strings(&self.links)
+            + handles
+            + conversations
+            + metadata
+    }
+
     pub fn text_patches(&self) -> [&Patch<String>; 16] {
         let [organization_name, address_line1, address_line2, postcode, city, state, country] =
             match &self.address {
@@ -255,6 +290,7 @@ impl ContactInput {
                 format!("{path}: at least one field must be set"),
             ));
         }
+        self.check_counts(&rules.limits, path)?;
         let plain = |name: &str, patch: Patch<String>, max: usize| {
             let field = f(name);
             patch.try_map(|v| fields::text(&field, &v, max))
@@ -273,7 +309,7 @@ impl ContactInput {
             _ => Some(false),
         };
 
-        Ok(ContactChanges {
+        let changes = ContactChanges {
             display_name: plain("displayName", self.display_name, MAX_TEXT)?,
             avatar_url: {
                 let field = f("avatarUrl");
@@ -311,7 +347,74 @@ impl ContactInput {
             path: path.to_owned(),
             // The caller says otherwise for a visitor's write.
             handles_verified: true,
-        })
+        };
+        let bytes = changes.value_bytes();
+        if bytes > rules.limits.contact_bytes {
+            return Err(AppError::TooLarge {
+                field: path.to_owned(),
+                message: format!(
+                    "{path}: {bytes} bytes of values; at most {} in one input (the server's --max-contact-bytes)",
+                    rules.limits.contact_bytes
+                ),
+            });
+        }
+        Ok(changes)
+    }
+
+    /// Each list within its flag's bound, before any entry is looked at.
+    fn check_counts(&self, limits: &InputLimits, path: &str) -> Result<(), AppError> {
+        fn len<T>(p: &Patch<Vec<T>>) -> usize {
+            match p {
+                Patch::Set(v) => v.len(),
+                _ => 0,
+            }
+        }
+        let metadata_keys = match &self.metadata {
+            Patch::Set(Value::Object(map)) => map.len(),
+            _ => 0,
+        };
+        for (name, count, max, what, flag) in [
+            ("via", len(&self.via), limits.via, "handles", "--max-via"),
+            (
+                "groupNames",
+                len(&self.group_names),
+                limits.group_names,
+                "group names",
+                "--max-group-names",
+            ),
+            (
+                "links",
+                len(&self.links),
+                limits.links,
+                "links",
+                "--max-links",
+            ),
+            (
+                "conversations",
+                self.conversations.len(),
+                limits.conversations,
+                "conversations",
+                "--max-conversations",
+            ),
+            (
+                "metadata",
+                metadata_keys,
+                limits.metadata_keys,
+                "top-level keys",
+                "--max-metadata-keys",
+            ),
+        ] {
+            if count > max {
+                let field = format!("{path}.{name}");
+                return Err(AppError::TooLarge {
+                    message: format!(
+                        "{field}: {count} {what}; at most {max} in one input (the server's {flag})"
+                    ),
+                    field,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Whether the input carries any value at all (Airy rejects empty creates).
@@ -360,25 +463,7 @@ fn required_text(field: &str, value: &str, max: usize) -> Result<String, AppErro
         .ok_or_else(|| AppError::bad_input(field, format!("{field}: must not be empty")))
 }
 
-/// Most entries one input's list may carry (groupNames, links,
-/// conversations). A statement binds a parameter or more per entry, and a
-/// merge unites lists: bounded inputs keep both small. Beyond:
-/// LIMIT_EXCEEDED naming the field.
-pub const MAX_GROUP_NAMES: usize = 250;
-pub const MAX_LINKS: usize = 250;
-pub const MAX_CONVERSATIONS: usize = 1_000;
-
-fn check_len(path: &str, len: usize, max: usize, what: &str) -> Result<(), AppError> {
-    if len > max {
-        return Err(AppError::LimitExceeded(format!(
-            "{path}: {len} {what}; at most {max} in one input"
-        )));
-    }
-    Ok(())
-}
-
 fn group_names(path: &str, items: Vec<String>) -> Result<Vec<String>, AppError> {
-    check_len(path, items.len(), MAX_GROUP_NAMES, "group names")?;
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     for (i, name) in items.iter().enumerate() {
@@ -391,7 +476,6 @@ fn group_names(path: &str, items: Vec<String>) -> Result<Vec<String>, AppError> 
 }
 
 fn links(path: &str, items: Vec<String>) -> Result<Vec<String>, AppError> {
-    check_len(path, items.len(), MAX_LINKS, "links")?;
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     for (i, link) in items.iter().enumerate() {
@@ -405,12 +489,7 @@ fn links(path: &str, items: Vec<String>) -> Result<Vec<String>, AppError> {
     Ok(out)
 }
 
-/// Most handles one input's `via` may list. A contact may hold more (merges
-/// unite handles); one write names at most this many.
-pub const MAX_VIA: usize = 250;
-
 fn via(rules: &Rules, path: &str, items: Vec<HandleInput>) -> Result<Vec<PathedHandle>, AppError> {
-    check_len(path, items.len(), MAX_VIA, "handles")?;
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -454,7 +533,6 @@ fn conversations(
     path: &str,
     items: Vec<ConversationInput>,
 ) -> Result<Vec<ConversationLink>, AppError> {
-    check_len(path, items.len(), MAX_CONVERSATIONS, "conversations")?;
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {

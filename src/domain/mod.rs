@@ -38,6 +38,40 @@ pub struct ContactTypeDef {
 pub struct Rules {
     pub default_region: rlibphonenumber::enums::Region,
     pub contact_types: Vec<ContactTypeDef>,
+    pub limits: InputLimits,
+}
+
+/// What one input (a create, an update, an import row) may carry. Each bound
+/// is a server flag, named in the LIMIT_EXCEEDED error that names the field.
+/// What accumulates over time (merges, conversations linked one by one) is
+/// not bounded by these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputLimits {
+    /// Handles in `via` (--max-via).
+    pub via: usize,
+    /// Entries of `groupNames` (--max-group-names).
+    pub group_names: usize,
+    /// Entries of `links` (--max-links).
+    pub links: usize,
+    /// Entries of `conversations` (--max-conversations).
+    pub conversations: usize,
+    /// Top-level keys of `metadata` (--max-metadata-keys).
+    pub metadata_keys: usize,
+    /// Bytes of UTF-8 of the whole input's values (--max-contact-bytes).
+    pub contact_bytes: usize,
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        Self {
+            via: 250,
+            group_names: 250,
+            links: 250,
+            conversations: 1_000,
+            metadata_keys: 1_000,
+            contact_bytes: 1 << 20,
+        }
+    }
 }
 
 impl Rules {
@@ -48,6 +82,7 @@ impl Rules {
         Self {
             default_region,
             contact_types,
+            limits: InputLimits::default(),
         }
     }
 

@@ -579,21 +579,21 @@ async fn take_back_metadata_and_groups<C: ConnectionTrait>(
         remove_if_equal(&mut dest_metadata, path, value);
     }
     replace_metadata(conn, destination_id, dest_metadata).await?;
-    if moved.groups.is_empty() {
-        return Ok(());
+    // Merges unite groups without bound: in chunks the driver accepts.
+    for names in moved.groups.chunks(id_chunk(conn)) {
+        let group_ids: Vec<Uuid> = contact_group::Entity::find()
+            .select_only()
+            .column(contact_group::Column::Id)
+            .filter(contact_group::Column::Name.is_in(names.iter().cloned()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        contact_group_member::Entity::delete_many()
+            .filter(contact_group_member::Column::ContactId.eq(destination_id))
+            .filter(contact_group_member::Column::GroupId.is_in(group_ids))
+            .exec(conn)
+            .await?;
     }
-    let group_ids: Vec<Uuid> = contact_group::Entity::find()
-        .select_only()
-        .column(contact_group::Column::Id)
-        .filter(contact_group::Column::Name.is_in(moved.groups.iter().cloned()))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    contact_group_member::Entity::delete_many()
-        .filter(contact_group_member::Column::ContactId.eq(destination_id))
-        .filter(contact_group_member::Column::GroupId.is_in(group_ids))
-        .exec(conn)
-        .await?;
     Ok(())
 }
 
@@ -675,31 +675,38 @@ async fn give_back_relations<C: ConnectionTrait>(
             .exec(conn)
             .await?;
     }
-    if !moved.conversations.is_empty() {
+    // Each list grows without bound over time: in chunks the driver accepts.
+    let chunk = id_chunk(conn);
+    for ids in moved.conversations.chunks(chunk) {
         conversation::Entity::update_many()
             .col_expr(conversation::Column::ContactId, Expr::value(source_id))
             .filter(conversation::Column::ContactId.eq(destination_id))
-            .filter(conversation::Column::Id.is_in(moved.conversations.iter().copied()))
+            .filter(conversation::Column::Id.is_in(ids.iter().copied()))
             .exec(conn)
             .await?;
     }
-    if !moved.merge_records.is_empty() {
+    for ids in moved.merge_records.chunks(chunk) {
         merge_record::Entity::update_many()
             .col_expr(merge_record::Column::ContactId, Expr::value(source_id))
             .filter(merge_record::Column::ContactId.eq(destination_id))
-            .filter(merge_record::Column::Id.is_in(moved.merge_records.iter().copied()))
+            .filter(merge_record::Column::Id.is_in(ids.iter().copied()))
             .exec(conn)
             .await?;
     }
-    if !moved.redirects.is_empty() {
+    for ids in moved.redirects.chunks(chunk) {
         contact_redirect::Entity::update_many()
             .col_expr(contact_redirect::Column::ContactId, Expr::value(source_id))
             .filter(contact_redirect::Column::ContactId.eq(destination_id))
-            .filter(contact_redirect::Column::OldId.is_in(moved.redirects.iter().copied()))
+            .filter(contact_redirect::Column::OldId.is_in(ids.iter().copied()))
             .exec(conn)
             .await?;
     }
     Ok(())
+}
+
+/// Values per `IN (...)` list: one bind parameter each, within the driver's limit.
+fn id_chunk<C: ConnectionTrait>(conn: &C) -> usize {
+    super::chunk_len(conn.get_database_backend(), 1)
 }
 
 /// Adds to `dest` every key of `src` it lacks, recursively; records the paths added.

@@ -401,23 +401,30 @@ pub(super) async fn add_memberships<C: ConnectionTrait>(
         return Ok(());
     }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let ids = ensure_groups(conn, &names).await?;
-    contact_group_member::Entity::insert_many(ids.into_values().map(|group_id| {
-        contact_group_member::ActiveModel {
-            contact_id: Set(contact_id),
-            group_id: Set(group_id),
-        }
-    }))
-    .on_conflict(
-        OnConflict::columns([
-            contact_group_member::Column::ContactId,
-            contact_group_member::Column::GroupId,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(conn)
-    .await?;
+    let ids: Vec<Uuid> = ensure_groups(conn, &names).await?.into_values().collect();
+    // Merges unite groups without bound: in chunks the driver accepts.
+    let rows = super::chunk_len(
+        conn.get_database_backend(),
+        super::columns_of::<contact_group_member::Entity>(),
+    );
+    for chunk in ids.chunks(rows) {
+        contact_group_member::Entity::insert_many(chunk.iter().map(|group_id| {
+            contact_group_member::ActiveModel {
+                contact_id: Set(contact_id),
+                group_id: Set(*group_id),
+            }
+        }))
+        .on_conflict(
+            OnConflict::columns([
+                contact_group_member::Column::ContactId,
+                contact_group_member::Column::GroupId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    }
     Ok(())
 }
 

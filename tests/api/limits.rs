@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::common::TestApp;
+use crate::common::{s, TestApp};
 
 /// The introspection query GraphiQL and code generators send.
 const INTROSPECTION: &str = include_str!("../queries/introspection.graphql");
@@ -167,4 +167,73 @@ async fn cors_allows_only_the_listed_origins() {
     assert_eq!(allowed(&app, "https://evil.example.com").await, None);
     let closed = TestApp::new().await;
     assert_eq!(allowed(&closed, "https://app.example.com").await, None);
+}
+
+#[tokio::test]
+async fn what_one_input_carries_is_bounded_by_flags_it_names() {
+    let app = TestApp::with_args(&[
+        "--max-via",
+        "2",
+        "--max-group-names",
+        "2",
+        "--max-links",
+        "1",
+        "--max-conversations",
+        "1",
+        "--max-metadata-keys",
+        "2",
+        "--max-contact-bytes",
+        "2048",
+    ])
+    .await;
+    let create = "mutation($i: CreateContactInput!) { createContact(input: $i) { id } }";
+    let conversation = |n: u8| json!({ "id": format!("0b7d3c3e-1f43-4d8e-9a8e-7c1d2b3a4f5{n}"), "channel": "chat" });
+    for (input, field, flag) in [
+        (
+            json!({ "via": [
+                { "source": "email", "handle": "a@x.org" },
+                { "source": "email", "handle": "b@x.org" },
+                { "source": "email", "handle": "c@x.org" }
+            ] }),
+            "input.via",
+            "--max-via",
+        ),
+        (
+            json!({ "groupNames": ["a", "b", "c"] }),
+            "input.groupNames",
+            "--max-group-names",
+        ),
+        (
+            json!({ "links": ["https://a.org", "https://b.org"] }),
+            "input.links",
+            "--max-links",
+        ),
+        (
+            json!({ "conversations": [conversation(1), conversation(2)] }),
+            "input.conversations",
+            "--max-conversations",
+        ),
+        (
+            json!({ "metadata": { "a": 1, "b": 2, "c": 3 } }),
+            "input.metadata",
+            "--max-metadata-keys",
+        ),
+        (
+            json!({ "description": "x".repeat(1500), "title": "y".repeat(900) }),
+            "input",
+            "--max-contact-bytes",
+        ),
+    ] {
+        let response = app.gql(create, json!({ "i": input })).await;
+        let error = &response["errors"][0];
+        assert_eq!(error["extensions"]["code"], "LIMIT_EXCEEDED", "{response}");
+        assert_eq!(error["extensions"]["field"], field, "{response}");
+        assert!(s(&error["message"]).contains(flag), "{response}");
+    }
+    // Within the bounds, the same input is written.
+    app.create(
+        json!({ "via": [{ "source": "email", "handle": "a@x.org" }], "groupNames": ["a", "b"] }),
+    )
+    .await;
+    assert_eq!(app.sql_count("SELECT count(*) AS n FROM contacts").await, 1);
 }

@@ -1,6 +1,7 @@
 //! API tests through the real router, on SQLite, or on PostgreSQL when
 //! TEST_DATABASE_URL is set.
 
+mod accumulated;
 mod architecture;
 mod auth;
 mod cli_import;

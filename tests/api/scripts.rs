@@ -219,14 +219,14 @@ async fn metadata_numbers_come_back_as_written_or_are_refused() {
     let c = app
         .create(json!({ "metadata": {
             "big": 18446744073709551615u64, "neg": -9223372036854775808i64,
-            "pi": 3.141592653589793, "small": 1.5e-300, "price": 12.25,
+            "pi": std::f64::consts::PI, "small": 1.5e-300, "price": 12.25,
             "js": 0.30000000000000004
         } }))
         .await;
     let read = app.get(s(&c["id"])).await;
     assert_eq!(read["metadata"]["big"], 18446744073709551615u64);
     assert_eq!(read["metadata"]["neg"], -9223372036854775808i64);
-    assert_eq!(read["metadata"]["pi"], 3.141592653589793);
+    assert_eq!(read["metadata"]["pi"], std::f64::consts::PI);
     assert_eq!(read["metadata"]["small"], 1.5e-300);
     assert_eq!(read["metadata"]["price"], 12.25);
     assert_eq!(read["metadata"]["js"], 0.30000000000000004);
