@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod import;
 pub mod list;
 pub mod merge;
+pub mod pages;
 pub mod relations;
 pub mod tokens;
 pub mod tx;

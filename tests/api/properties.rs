@@ -127,6 +127,12 @@ async fn check(app: &TestApp, field: &str, value: &str) {
                 stored.map_or(Value::Null, Value::String),
                 "{field} = {value:?}"
             );
+            // Each case on its own: an externalId generated twice is no conflict.
+            app.data(
+                "mutation($id: ID!) { deleteContact(id: $id) }",
+                json!({ "id": id }),
+            )
+            .await;
         }
         Err(refused) => {
             assert_eq!(

@@ -1015,6 +1015,7 @@ async fn every_contact_field_is_classified_for_visitors() {
         "externalId",
         "gender",
         "groupNames",
+        "groupNamesConnection",
         "id",
         "isSpammer",
         "links",
@@ -1025,8 +1026,14 @@ async fn every_contact_field_is_classified_for_visitors() {
         "title",
         "updatedAt",
         "via",
+        "viaConnection",
     ];
-    const EMPTIED: &[&str] = &["conversations", "mergeHistory"];
+    const EMPTIED: &[&str] = &[
+        "conversations",
+        "conversationsConnection",
+        "mergeHistory",
+        "mergeHistoryConnection",
+    ];
     let app = TestApp::new().await;
     let data = app
         .data(

@@ -78,7 +78,7 @@ impl ContactConnection {
 
     /// Paging information.
     async fn page_info(&self) -> PageInfo<'_> {
-        PageInfo { connection: self }
+        PageInfo::Contacts(self)
     }
 
     /// Number of contacts matching the filter, ignoring pagination.
@@ -91,50 +91,77 @@ impl ContactConnection {
     }
 }
 
-/// Relay page information.
-pub struct PageInfo<'a> {
-    connection: &'a ContactConnection,
+/// Relay page information, of a page of contacts or of a contact's list.
+pub enum PageInfo<'a> {
+    /// A page of contacts: its neighbours are probed only when asked.
+    Contacts(&'a ContactConnection),
+    /// A page whose extent its query told.
+    Known {
+        has_previous: bool,
+        has_next: bool,
+        start: Option<String>,
+        end: Option<String>,
+    },
 }
 
 impl PageInfo<'_> {
-    async fn resolve(&self, ctx: &Context<'_>, n: &Neighbour) -> async_graphql::Result<bool> {
+    async fn resolve(
+        ctx: &Context<'_>,
+        connection: &ContactConnection,
+        n: &Neighbour,
+    ) -> async_graphql::Result<bool> {
         match n {
             Neighbour::Known(b) => Ok(*b),
             Neighbour::Probe(pos, dir) => {
                 let (db, _slot) = db_slot(ctx).await?;
-                let _dear = match self.connection.filter.search {
+                let _dear = match connection.filter.search {
                     Some(_) => Some(dear_read(ctx).await?),
                     None => None,
                 };
-                Ok(list::any_from(db, &self.connection.filter, pos, *dir).await?)
+                Ok(list::any_from(db, &connection.filter, pos, *dir).await?)
             }
         }
     }
 
-    fn cursor(&self, model: Option<&contact::Model>) -> Option<String> {
-        model.map(|m| encode_cursor(&Position::of(m, self.connection.field)))
+    fn cursor(
+        connection: &ContactConnection,
+        model: Option<&Arc<contact::Model>>,
+    ) -> Option<String> {
+        model.map(|m| encode_cursor(&Position::of(m, connection.field)))
     }
 }
 
 #[Object]
 impl PageInfo<'_> {
-    /// Whether contacts exist before this page.
+    /// Whether rows exist before this page.
     async fn has_previous_page(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        self.resolve(ctx, &self.connection.has_previous).await
+        match self {
+            Self::Contacts(c) => Self::resolve(ctx, c, &c.has_previous).await,
+            Self::Known { has_previous, .. } => Ok(*has_previous),
+        }
     }
 
-    /// Whether contacts exist after this page.
+    /// Whether rows exist after this page.
     async fn has_next_page(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        self.resolve(ctx, &self.connection.has_next).await
+        match self {
+            Self::Contacts(c) => Self::resolve(ctx, c, &c.has_next).await,
+            Self::Known { has_next, .. } => Ok(*has_next),
+        }
     }
 
     /// Cursor of the first edge.
     async fn start_cursor(&self) -> Option<String> {
-        self.cursor(self.connection.rows.first().map(|m| &**m))
+        match self {
+            Self::Contacts(c) => Self::cursor(c, c.rows.first()),
+            Self::Known { start, .. } => start.clone(),
+        }
     }
 
     /// Cursor of the last edge.
     async fn end_cursor(&self) -> Option<String> {
-        self.cursor(self.connection.rows.last().map(|m| &**m))
+        match self {
+            Self::Contacts(c) => Self::cursor(c, c.rows.last()),
+            Self::Known { end, .. } => end.clone(),
+        }
     }
 }

@@ -4,12 +4,20 @@ use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Object, SimpleObject, ID};
 use entity::{contact, contact_handle};
 
+use super::list_pages::{
+    forward_page_info, list_page_size, ConversationConnection, ConversationEdge,
+    GroupNameConnection, GroupNameEdge, HandleConnection, HandleEdge, ListCursor,
+    MergeRecordConnection, MergeRecordEdge,
+};
 use super::{Conversation, DateTime, JsonObject, MergeRecord};
 use crate::graphql::access::Principal;
+use crate::graphql::cost;
 use crate::graphql::loader::{
     loaders, ConversationsOf, DbLoader, GroupNamesOf, HandlesOf, MergeRecordsOf, MetadataOf,
     Preloaded,
 };
+use crate::graphql::state::db_slot;
+use crate::service::pages;
 
 /// A person or organisation the business talks to, across every channel.
 pub struct Contact {
@@ -222,6 +230,170 @@ impl Contact {
             .into_iter()
             .map(MergeRecord::from)
             .collect())
+    }
+
+    /// `via` a page at a time, in the same order: a contact may hold any
+    /// number of handles (merges unite them). `first`: 0 to 1,000, default
+    /// 100 (LIMIT_EXCEEDED beyond); `after`: an `endCursor` of this list.
+    #[graphql(complexity = "cost::STATEMENT + child_complexity")]
+    async fn via_connection(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<HandleConnection> {
+        let limit = list_page_size(first)?;
+        let after = match after {
+            Some(c) => match ListCursor::decode(&c, |c| matches!(c, ListCursor::Handle(..)))? {
+                ListCursor::Handle(position, id) => Some((position, id)),
+                _ => None,
+            },
+            None => None,
+        };
+        let (db, _slot) = db_slot(ctx).await?;
+        let page = pages::handles(db, self.model.id, after, limit).await?;
+        let cursors: Vec<String> = page
+            .rows
+            .iter()
+            .map(|h| ListCursor::Handle(h.position, h.id).encode())
+            .collect();
+        Ok(HandleConnection {
+            page_info: forward_page_info(page.has_next, &cursors),
+            edges: page
+                .rows
+                .into_iter()
+                .zip(cursors)
+                .map(|(h, cursor)| HandleEdge {
+                    cursor,
+                    node: Handle::from(h),
+                })
+                .collect(),
+        })
+    }
+
+    /// `groupNames` a page at a time, in the same order (merges unite
+    /// groups). `first`: 0 to 1,000, default 100; `after`: an `endCursor`.
+    #[graphql(complexity = "cost::STATEMENT + child_complexity")]
+    async fn group_names_connection(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<GroupNameConnection> {
+        let limit = list_page_size(first)?;
+        let after = match after {
+            Some(c) => match ListCursor::decode(&c, |c| matches!(c, ListCursor::Group(..)))? {
+                ListCursor::Group(name) => Some(name),
+                _ => None,
+            },
+            None => None,
+        };
+        let (db, _slot) = db_slot(ctx).await?;
+        let page = pages::group_names(db, self.model.id, after, limit).await?;
+        let cursors: Vec<String> = page
+            .rows
+            .iter()
+            .map(|name| ListCursor::Group(name.clone()).encode())
+            .collect();
+        Ok(GroupNameConnection {
+            page_info: forward_page_info(page.has_next, &cursors),
+            edges: page
+                .rows
+                .into_iter()
+                .zip(cursors)
+                .map(|(node, cursor)| GroupNameEdge { cursor, node })
+                .collect(),
+        })
+    }
+
+    /// `conversations` a page at a time, oldest first: conversations linked
+    /// one by one have no bound. Empty for a caller without a token, as
+    /// `conversations`. `first`: 0 to 1,000, default 100; `after`: an `endCursor`.
+    #[graphql(complexity = "cost::STATEMENT + child_complexity")]
+    async fn conversations_connection(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ConversationConnection> {
+        let limit = list_page_size(first)?;
+        let after = match after {
+            Some(c) => {
+                match ListCursor::decode(&c, |c| matches!(c, ListCursor::Conversation(..)))? {
+                    ListCursor::Conversation(at, id) => Some((at, id)),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        let page = if is_visitor(ctx) {
+            pages::Page::empty()
+        } else {
+            let (db, _slot) = db_slot(ctx).await?;
+            pages::conversations(db, self.model.id, after, limit).await?
+        };
+        let cursors: Vec<String> = page
+            .rows
+            .iter()
+            .map(|c| ListCursor::Conversation(c.created_at, c.id).encode())
+            .collect();
+        Ok(ConversationConnection {
+            page_info: forward_page_info(page.has_next, &cursors),
+            edges: page
+                .rows
+                .into_iter()
+                .zip(cursors)
+                .map(|(c, cursor)| ConversationEdge {
+                    cursor,
+                    node: Conversation::from(c),
+                })
+                .collect(),
+        })
+    }
+
+    /// `mergeHistory` a page at a time, oldest first. Empty for a caller
+    /// without a token, as `mergeHistory`. `first`: 0 to 1,000, default
+    /// 100; `after`: an `endCursor`.
+    #[graphql(complexity = "cost::STATEMENT + child_complexity")]
+    async fn merge_history_connection(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<MergeRecordConnection> {
+        let limit = list_page_size(first)?;
+        let after = match after {
+            Some(c) => {
+                match ListCursor::decode(&c, |c| matches!(c, ListCursor::MergeRecord(..)))? {
+                    ListCursor::MergeRecord(at, id) => Some((at, id)),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        let page = if is_visitor(ctx) {
+            pages::Page::empty()
+        } else {
+            let (db, _slot) = db_slot(ctx).await?;
+            pages::merge_records(db, self.model.id, after, limit).await?
+        };
+        let cursors: Vec<String> = page
+            .rows
+            .iter()
+            .map(|m| ListCursor::MergeRecord(m.merged_at, m.id).encode())
+            .collect();
+        Ok(MergeRecordConnection {
+            page_info: forward_page_info(page.has_next, &cursors),
+            edges: page
+                .rows
+                .into_iter()
+                .zip(cursors)
+                .map(|(m, cursor)| MergeRecordEdge {
+                    cursor,
+                    node: MergeRecord::from(m),
+                })
+                .collect(),
+        })
     }
 
     /// When the contact was created.

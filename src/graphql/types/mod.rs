@@ -5,6 +5,7 @@ mod contact;
 mod contact_event;
 mod contact_type;
 mod conversation;
+mod list_pages;
 mod merge_record;
 mod node;
 mod payloads;
@@ -15,6 +16,9 @@ pub use contact::{Address, Contact, Handle};
 pub use contact_event::{ContactEvent, ContactEventKind};
 pub use contact_type::ContactType;
 pub use conversation::Conversation;
+pub use list_pages::{
+    ConversationConnection, GroupNameConnection, HandleConnection, MergeRecordConnection,
+};
 pub use merge_record::MergeRecord;
 pub use node::Node;
 pub use payloads::{CreateOrUpdateContactPayload, ImportContactsPayload, ImportError};

@@ -1,0 +1,150 @@
+//! Relay connections over a contact's lists that have no bound (`via`,
+//! `groupNames`, `conversations`, `mergeHistory` each have a plain field
+//! that returns the whole list, and one of these beside it): forward pages
+//! (`first`, `after`) in the plain field's order, keyset on that order.
+
+use async_graphql::SimpleObject;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime as ChronoDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Conversation, Handle, MergeRecord, PageInfo};
+use crate::error::AppError;
+
+/// Largest page of a contact's list, and the default.
+pub const MAX_LIST_PAGE: u32 = 1_000;
+pub const DEFAULT_LIST_PAGE: u32 = 100;
+
+/// Where a page of a contact's list ends; the cursor's content.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub enum ListCursor {
+    #[serde(rename = "h")]
+    Handle(i32, Uuid),
+    #[serde(rename = "g")]
+    Group(String),
+    #[serde(rename = "c")]
+    Conversation(ChronoDateTime<Utc>, Uuid),
+    #[serde(rename = "m")]
+    MergeRecord(ChronoDateTime<Utc>, Uuid),
+}
+
+impl ListCursor {
+    pub fn encode(&self) -> String {
+        // Serialising a tag, a number or text and a UUID cannot fail.
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// The cursor of argument `after`; BAD_USER_INPUT naming it when it is
+    /// not one the server made for this list (`same` tells the kind).
+    pub fn decode(after: &str, same: fn(&ListCursor) -> bool) -> Result<Self, AppError> {
+        let malformed = || AppError::bad_input("after", "after: not a cursor of this list");
+        let bytes = URL_SAFE_NO_PAD
+            .decode(after.trim())
+            .map_err(|_| malformed())?;
+        let cursor: ListCursor = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
+        // Nothing the server encodes holds NUL; PostgreSQL refuses it in text.
+        let nul = matches!(&cursor, ListCursor::Group(name) if name.contains('\0'));
+        if nul || !same(&cursor) {
+            return Err(malformed());
+        }
+        Ok(cursor)
+    }
+}
+
+/// first: 0..=MAX_LIST_PAGE, DEFAULT_LIST_PAGE when absent.
+pub fn list_page_size(first: Option<i32>) -> Result<u64, AppError> {
+    match first {
+        None => Ok(u64::from(DEFAULT_LIST_PAGE)),
+        Some(n) if n < 0 => Err(AppError::bad_input("first", "first: must not be negative")),
+        Some(n) if n as u32 > MAX_LIST_PAGE => Err(AppError::TooLarge {
+            field: "first".into(),
+            message: format!("first: at most {MAX_LIST_PAGE} entries per page, {n} asked"),
+        }),
+        Some(n) => Ok(n as u64),
+    }
+}
+
+/// A page of a contact's handles, in `via` order.
+#[derive(SimpleObject)]
+pub struct HandleConnection {
+    /// The handles of the page with their cursors.
+    pub edges: Vec<HandleEdge>,
+    /// Paging information.
+    pub page_info: PageInfo<'static>,
+}
+
+/// A handle and its cursor.
+#[derive(SimpleObject)]
+pub struct HandleEdge {
+    /// Opaque cursor of this edge, for `after`.
+    pub cursor: String,
+    /// The handle.
+    pub node: Handle,
+}
+
+/// A page of a contact's group names, in name order.
+#[derive(SimpleObject)]
+pub struct GroupNameConnection {
+    /// The group names of the page with their cursors.
+    pub edges: Vec<GroupNameEdge>,
+    /// Paging information.
+    pub page_info: PageInfo<'static>,
+}
+
+/// A group name and its cursor.
+#[derive(SimpleObject)]
+pub struct GroupNameEdge {
+    /// Opaque cursor of this edge, for `after`.
+    pub cursor: String,
+    /// The group's name.
+    pub node: String,
+}
+
+/// A page of a contact's conversations, oldest first.
+#[derive(SimpleObject)]
+pub struct ConversationConnection {
+    /// The conversations of the page with their cursors.
+    pub edges: Vec<ConversationEdge>,
+    /// Paging information.
+    pub page_info: PageInfo<'static>,
+}
+
+/// A conversation and its cursor.
+#[derive(SimpleObject)]
+pub struct ConversationEdge {
+    /// Opaque cursor of this edge, for `after`.
+    pub cursor: String,
+    /// The conversation.
+    pub node: Conversation,
+}
+
+/// A page of a contact's merge records, oldest first.
+#[derive(SimpleObject)]
+pub struct MergeRecordConnection {
+    /// The merge records of the page with their cursors.
+    pub edges: Vec<MergeRecordEdge>,
+    /// Paging information.
+    pub page_info: PageInfo<'static>,
+}
+
+/// A merge record and its cursor.
+#[derive(SimpleObject)]
+pub struct MergeRecordEdge {
+    /// Opaque cursor of this edge, for `after`.
+    pub cursor: String,
+    /// The merge record.
+    pub node: MergeRecord,
+}
+
+/// The page information of a forward page whose extent is known. Relay
+/// allows hasPreviousPage false when paging forward.
+pub fn forward_page_info(has_next: bool, cursors: &[String]) -> PageInfo<'static> {
+    PageInfo::Known {
+        has_previous: false,
+        has_next,
+        start: cursors.first().cloned(),
+        end: cursors.last().cloned(),
+    }
+}
