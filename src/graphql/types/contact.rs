@@ -409,11 +409,14 @@ impl Contact {
 
 /// A channel address. source is lower-case [a-z0-9_.-]+ such as phone, email,
 /// twitter, facebook, intercom, front_chat or custom. Known sources are validated
-/// and normalised: phone to E.164 (+12345678900; a number written without + is read
-/// in the server's default region), email trimmed and lower-cased, twitter with a
-/// leading @. The same normalisation applies wherever a handle appears (writes,
-/// lookups, createOrUpdate matching, import), so "+1 (617) 253-1000" finds the
-/// contact stored as +16172531000.
+/// and normalised: phone, sms and whatsapp as libphonenumber reads them, to
+/// E.164 (+12345678900; a number written without its country code is read in
+/// the server's default region; "(0)" trunk forms, international prefixes and
+/// RFC 3966 tel: URIs are understood; an extension goes to `extension`),
+/// email trimmed and lower-cased, twitter with a leading @. The same
+/// normalisation applies wherever a handle appears (writes, lookups,
+/// createOrUpdate matching, import), so "+1 (617) 253-1000" finds the contact
+/// stored as +16172531000.
 #[derive(SimpleObject)]
 pub struct Handle {
     /// Channel, e.g. phone, email, twitter, facebook.

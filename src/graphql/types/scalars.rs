@@ -33,7 +33,11 @@ impl ScalarType for DateTime {
 pub struct JsonObject(pub serde_json::Value);
 
 /// A JSON object. Arrays are rejected at any depth (BAD_USER_INPUT), as in Airy's
-/// via and metadata. Values are strings, numbers, booleans, null or objects.
+/// via and metadata. Values are strings, numbers, booleans, null or objects;
+/// keys are non-empty, at most 255 bytes of UTF-8, without NUL. Numbers come
+/// back exactly as written (64-bit integers, the shortest form of a double);
+/// a number that would lose digits is BAD_USER_INPUT naming its key (send
+/// it as a string). At most 64 KiB serialised.
 #[Scalar(name = "JSONObject")]
 impl ScalarType for JsonObject {
     // Any JSON is accepted here and checked by the domain rules, which know
