@@ -5,7 +5,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use entity::{contact, contact_handle};
 
 use super::list_pages::{
-    forward_page_info, list_page_size, ConversationConnection, ConversationEdge,
+    after_of, edges_of, list_page_size, ConversationConnection, ConversationEdge,
     GroupNameConnection, GroupNameEdge, HandleConnection, HandleEdge, ListCursor,
     MergeRecordConnection, MergeRecordEdge,
 };
@@ -243,32 +243,21 @@ impl Contact {
         after: Option<String>,
     ) -> async_graphql::Result<HandleConnection> {
         let limit = list_page_size(first)?;
-        let after = match after {
-            Some(c) => match ListCursor::decode(&c, |c| matches!(c, ListCursor::Handle(..)))? {
-                ListCursor::Handle(position, id) => Some((position, id)),
-                _ => None,
-            },
-            None => None,
-        };
+        let after = after_of(after, |c| match c {
+            ListCursor::Handle(position, id) => Some((position, id)),
+            _ => None,
+        })?;
         let (db, _slot) = db_slot(ctx).await?;
         let page = pages::handles(db, self.model.id, after, limit).await?;
-        let cursors: Vec<String> = page
-            .rows
-            .iter()
-            .map(|h| ListCursor::Handle(h.position, h.id).encode())
-            .collect();
-        Ok(HandleConnection {
-            page_info: forward_page_info(page.has_next, &cursors),
-            edges: page
-                .rows
-                .into_iter()
-                .zip(cursors)
-                .map(|(h, cursor)| HandleEdge {
-                    cursor,
-                    node: Handle::from(h),
-                })
-                .collect(),
-        })
+        let (edges, page_info) = edges_of(
+            page,
+            |h| ListCursor::Handle(h.position, h.id),
+            |cursor, h| HandleEdge {
+                cursor,
+                node: Handle::from(h),
+            },
+        );
+        Ok(HandleConnection { edges, page_info })
     }
 
     /// `groupNames` a page at a time, in the same order (merges unite
@@ -281,33 +270,22 @@ impl Contact {
         after: Option<String>,
     ) -> async_graphql::Result<GroupNameConnection> {
         let limit = list_page_size(first)?;
-        let after = match after {
-            Some(c) => match ListCursor::decode(&c, |c| matches!(c, ListCursor::Group(..)))? {
-                ListCursor::Group(name) => Some(name),
-                _ => None,
-            },
-            None => None,
-        };
+        let after = after_of(after, |c| match c {
+            ListCursor::Group(name) => Some(name),
+            _ => None,
+        })?;
         let (db, _slot) = db_slot(ctx).await?;
         let page = pages::group_names(db, self.model.id, after, limit).await?;
-        let cursors: Vec<String> = page
-            .rows
-            .iter()
-            .map(|name| ListCursor::Group(name.clone()).encode())
-            .collect();
-        Ok(GroupNameConnection {
-            page_info: forward_page_info(page.has_next, &cursors),
-            edges: page
-                .rows
-                .into_iter()
-                .zip(cursors)
-                .map(|(node, cursor)| GroupNameEdge { cursor, node })
-                .collect(),
-        })
+        let (edges, page_info) = edges_of(
+            page,
+            |name| ListCursor::Group(name.clone()),
+            |cursor, node| GroupNameEdge { cursor, node },
+        );
+        Ok(GroupNameConnection { edges, page_info })
     }
 
     /// `conversations` a page at a time, oldest first: conversations linked
-    /// one by one have no bound. Empty for a caller without a token, as
+    /// one by one have no bound. No edges for a caller without a token, as
     /// `conversations`. `first`: 0 to 1,000, default 100; `after`: an `endCursor`.
     #[graphql(complexity = "cost::STATEMENT + child_complexity")]
     async fn conversations_connection(
@@ -317,41 +295,28 @@ impl Contact {
         after: Option<String>,
     ) -> async_graphql::Result<ConversationConnection> {
         let limit = list_page_size(first)?;
-        let after = match after {
-            Some(c) => {
-                match ListCursor::decode(&c, |c| matches!(c, ListCursor::Conversation(..)))? {
-                    ListCursor::Conversation(at, id) => Some((at, id)),
-                    _ => None,
-                }
-            }
-            None => None,
-        };
+        let after = after_of(after, |c| match c {
+            ListCursor::Conversation(at, id) => Some((at, id)),
+            _ => None,
+        })?;
         let page = if is_visitor(ctx) {
             pages::Page::empty()
         } else {
             let (db, _slot) = db_slot(ctx).await?;
             pages::conversations(db, self.model.id, after, limit).await?
         };
-        let cursors: Vec<String> = page
-            .rows
-            .iter()
-            .map(|c| ListCursor::Conversation(c.created_at, c.id).encode())
-            .collect();
-        Ok(ConversationConnection {
-            page_info: forward_page_info(page.has_next, &cursors),
-            edges: page
-                .rows
-                .into_iter()
-                .zip(cursors)
-                .map(|(c, cursor)| ConversationEdge {
-                    cursor,
-                    node: Conversation::from(c),
-                })
-                .collect(),
-        })
+        let (edges, page_info) = edges_of(
+            page,
+            |c| ListCursor::Conversation(c.created_at, c.id),
+            |cursor, c| ConversationEdge {
+                cursor,
+                node: Conversation::from(c),
+            },
+        );
+        Ok(ConversationConnection { edges, page_info })
     }
 
-    /// `mergeHistory` a page at a time, oldest first. Empty for a caller
+    /// `mergeHistory` a page at a time, oldest first. No edges for a caller
     /// without a token, as `mergeHistory`. `first`: 0 to 1,000, default
     /// 100; `after`: an `endCursor`.
     #[graphql(complexity = "cost::STATEMENT + child_complexity")]
@@ -362,38 +327,25 @@ impl Contact {
         after: Option<String>,
     ) -> async_graphql::Result<MergeRecordConnection> {
         let limit = list_page_size(first)?;
-        let after = match after {
-            Some(c) => {
-                match ListCursor::decode(&c, |c| matches!(c, ListCursor::MergeRecord(..)))? {
-                    ListCursor::MergeRecord(at, id) => Some((at, id)),
-                    _ => None,
-                }
-            }
-            None => None,
-        };
+        let after = after_of(after, |c| match c {
+            ListCursor::MergeRecord(at, id) => Some((at, id)),
+            _ => None,
+        })?;
         let page = if is_visitor(ctx) {
             pages::Page::empty()
         } else {
             let (db, _slot) = db_slot(ctx).await?;
             pages::merge_records(db, self.model.id, after, limit).await?
         };
-        let cursors: Vec<String> = page
-            .rows
-            .iter()
-            .map(|m| ListCursor::MergeRecord(m.merged_at, m.id).encode())
-            .collect();
-        Ok(MergeRecordConnection {
-            page_info: forward_page_info(page.has_next, &cursors),
-            edges: page
-                .rows
-                .into_iter()
-                .zip(cursors)
-                .map(|(m, cursor)| MergeRecordEdge {
-                    cursor,
-                    node: MergeRecord::from(m),
-                })
-                .collect(),
-        })
+        let (edges, page_info) = edges_of(
+            page,
+            |m| ListCursor::MergeRecord(m.merged_at, m.id),
+            |cursor, m| MergeRecordEdge {
+                cursor,
+                node: MergeRecord::from(m),
+            },
+        );
+        Ok(MergeRecordConnection { edges, page_info })
     }
 
     /// When the contact was created.

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{Conversation, Handle, MergeRecord, PageInfo};
 use crate::error::AppError;
+use crate::service::pages::Page;
 
 /// Largest page of a contact's list, and the default.
 pub const MAX_LIST_PAGE: u32 = 1_000;
@@ -35,22 +36,50 @@ impl ListCursor {
         // Serialising a tag, a number or text and a UUID cannot fail.
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
+}
 
-    /// The cursor of argument `after`; BAD_USER_INPUT naming it when it is
-    /// not one the server made for this list (`same` tells the kind).
-    pub fn decode(after: &str, same: fn(&ListCursor) -> bool) -> Result<Self, AppError> {
-        let malformed = || AppError::bad_input("after", "after: not a cursor of this list");
-        let bytes = URL_SAFE_NO_PAD
-            .decode(after.trim())
-            .map_err(|_| malformed())?;
-        let cursor: ListCursor = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
-        // Nothing the server encodes holds NUL; PostgreSQL refuses it in text.
-        let nul = matches!(&cursor, ListCursor::Group(name) if name.contains('\0'));
-        if nul || !same(&cursor) {
-            return Err(malformed());
-        }
-        Ok(cursor)
+/// The position `after` names in a list of the kind `pick` accepts (it
+/// gives back the position of a cursor of that kind, None for another kind).
+pub fn after_of<K>(
+    after: Option<String>,
+    pick: fn(ListCursor) -> Option<K>,
+) -> Result<Option<K>, AppError> {
+    let Some(after) = after else {
+        return Ok(None);
+    };
+    let malformed = || AppError::bad_input("after", "after: not a cursor of this list");
+    let bytes = URL_SAFE_NO_PAD
+        .decode(after.trim())
+        .map_err(|_| malformed())?;
+    let cursor: ListCursor = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
+    // Nothing the server encodes holds NUL; PostgreSQL refuses it in text.
+    if matches!(&cursor, ListCursor::Group(name) if name.contains('\0')) {
+        return Err(malformed());
     }
+    pick(cursor).map(Some).ok_or_else(malformed)
+}
+
+/// A page's edges, each with the cursor of its row, and its page information.
+pub fn edges_of<T, E>(
+    page: Page<T>,
+    cursor: impl Fn(&T) -> ListCursor,
+    edge: impl Fn(String, T) -> E,
+) -> (Vec<E>, PageInfo<'static>) {
+    let cursors: Vec<String> = page.rows.iter().map(|row| cursor(row).encode()).collect();
+    // Relay allows hasPreviousPage false when paging forward.
+    let info = PageInfo::Known {
+        has_previous: false,
+        has_next: page.has_next,
+        start: cursors.first().cloned(),
+        end: cursors.last().cloned(),
+    };
+    let edges = page
+        .rows
+        .into_iter()
+        .zip(cursors)
+        .map(|(row, cursor)| edge(cursor, row))
+        .collect();
+    (edges, info)
 }
 
 /// first: 0..=MAX_LIST_PAGE, DEFAULT_LIST_PAGE when absent.
@@ -136,15 +165,4 @@ pub struct MergeRecordEdge {
     pub cursor: String,
     /// The merge record.
     pub node: MergeRecord,
-}
-
-/// The page information of a forward page whose extent is known. Relay
-/// allows hasPreviousPage false when paging forward.
-pub fn forward_page_info(has_next: bool, cursors: &[String]) -> PageInfo<'static> {
-    PageInfo::Known {
-        has_previous: false,
-        has_next,
-        start: cursors.first().cloned(),
-        end: cursors.last().cloned(),
-    }
 }
