@@ -329,7 +329,11 @@ impl ContactInput {
             description: plain("description", self.description, MAX_DESCRIPTION)?,
             contact_type,
             is_spammer,
-            external_id: plain("externalId", self.external_id, MAX_NAME)?,
+            external_id: {
+                let field = f("externalId");
+                self.external_id
+                    .try_map(|v| fields::line(&field, &v, MAX_NAME))?
+            },
             group_names: list(self.group_names, |items| {
                 group_names(&f("groupNames"), items)
             })?,
@@ -458,16 +462,13 @@ fn list<T, U>(
     }
 }
 
-fn required_text(field: &str, value: &str, max: usize) -> Result<String, AppError> {
-    fields::text(field, value, max)?
-        .ok_or_else(|| AppError::bad_input(field, format!("{field}: must not be empty")))
-}
-
 fn group_names(path: &str, items: Vec<String>) -> Result<Vec<String>, AppError> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     for (i, name) in items.iter().enumerate() {
-        let name = required_text(&format!("{path}.{i}"), name, MAX_NAME)?;
+        let field = format!("{path}.{i}");
+        let name = fields::line(&field, name, MAX_NAME)?
+            .ok_or_else(|| AppError::bad_input(&field, format!("{field}: must not be empty")))?;
         if seen.insert(name.clone()) {
             out.push(name);
         }

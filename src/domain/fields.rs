@@ -40,6 +40,20 @@ pub fn text(field: &str, value: &str, max_chars: usize) -> Result<Option<String>
     Ok(Some(value.to_owned()))
 }
 
+/// One line of text (`text` without line ends or tabs): what is looked up or
+/// filtered by whole (externalId, group names), since a lookup or filter
+/// refuses control characters and could never find such a value.
+pub fn line(field: &str, value: &str, max_chars: usize) -> Result<Option<String>, AppError> {
+    let value = text(field, value, max_chars)?;
+    if value.as_deref().is_some_and(|v| v.contains(['\n', '\t'])) {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field}: must be one line (no line ends or tabs)"),
+        ));
+    }
+    Ok(value)
+}
+
 /// An absolute http(s) URL, kept as written (trimmed).
 pub fn url(field: &str, value: &str) -> Result<Option<String>, AppError> {
     let Some(value) = text(field, value, MAX_URL)? else {

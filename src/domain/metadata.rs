@@ -29,7 +29,21 @@ pub fn validate_metadata(field: &str, value: &Value) -> Result<Map<String, Value
             format!("{field}: {size} bytes, more than the {MAX_METADATA_BYTES} allowed"),
         ));
     }
-    Ok(map.clone())
+    let mut map = map.clone();
+    map.values_mut().for_each(unsigned_zero);
+    Ok(map)
+}
+
+/// -0 and -0.0 become 0: PostgreSQL's jsonb has no negative zero (it gives
+/// back 0), so both databases keep the number equal to what was sent.
+fn unsigned_zero(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative()) => {
+            *value = Value::from(0)
+        }
+        Value::Object(map) => map.values_mut().for_each(unsigned_zero),
+        _ => {}
+    }
 }
 
 fn check_object(path: &str, map: &Map<String, Value>, depth: usize) -> Result<(), AppError> {
@@ -61,8 +75,8 @@ fn check_object(path: &str, map: &Map<String, Value>, depth: usize) -> Result<()
         // PostgreSQL's jsonb refuses NUL in any string.
         if key.contains('\0') {
             return Err(AppError::bad_input(
-                path,
-                format!("{path}: keys must not contain NUL characters"),
+                &child,
+                format!("{child}: keys must not contain NUL characters"),
             ));
         }
         match value {
@@ -157,6 +171,17 @@ mod tests {
         let err = validate_metadata("m", &value).unwrap_err();
         assert_eq!(err.field(), Some("m.a.n"));
         assert!(err.to_string().contains("123456789012345678901234567890"));
+    }
+
+    #[test]
+    fn negative_zero_is_zero() {
+        let value: Value =
+            serde_json::from_str(r#"{"a": -0.0, "b": {"c": -0}, "d": 0.0}"#).unwrap();
+        let map = validate_metadata("m", &value).unwrap();
+        assert_eq!(
+            Value::Object(map).to_string(),
+            r#"{"a":0,"b":{"c":0},"d":0.0}"#
+        );
     }
 
     #[test]

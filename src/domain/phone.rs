@@ -53,9 +53,18 @@ pub enum PhoneError {
 /// Reads `text` as libphonenumber does, with `default_region` for numbers
 /// written without a country code.
 pub fn parse(default_region: Region, text: &str) -> Result<Phone, PhoneError> {
-    let number = PHONE_NUMBER_UTIL
-        .parse_and_keep_raw_input(text, Some(default_region))
-        .map_err(|_| PhoneError::NotANumber)?;
+    // The port panics on some hostile input (a `;phone-context=` followed by
+    // another `tel:` slices out of bounds) where libphonenumber answers "not
+    // a number": a panic of the parser is that answer, never a failed
+    // request or a command-line import cut short. It holds no state a panic
+    // could leave half-changed (its metadata is read-only).
+    let parsed = std::panic::catch_unwind(|| {
+        PHONE_NUMBER_UTIL.parse_and_keep_raw_input(text, Some(default_region))
+    });
+    let number = match parsed {
+        Ok(Ok(number)) => number,
+        Ok(Err(_)) | Err(_) => return Err(PhoneError::NotANumber),
+    };
     if !is_kept(&number) {
         return Err(PhoneError::NotValid);
     }
@@ -134,6 +143,17 @@ mod tests {
         assert_eq!(us("12"), Err(PhoneError::NotValid));
         assert_eq!(us("x"), Err(PhoneError::NotANumber));
         assert!(us("not a number").is_err());
+    }
+
+    #[test]
+    fn input_that_panics_the_parser_is_not_a_number() {
+        // Found by an outside fuzz run; libphonenumber refuses both.
+        for text in [
+            "5;phone-context=+44;tel:1",
+            "+1 617 253 1000;phone-context=+1;tel:",
+        ] {
+            assert_eq!(us(text), Err(PhoneError::NotANumber), "{text}");
+        }
     }
 
     #[test]

@@ -269,3 +269,43 @@ async fn after_and_before_together_bound_a_window() {
     assert_eq!(p["pageInfo"]["hasNextPage"], false);
     assert_eq!(p["pageInfo"]["hasPreviousPage"], true);
 }
+
+#[tokio::test]
+async fn a_list_cursor_of_another_contact_is_refused() {
+    let app = TestApp::new().await;
+    let via = json!([
+        { "source": "email", "handle": "a1@x.org" },
+        { "source": "email", "handle": "a2@x.org" }
+    ]);
+    let a = app.create(json!({ "via": via })).await;
+    let b = app
+        .create(json!({ "via": [{ "source": "email", "handle": "b1@x.org" }, { "source": "email", "handle": "b2@x.org" }] }))
+        .await;
+    let page = app
+        .data(
+            "query($id: ID) { contact(id: $id) { viaConnection(first: 1) { pageInfo { endCursor } } } }",
+            json!({ "id": a["id"] }),
+        )
+        .await;
+    let cursor = page["contact"]["viaConnection"]["pageInfo"]["endCursor"].clone();
+    let (code, field, _) = app
+        .error(
+            "query($id: ID, $after: String) { contact(id: $id) { viaConnection(after: $after) { edges { cursor } } } }",
+            json!({ "id": b["id"], "after": cursor }),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("after"))
+    );
+    let next = app
+        .data(
+            "query($id: ID, $after: String) { contact(id: $id) { viaConnection(after: $after) { edges { node { handle } } } } }",
+            json!({ "id": a["id"], "after": cursor }),
+        )
+        .await;
+    assert_eq!(
+        next["contact"]["viaConnection"]["edges"],
+        json!([{ "node": { "handle": "a2@x.org" } }])
+    );
+}

@@ -279,3 +279,39 @@ async fn inexact_numbers_are_refused_inline_and_over_websocket() {
     );
     assert_eq!(app.sql_count("SELECT count(*) AS n FROM contacts").await, 0);
 }
+
+#[tokio::test]
+async fn what_can_be_looked_up_must_be_one_line() {
+    let app = TestApp::new().await;
+    for (input, field) in [
+        (json!({ "externalId": "ext\tid" }), "input.externalId"),
+        (json!({ "externalId": "ext\r\nid" }), "input.externalId"),
+        (
+            json!({ "groupNames": ["ok", "g\nh"] }),
+            "input.groupNames.1",
+        ),
+    ] {
+        let response = app
+            .gql(
+                "mutation($i: CreateContactInput!) { createContact(input: $i) { id } }",
+                json!({ "i": input }),
+            )
+            .await;
+        assert_eq!(
+            response["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{response}"
+        );
+        assert_eq!(
+            response["errors"][0]["extensions"]["field"], field,
+            "{response}"
+        );
+    }
+    // Negative zero is zero on both databases (PostgreSQL has no other).
+    let c = app
+        .create(json!({ "metadata": { "n": -0.0, "m": { "k": -0.0 } } }))
+        .await;
+    assert_eq!(
+        app.get(s(&c["id"])).await["metadata"],
+        json!({ "n": 0, "m": { "k": 0 } })
+    );
+}

@@ -44,6 +44,26 @@ TYPES = [
     T.FIXED_LINE, T.MOBILE, T.TOLL_FREE, T.PREMIUM_RATE, T.SHARED_COST, T.VOIP,
     T.PERSONAL_NUMBER, T.PAGER, T.UAN, T.VOICEMAIL,
 ]
+# Spellings found by fuzzing (the first two panicked the Rust port once) and
+# odd characters people paste: each read with every default region.
+ODD = [
+    "5;phone-context=+44;tel:1",
+    "+1 617 253 1000;phone-context=+1;tel:",
+    "tel:+1-617-253-1000;phone-context=+1;tel:+44",
+    "tel:253-1000;phone-context=+1-617",
+    "tel:+1-617-253-1000;isub=12;ext=5",
+    "++1 617 253 1000",
+    "\uff0b\uff11 \uff16\uff11\uff17 \uff12\uff15\uff13 \uff11\uff10\uff10\uff10",
+    "+\u0661 \u0666\u0661\u0667 \u0662\u0665\u0663 \u0661\u0660\u0660\u0660",
+    "+1\u00a0617\u2011253\u20111000",
+    "+1 617 253 1000 #201",
+    "1-800-FLOWERS",
+    "+44 (0) (0)20 7946 0958",
+    "+" + "9" * 300,
+    "",
+    "+",
+    "x201",
+]
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "phones.jsonl")
 
 
@@ -122,6 +142,9 @@ def main():
             written = texts + [t for t in [idd_form(n, default)] if t]
             for text in written:
                 entries.append([text, default, expected(text, default)])
+    for text in ODD:
+        for default in DEFAULT_REGIONS:
+            entries.append([text, default, expected(text, default)])
     with open(OUT, "w", encoding="utf-8") as f:
         f.write(json.dumps({"libphonenumber": "phonenumbers " + phonenumbers.__version__,
                             "rust": RUST_CRATE, "entries": len(entries),

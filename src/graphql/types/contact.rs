@@ -243,7 +243,7 @@ impl Contact {
         after: Option<String>,
     ) -> async_graphql::Result<HandleConnection> {
         let limit = list_page_size(first)?;
-        let after = after_of(after, |c| match c {
+        let after = after_of(after, self.model.id, |c| match c {
             ListCursor::Handle(position, id) => Some((position, id)),
             _ => None,
         })?;
@@ -251,6 +251,7 @@ impl Contact {
         let page = pages::handles(db, self.model.id, after, limit).await?;
         let (edges, page_info) = edges_of(
             page,
+            self.model.id,
             |h| ListCursor::Handle(h.position, h.id),
             |cursor, h| HandleEdge {
                 cursor,
@@ -270,7 +271,7 @@ impl Contact {
         after: Option<String>,
     ) -> async_graphql::Result<GroupNameConnection> {
         let limit = list_page_size(first)?;
-        let after = after_of(after, |c| match c {
+        let after = after_of(after, self.model.id, |c| match c {
             ListCursor::Group(name) => Some(name),
             _ => None,
         })?;
@@ -278,6 +279,7 @@ impl Contact {
         let page = pages::group_names(db, self.model.id, after, limit).await?;
         let (edges, page_info) = edges_of(
             page,
+            self.model.id,
             |name| ListCursor::Group(name.clone()),
             |cursor, node| GroupNameEdge { cursor, node },
         );
@@ -295,7 +297,7 @@ impl Contact {
         after: Option<String>,
     ) -> async_graphql::Result<ConversationConnection> {
         let limit = list_page_size(first)?;
-        let after = after_of(after, |c| match c {
+        let after = after_of(after, self.model.id, |c| match c {
             ListCursor::Conversation(at, id) => Some((at, id)),
             _ => None,
         })?;
@@ -307,6 +309,7 @@ impl Contact {
         };
         let (edges, page_info) = edges_of(
             page,
+            self.model.id,
             |c| ListCursor::Conversation(c.created_at, c.id),
             |cursor, c| ConversationEdge {
                 cursor,
@@ -327,7 +330,7 @@ impl Contact {
         after: Option<String>,
     ) -> async_graphql::Result<MergeRecordConnection> {
         let limit = list_page_size(first)?;
-        let after = after_of(after, |c| match c {
+        let after = after_of(after, self.model.id, |c| match c {
             ListCursor::MergeRecord(at, id) => Some((at, id)),
             _ => None,
         })?;
@@ -339,6 +342,7 @@ impl Contact {
         };
         let (edges, page_info) = edges_of(
             page,
+            self.model.id,
             |m| ListCursor::MergeRecord(m.merged_at, m.id),
             |cursor, m| MergeRecordEdge {
                 cursor,

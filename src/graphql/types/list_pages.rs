@@ -31,10 +31,22 @@ pub enum ListCursor {
     MergeRecord(ChronoDateTime<Utc>, Uuid),
 }
 
+/// A cursor names its contact too: one of another contact's list is refused
+/// rather than read as a position in this one.
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    o: Uuid,
+    p: ListCursor,
+}
+
 impl ListCursor {
-    pub fn encode(&self) -> String {
+    pub fn encode(self, contact_id: Uuid) -> String {
+        let cursor = Cursor {
+            o: contact_id,
+            p: self,
+        };
         // Serialising a tag, a number or text and a UUID cannot fail.
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
     }
 }
 
@@ -42,6 +54,7 @@ impl ListCursor {
 /// gives back the position of a cursor of that kind, None for another kind).
 pub fn after_of<K>(
     after: Option<String>,
+    contact_id: Uuid,
     pick: fn(ListCursor) -> Option<K>,
 ) -> Result<Option<K>, AppError> {
     let Some(after) = after else {
@@ -51,7 +64,13 @@ pub fn after_of<K>(
     let bytes = URL_SAFE_NO_PAD
         .decode(after.trim())
         .map_err(|_| malformed())?;
-    let cursor: ListCursor = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
+    let Cursor { o, p: cursor } = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
+    if o != contact_id {
+        return Err(AppError::bad_input(
+            "after",
+            "after: a cursor of another contact's list",
+        ));
+    }
     // Nothing the server encodes holds NUL; PostgreSQL refuses it in text.
     if matches!(&cursor, ListCursor::Group(name) if name.contains('\0')) {
         return Err(malformed());
@@ -62,10 +81,15 @@ pub fn after_of<K>(
 /// A page's edges, each with the cursor of its row, and its page information.
 pub fn edges_of<T, E>(
     page: Page<T>,
+    contact_id: Uuid,
     cursor: impl Fn(&T) -> ListCursor,
     edge: impl Fn(String, T) -> E,
 ) -> (Vec<E>, PageInfo<'static>) {
-    let cursors: Vec<String> = page.rows.iter().map(|row| cursor(row).encode()).collect();
+    let cursors: Vec<String> = page
+        .rows
+        .iter()
+        .map(|row| cursor(row).encode(contact_id))
+        .collect();
     // Relay allows hasPreviousPage false when paging forward.
     let info = PageInfo::Known {
         has_previous: false,
