@@ -305,39 +305,70 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// The line a byte offset of the stream is on, for parsers that report
-/// offsets (the csv crate's own line count is off for CRLF files). Holds
-/// only the newlines between the parser's position and what it has read
-/// ahead: bounded by its buffer, not by the file.
-#[derive(Default)]
+/// The line a record starting at a byte offset of the stream is on, for
+/// parsers that report offsets (the csv crate's own line count is off for
+/// CRLF files). A record's offset may point before blank lines that precede
+/// it (the csv crate skips them): its line is that of the first line with
+/// content at or after the offset. Holds only the line starts between the
+/// parser's position and what it has read ahead: bounded by its buffer, not
+/// by the file.
 struct Lines {
     /// Bytes seen so far.
     read: u64,
-    /// Offsets of newlines seen and not yet passed.
-    ahead: VecDeque<u64>,
-    /// Newlines passed.
-    passed: usize,
+    /// The 1-based line the next byte is on.
+    line: usize,
+    /// Where the current line starts, and whether it has content yet (a
+    /// byte other than CR and LF).
+    line_start: u64,
+    has_content: bool,
+    /// (offset, line) of lines with content not yet passed.
+    starts: VecDeque<(u64, usize)>,
+}
+
+impl Default for Lines {
+    fn default() -> Self {
+        Self {
+            read: 0,
+            line: 1,
+            line_start: 0,
+            has_content: false,
+            starts: VecDeque::new(),
+        }
+    }
 }
 
 impl Lines {
     fn saw(&mut self, bytes: &[u8]) {
         for (i, b) in bytes.iter().enumerate() {
-            if *b == b'\n' {
-                self.ahead.push_back(self.read + i as u64);
+            let offset = self.read + i as u64;
+            match *b {
+                b'\n' => {
+                    self.line += 1;
+                    self.line_start = offset + 1;
+                    self.has_content = false;
+                }
+                b'\r' => {}
+                _ if !self.has_content => {
+                    self.has_content = true;
+                    self.starts.push_back((self.line_start, self.line));
+                }
+                _ => {}
             }
         }
         self.read += bytes.len() as u64;
     }
 
     /// The 1-based line of a record starting at `offset`; offsets must not
-    /// go backwards. After a CRLF the csv crate starts the next record at
-    /// the `\n` itself, so a newline at `offset` counts as passed.
+    /// go backwards.
     fn line_of(&mut self, offset: u64) -> usize {
-        while self.ahead.front().is_some_and(|n| *n <= offset) {
-            self.ahead.pop_front();
-            self.passed += 1;
+        while self
+            .starts
+            .front()
+            .is_some_and(|(start, _)| *start < offset)
+        {
+            self.starts.pop_front();
         }
-        self.passed + 1
+        self.starts.front().map_or(self.line, |(_, line)| *line)
     }
 }
 
@@ -715,5 +746,16 @@ mod dialect_tests {
         assert_eq!(lines.line_of(4), 2);
         assert_eq!(lines.line_of(10), 3);
         assert_eq!(lines.line_of(14), 4);
+    }
+
+    #[test]
+    fn blank_lines_before_a_record_are_skipped() {
+        // Found by an outside run: records after blank lines were reported
+        // on the first blank line.
+        let mut lines = Lines::default();
+        lines.saw(b"h\n\nb1\n\n\nb2\r\n\r\nb3\n");
+        assert_eq!(lines.line_of(2), 3);
+        assert_eq!(lines.line_of(5), 6);
+        assert_eq!(lines.line_of(10), 8);
     }
 }

@@ -119,7 +119,10 @@ fn phone(
     if let Some(given) = extension {
         let ext_field = extension_path(field);
         let given = given.trim();
-        let digits_only = given.bytes().all(|b| b.is_ascii_digit());
+        // Digits of any script, read as ASCII digits (as in the number).
+        let ascii = phone::ascii_digits(given);
+        let digits_only = ascii.chars().count() == given.chars().count();
+        let given = ascii.as_str();
         if given.is_empty() || given.len() > MAX_EXTENSION_DIGITS || !digits_only {
             return Err(AppError::bad_input(
                 &ext_field,

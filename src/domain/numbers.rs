@@ -140,11 +140,12 @@ fn number_end(bytes: &[u8], start: usize) -> usize {
 }
 
 /// Whether the number `token` is kept as written: a 64-bit integer, or a
-/// decimal equal to its nearest double.
+/// decimal (an integer beyond 64 bits included: JavaScript prints 2^64 as
+/// 18446744073709552000) equal to its nearest double's shortest form.
 pub fn is_exact(token: &str) -> bool {
     let is_integer = !token.contains(['.', 'e', 'E']);
-    if is_integer {
-        return token.parse::<i64>().is_ok() || token.parse::<u64>().is_ok();
+    if is_integer && (token.parse::<i64>().is_ok() || token.parse::<u64>().is_ok()) {
+        return true;
     }
     let Ok(value) = token.parse::<f64>() else {
         return false;
@@ -193,6 +194,9 @@ mod tests {
             "0.30000000000000004",
             "3.141592653589793",
             "1e20",
+            // What JavaScript's JSON.stringify prints for 1e20 and 2^64.
+            "100000000000000000000",
+            "18446744073709552000",
             "1.5e-300",
             "18446744073709551615",
             "-9223372036854775808",
@@ -215,6 +219,7 @@ mod tests {
             "3.14159265358979323846",
             "0.10000000000000000001",
             "18446744073709551616",
+            "100000000000000000001",
             "1e400",
         ] {
             assert!(!is_exact(t), "{t}");

@@ -53,11 +53,15 @@ pub enum PhoneError {
 /// Reads `text` as libphonenumber does, with `default_region` for numbers
 /// written without a country code.
 pub fn parse(default_region: Region, text: &str) -> Result<Phone, PhoneError> {
-    // The port panics on some hostile input (a `;phone-context=` followed by
-    // another `tel:` slices out of bounds) where libphonenumber answers "not
-    // a number": a panic of the parser is that answer, never a failed
-    // request or a command-line import cut short. It holds no state a panic
+    // The port panics where libphonenumber answers "not a number" on a
+    // `;phone-context=` followed by another `tel:` (it slices out of
+    // bounds): that input is refused before the parser sees it, and any
+    // other panic of the parser is the same answer, never a failed request
+    // or a command-line import cut short. The parser holds no state a panic
     // could leave half-changed (its metadata is read-only).
+    if tel_after_phone_context(text) {
+        return Err(PhoneError::NotANumber);
+    }
     let parsed = std::panic::catch_unwind(|| {
         PHONE_NUMBER_UTIL.parse_and_keep_raw_input(text, Some(default_region))
     });
@@ -72,8 +76,28 @@ pub fn parse(default_region: Region, text: &str) -> Result<Phone, PhoneError> {
         e164: PHONE_NUMBER_UTIL
             .format(&number, PhoneNumberFormat::E164)
             .into_owned(),
-        extension: number.extension.filter(|e| !e.is_empty()),
+        // In ASCII digits, as the number itself: `x٢٠١` and `x201` are
+        // one extension (libphonenumber keeps the digits as written).
+        extension: number
+            .extension
+            .map(|e| ascii_digits(&e))
+            .filter(|e| !e.is_empty()),
     })
+}
+
+/// The decimal digits of `text` (any script's: Arabic-Indic, fullwidth,
+/// Devanagari, ...) as ASCII digits; other characters dropped.
+pub fn ascii_digits(text: &str) -> String {
+    PHONE_NUMBER_UTIL.normalize_digits_only(text)
+}
+
+/// Whether a `tel:` follows `;phone-context=` (what makes the port panic).
+fn tel_after_phone_context(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    match lower.find(";phone-context=") {
+        Some(at) => lower[at..].contains("tel:"),
+        None => false,
+    }
 }
 
 fn is_kept(number: &PhoneNumber) -> bool {
@@ -153,6 +177,17 @@ mod tests {
             "+1 617 253 1000;phone-context=+1;tel:",
         ] {
             assert_eq!(us(text), Err(PhoneError::NotANumber), "{text}");
+        }
+    }
+
+    #[test]
+    fn extensions_in_any_script_are_ascii_digits() {
+        for text in [
+            "+1 617 253 4444 ext. ٧٧",
+            "+1 617 253 4444 ext. ７７",
+            "tel:+16172534444;ext=७७",
+        ] {
+            assert_eq!(us(text).unwrap().key(), "+16172534444;ext=77", "{text}");
         }
     }
 

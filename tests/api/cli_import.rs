@@ -419,3 +419,34 @@ async fn files_as_people_have_them_import_alike() {
         (1, vec![(2, "BAD_USER_INPUT", None)])
     );
 }
+
+#[tokio::test]
+async fn blank_lines_keep_csv_line_numbers_right() {
+    // Found by an outside run: rows after blank lines were reported on the
+    // first blank line, and differently for LF and CRLF files.
+    let cli = Cli::new().await;
+    for (name, eol) in [("lf.csv", "\n"), ("crlf.csv", "\r\n")] {
+        let text = [
+            "displayName,externalId",
+            "",
+            "B1,ok1",
+            "",
+            "",
+            "B2,\"x\ty\"",
+            "B2b,\"x\ty\"",
+            "",
+            "",
+            "",
+            "B3,\"x\ty\"",
+            "",
+        ]
+        .join(eol);
+        let path = cli.file(name, &text);
+        let summary = cli
+            .import(path, OnConflictMode::Skip, false, 2)
+            .await
+            .unwrap();
+        let lines: Vec<usize> = summary.failed.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [6, 7, 11], "{name}");
+    }
+}

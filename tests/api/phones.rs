@@ -135,6 +135,11 @@ async fn extensions_are_handles_of_their_own() {
     ] {
         assert_eq!(owner(&app, h).await["id"], x305["id"]);
     }
+    // Digits of any script are the same extension.
+    let (created, same) = upsert(&app, "Desk 305 again", "+1 617-253-1000 ext. ٣٠٥").await;
+    assert!(!created, "ext. ٣٠٥ is ext. 305");
+    assert_eq!(same["id"], x305["id"]);
+    assert_eq!(same["via"][0]["extension"], "305");
     let plain = owner(&app, json!({ "source": "phone", "handle": "+16172531000" })).await;
     assert_eq!(
         plain["id"], main["id"],

@@ -57,6 +57,8 @@ ODD = [
     "+\u0661 \u0666\u0661\u0667 \u0662\u0665\u0663 \u0661\u0660\u0660\u0660",
     "+1\u00a0617\u2011253\u20111000",
     "+1 617 253 1000 #201",
+    "+1 617 253 4444 ext. \u0667\u0667",
+    "tel:+16172534444;ext=\u096d\u096d",
     "1-800-FLOWERS",
     "+44 (0) (0)20 7946 0958",
     "+" + "9" * 300,
@@ -77,7 +79,10 @@ def expected(text, region):
         S.FROM_NUMBER_WITH_PLUS_SIGN, S.FROM_NUMBER_WITH_IDD)
     if phonenumbers.is_valid_number(n) or (
             written_international and phonenumbers.is_possible_number(n)):
-        return [phonenumbers.format_number(n, F.E164), n.extension or None]
+        # The service keeps an extension in ASCII digits (libphonenumber keeps
+        # the digits as written): the same normalisation here.
+        ext = phonenumbers.normalize_digits_only(n.extension) if n.extension else None
+        return [phonenumbers.format_number(n, F.E164), ext or None]
     return None
 
 

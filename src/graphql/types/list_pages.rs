@@ -71,8 +71,10 @@ pub fn after_of<K>(
             "after: a cursor of another contact's list",
         ));
     }
-    // Nothing the server encodes holds NUL; PostgreSQL refuses it in text.
-    if matches!(&cursor, ListCursor::Group(name) if name.contains('\0')) {
+    // A group cursor holds a group name: one line of at most 255
+    // characters (PostgreSQL refuses NUL in text; nothing longer exists).
+    let bad_name = |name: &str| name.chars().any(char::is_control) || name.chars().count() > 255;
+    if matches!(&cursor, ListCursor::Group(name) if bad_name(name)) {
         return Err(malformed());
     }
     pick(cursor).map(Some).ok_or_else(malformed)
