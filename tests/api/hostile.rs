@@ -73,7 +73,8 @@ async fn merging_long_link_lists_is_linear() {
 async fn metadata_postgresql_cannot_keep_is_refused_by_name() {
     let app = TestApp::new().await;
     for (metadata, field) in [
-        (json!({ "a\u{0}b": "c" }), "input.metadata"),
+        // The key itself is named, NUL and all (JSON escapes it).
+        (json!({ "a\u{0}b": "c" }), "input.metadata.a\u{0}b"),
         (json!({ "k": "c\u{0}d" }), "input.metadata.k"),
         (
             json!({ "n": 1.797_693_134_862_315_7e308 }),
