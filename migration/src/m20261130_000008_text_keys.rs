@@ -21,8 +21,11 @@ use entity::text_keys;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// Rows read and rewritten per batch.
-const BATCH: u64 = 500;
+/// Rows read and rewritten per batch: one SELECT, then one UPDATE per
+/// UPDATE_ROWS of them.
+const BATCH: u64 = 600;
+/// Rows one UPDATE rewrites: 3 parameters each, within SQLite's 999.
+const UPDATE_ROWS: usize = 300;
 
 const OLD_INDEXES: [&str; 3] = [
     "ix_contacts_display_name_trgm",
@@ -90,6 +93,7 @@ async fn rekey_contacts<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
                 after,
             ))
             .await?;
+        let mut keyed = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: Uuid = row.try_get("", "id")?;
             let name: Option<String> = row.try_get("", "display_name")?;
@@ -101,17 +105,10 @@ async fn rekey_contacts<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
                 organization.as_deref(),
                 external_id.as_deref(),
             );
-            db.execute_raw(Statement::from_sql_and_values(
-                backend,
-                placeholders(
-                    backend,
-                    "UPDATE contacts SET sort_name = ?, search_text = ? WHERE id = ?",
-                ),
-                [sort.into(), search.into(), id.into()],
-            ))
-            .await?;
+            keyed.push((id, vec![sort, search]));
             after = Some(id);
         }
+        update_by_id(db, "contacts", &["sort_name", "search_text"], keyed).await?;
         if (rows.len() as u64) < BATCH {
             return Ok(());
         }
@@ -130,28 +127,74 @@ async fn rekey_handles<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
                 after,
             ))
             .await?;
+        let mut keyed = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: Uuid = row.try_get("", "id")?;
             let source: String = row.try_get("", "source")?;
             let handle: String = row.try_get("", "handle")?;
             after = Some(id);
-            if matches!(source.as_str(), "phone" | "sms" | "whatsapp") {
-                continue;
+            if !matches!(source.as_str(), "phone" | "sms" | "whatsapp") {
+                keyed.push((id, vec![text_keys::fold(&handle)]));
             }
-            db.execute_raw(Statement::from_sql_and_values(
-                backend,
-                placeholders(
-                    backend,
-                    "UPDATE contact_handles SET search_key = ? WHERE id = ?",
-                ),
-                [text_keys::fold(&handle).into(), id.into()],
-            ))
-            .await?;
         }
+        update_by_id(db, "contact_handles", &["search_key"], keyed).await?;
         if (rows.len() as u64) < BATCH {
             return Ok(());
         }
     }
+}
+
+/// Sets `columns` of each row (by id) to its values, UPDATE_ROWS rows a
+/// statement: `UPDATE t SET c = v.c FROM (VALUES ...) AS v WHERE t.id = v.id`.
+async fn update_by_id<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<(Uuid, Vec<String>)>,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let names: Vec<String> = (1..=columns.len()).map(|i| format!("c{i}")).collect();
+    let set = columns
+        .iter()
+        .zip(&names)
+        .map(|(column, name)| format!("{column} = v.{name}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let cells = |n: usize| vec!["?"; n].join(", ");
+    for chunk in rows.chunks(UPDATE_ROWS) {
+        let tuples = vec![format!("({})", cells(columns.len() + 1)); chunk.len()].join(", ");
+        let values = match backend {
+            // The first row's types name the columns' (uuid, text...).
+            DbBackend::Postgres => format!("(VALUES {tuples}) AS v(id, {})", names.join(", ")),
+            // SQLite names VALUES columns column1, column2, ...
+            _ => {
+                let renamed = std::iter::once("column1 AS id".to_owned())
+                    .chain(
+                        names
+                            .iter()
+                            .enumerate()
+                            .map(|(i, n)| format!("column{} AS {n}", i + 2)),
+                    )
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("(SELECT {renamed} FROM (VALUES {tuples})) AS v")
+            }
+        };
+        let sql = format!("UPDATE {table} SET {set} FROM {values} WHERE {table}.id = v.id");
+        let params: Vec<Value> = chunk
+            .iter()
+            .flat_map(|(id, values)| {
+                std::iter::once(Value::from(*id)).chain(values.iter().cloned().map(Value::from))
+            })
+            .collect();
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(backend, &sql),
+            params,
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// `select` restricted to ids after `after`, in id order, one batch.
