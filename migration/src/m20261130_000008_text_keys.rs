@@ -59,9 +59,9 @@ impl MigrationTrait for Migration {
             .await?;
         let db = manager.get_connection();
         let on_postgres = db.get_database_backend() == DbBackend::Postgres;
-        // The old indexes go first: every row is rewritten, and each index
-        // left in place would be rewritten with it; the new one is built
-        // once, at the end.
+        // The indexes replaced or rebuilt go first: every row is rewritten,
+        // and an index left in place would be updated row by row; they are
+        // built once, at the end.
         if on_postgres {
             for name in OLD_INDEXES {
                 db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}"))
@@ -242,8 +242,9 @@ fn placeholders(backend: DbBackend, sql: &str) -> String {
     out
 }
 
-/// The trigram index search uses on PostgreSQL, replacing the three on
-/// `lower(...)` (pg_trgm was created by the search_trigrams migration).
+/// The trigram indexes search uses on PostgreSQL: the one on `search_text`,
+/// replacing the three on `lower(...)`, and the handles' one, rebuilt (pg_trgm
+/// was created by the search_trigrams migration).
 async fn index_search_text<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
     let schema: String = db
         .query_one_raw(Statement::from_string(
