@@ -202,8 +202,6 @@ impl ContactChanges {
         format!("{}.{name}", self.path)
     }
 
-    /// The patch of each optional text field, in the order of TEXT_FIELDS;
-    /// a removed address removes each of its parts.
     /// Bytes of UTF-8 the input's values take (text, handles, groups,
     /// links, conversation ids, metadata as JSON): what `--max-contact-bytes`
     /// bounds.
@@ -239,6 +237,8 @@ impl ContactChanges {
             + metadata
     }
 
+    /// The patch of each optional text field, in the order of TEXT_FIELDS;
+    /// a removed address removes each of its parts.
     pub fn text_patches(&self) -> [&Patch<String>; 16] {
         let [organization_name, address_line1, address_line2, postcode, city, state, country] =
             match &self.address {
