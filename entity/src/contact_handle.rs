@@ -23,6 +23,24 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+/// Whether handles of `source` are phone numbers (validated, E.164, an
+/// extension possible): the one list of such sources.
+pub fn is_phone_source(source: &str) -> bool {
+    matches!(source, "phone" | "sms" | "whatsapp")
+}
+
+/// Sits between a phone number and its extension in the stored handle.
+const EXTENSION: &str = ";ext=";
+
+/// The stored handle of a phone: `+16172531000`, or `+16172531000;ext=201`
+/// (RFC 3966) with an extension, so that two extensions are two handles.
+pub fn phone_handle(e164: &str, extension: Option<&str>) -> String {
+    match extension {
+        Some(ext) => format!("{e164}{EXTENSION}{ext}"),
+        None => e164.to_owned(),
+    }
+}
+
 impl Model {
     /// The handle without its extension: a phone's E.164 number, or the
     /// handle itself. Phones with an extension are stored in RFC 3966 form
@@ -37,9 +55,8 @@ impl Model {
     }
 
     fn phone_parts(&self) -> (&str, Option<&str>) {
-        let is_phone = matches!(self.source.as_str(), "phone" | "sms" | "whatsapp");
-        match self.handle.split_once(";ext=") {
-            Some((number, ext)) if is_phone => (number, Some(ext)),
+        match self.handle.split_once(EXTENSION) {
+            Some((number, ext)) if is_phone_source(&self.source) => (number, Some(ext)),
             _ => (self.handle.as_str(), None),
         }
     }

@@ -145,7 +145,7 @@ async fn rekey_handles<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
             let source: String = row.try_get("", "source")?;
             let handle: String = row.try_get("", "handle")?;
             after = Some(id);
-            if !matches!(source.as_str(), "phone" | "sms" | "whatsapp") {
+            if !entity::contact_handle::is_phone_source(&source) {
                 keyed.push((id, vec![text_keys::fold(&handle)]));
             }
         }

@@ -60,7 +60,7 @@ pub fn normalize_handle(
             format!("{field}: at most {MAX_HANDLE} printable characters"),
         ));
     }
-    let is_phone = matches!(source, "phone" | "sms" | "whatsapp");
+    let is_phone = entity::contact_handle::is_phone_source(source);
     let extension_field = extension_path(field);
     if extension.is_some() && !is_phone {
         return Err(AppError::bad_input(

@@ -34,10 +34,7 @@ impl Phone {
     /// `+16172531000`, or `+16172531000;ext=201` with an extension, so that
     /// two extensions of one number are two handles.
     pub fn key(&self) -> String {
-        match &self.extension {
-            Some(ext) => format!("{};ext={ext}", self.e164),
-            None => self.e164.clone(),
-        }
+        entity::contact_handle::phone_handle(&self.e164, self.extension.as_deref())
     }
 }
 
