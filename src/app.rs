@@ -172,6 +172,10 @@ pub async fn assemble(
     );
     let health = events.health().clone();
     health.spawn_monitor(db.clone());
+    events.spawn_retention(
+        db.clone(),
+        Duration::from_secs(config.change_retention_days.saturating_mul(24 * 3600)),
+    );
     Ok(AppState {
         schema,
         auth: Auth::new(
@@ -233,7 +237,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     migrate(&config.database_url).await?;
     let db = connect_server(&config, pool_size).await?;
-    let events = EventBus::for_database(&db).await?;
+    let events =
+        EventBus::for_database(&db, Duration::from_millis(config.change_poll_ms)).await?;
     let state = assemble(db, &config, events).await?;
     if !open_without_tokens(&config) && !tokens::any(&state.db).await? {
         anyhow::bail!(

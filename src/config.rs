@@ -125,6 +125,31 @@ pub struct Config {
     )]
     pub request_timeout: u64,
 
+    /// How long the change log keeps its entries, in days (1 to 36,500).
+    /// Older entries are purged in the background, a batch at a time; a
+    /// change-log cursor older than that answers CURSOR_EXPIRED.
+    #[arg(
+        long,
+        env = "CONTACTS_CHANGE_RETENTION_DAYS",
+        default_value_t = 90,
+        value_parser = clap::value_parser!(u64).range(1..=36_500),
+        global = true
+    )]
+    pub change_retention_days: u64,
+
+    /// How often the server looks for change-log entries it was not told
+    /// about, in milliseconds (10 to 60,000): other processes' writes on
+    /// SQLite (the command line), and any NOTIFY lost on PostgreSQL.
+    /// Subscribers see such changes within this time.
+    #[arg(
+        long,
+        env = "CONTACTS_CHANGE_POLL_MS",
+        default_value_t = 500,
+        value_parser = clap::value_parser!(u64).range(10..=60_000),
+        global = true
+    )]
+    pub change_poll_ms: u64,
+
     /// How long an Idempotency-Key is remembered after its first use, in
     /// seconds: a retry within this time with the same key gets the first
     /// response instead of writing again. Default: 24 hours; at most a year.

@@ -60,6 +60,12 @@ pub enum AppError {
          read the current data instead of retrying"
     )]
     ResponseLost,
+    /// A change-log cursor names a position the log no longer holds (older
+    /// than `--change-retention-days`): CURSOR_EXPIRED, naming the field.
+    /// A syncing client reads everything again, then syncs from a fresh
+    /// cursor.
+    #[error("{message}")]
+    CursorExpired { field: String, message: String },
     /// The database's storage is full (SQLite's SQLITE_FULL, PostgreSQL's
     /// disk_full): the write was rolled back. INTERNAL_SERVER_ERROR, reason
     /// STORAGE_FULL (HTTP 503): an operator must free space; reads still work.
@@ -112,6 +118,7 @@ impl AppError {
             | Self::TooLarge { .. }
             | Self::ServerBusy(_)
             | Self::RateLimited(_) => "LIMIT_EXCEEDED",
+            Self::CursorExpired { .. } => "CURSOR_EXPIRED",
             Self::Internal(_) | Self::Unavailable(_) | Self::StorageFull => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -135,7 +142,7 @@ impl AppError {
             Self::BadUserInput { field, .. }
             | Self::NotFound { field, .. }
             | Self::Conflict { field, .. } => field.as_deref(),
-            Self::TooLarge { field, .. } => Some(field),
+            Self::TooLarge { field, .. } | Self::CursorExpired { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -198,6 +205,10 @@ impl Clone for AppError {
             Self::Forbidden(m) => Self::Forbidden(m.clone()),
             Self::LimitExceeded(m) => Self::LimitExceeded(m.clone()),
             Self::TooLarge { field, message } => Self::TooLarge {
+                field: field.clone(),
+                message: message.clone(),
+            },
+            Self::CursorExpired { field, message } => Self::CursorExpired {
                 field: field.clone(),
                 message: message.clone(),
             },

@@ -50,9 +50,9 @@ impl Model {
         );
     }
 
-    /// The optional text columns, in the order of the service's
-    /// `domain::TEXT_FIELDS` (their input paths): the one list that writes,
-    /// merges and the command line's CSV columns go through.
+    /// The optional text columns, in the order of [`TEXT_FIELDS`] (their
+    /// input paths): the one list that writes, merges, the change log and
+    /// the command line's CSV columns go through.
     pub fn text_columns_mut(&mut self) -> [&mut Option<String>; 16] {
         [
             &mut self.display_name,
@@ -74,6 +74,27 @@ impl Model {
         ]
     }
 }
+
+/// The input path (GraphQL name) of each optional text column, in the
+/// order of [`Model::text_columns_mut`].
+pub const TEXT_FIELDS: [&str; 16] = [
+    "displayName",
+    "avatarUrl",
+    "title",
+    "timezone",
+    "gender",
+    "locale",
+    "organizationName",
+    "description",
+    "externalId",
+    "address.organizationName",
+    "address.addressLine1",
+    "address.addressLine2",
+    "address.postcode",
+    "address.city",
+    "address.state",
+    "address.country",
+];
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

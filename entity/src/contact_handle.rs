@@ -55,9 +55,15 @@ impl Model {
     }
 
     fn phone_parts(&self) -> (&str, Option<&str>) {
-        match self.handle.split_once(EXTENSION) {
-            Some((number, ext)) if is_phone_source(&self.source) => (number, Some(ext)),
-            _ => (self.handle.as_str(), None),
-        }
+        split_phone(&self.source, &self.handle)
+    }
+}
+
+/// A stored handle of `source` as (handle, extension): a phone's E.164
+/// number and its extension, or the handle itself.
+pub fn split_phone<'a>(source: &str, handle: &'a str) -> (&'a str, Option<&'a str>) {
+    match handle.split_once(EXTENSION) {
+        Some((number, ext)) if is_phone_source(source) => (number, Some(ext)),
+        _ => (handle, None),
     }
 }

@@ -5,11 +5,13 @@
 
 pub mod api_token;
 pub mod contact;
+pub mod contact_change;
 pub mod contact_group;
 pub mod contact_group_member;
 pub mod contact_handle;
 pub mod contact_metadata;
 pub mod contact_redirect;
+pub mod contact_state;
 pub mod conversation;
 pub mod handle_move;
 pub mod idempotency_key;

@@ -12,6 +12,7 @@ mod m20261130_000005_handle_verified;
 mod m20261130_000006_flat_merge_snapshots;
 mod m20261130_000007_idempotency_keys;
 mod m20261130_000008_text_keys;
+mod m20261130_000009_change_log;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_flat_merge_snapshots::Migration),
             Box::new(m20261130_000007_idempotency_keys::Migration),
             Box::new(m20261130_000008_text_keys::Migration),
+            Box::new(m20261130_000009_change_log::Migration),
         ]
     }
 }

@@ -23,7 +23,8 @@ use crate::domain::{numbers, ContactInput, Mode, Rules, TEXT_FIELDS};
 use crate::graphql::input::CreateContactInput;
 use crate::service::events::EventBus;
 use crate::service::import::{self, ImportRow, OnConflictMode, ReadBack, RowOutcome};
-use crate::service::tx::{self, Decision, Written};
+use crate::service::changes;
+use crate::service::tx::{self, Decision};
 
 /// File formats `import` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -135,20 +136,17 @@ async fn import_atomically(
     batches: &mut Batches<'_>,
 ) -> anyhow::Result<()> {
     let read = tx::write_once(db, events, async |txn| {
-        let mut written = Vec::new();
         while let Some((rows, lines)) = batches.next().await {
             let mode = batches.opts.on_conflict;
             let imported = import::import_in(txn, &rows, mode, true, ReadBack::Nothing).await?;
-            written.extend(import::events_of(&imported.rows));
+            // Logged batch by batch, so that memory stays flat.
+            changes::flush(txn).await?;
             batches.tally(&imported.rows, &lines);
         }
         // The file must have been read to its end before anything commits.
         let read = batches.finish_reading();
         Ok(if read.is_ok() && batches.summary.failed.is_empty() {
-            Decision::Commit(Written {
-                value: read,
-                events: written,
-            })
+            Decision::Commit(read)
         } else {
             Decision::RollBack(read)
         })

@@ -4,6 +4,7 @@ use super::args::{ConflictArg, ImportArgs};
 use super::import::{run, FileFormat, ImportOptions};
 use super::progress::Reporter;
 use crate::config::Config;
+use crate::service::changes::{self, Origin};
 use crate::service::events::EventBus;
 use crate::service::import::OnConflictMode;
 
@@ -38,8 +39,12 @@ pub async fn command(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let progress = Reporter::new(total);
     // On PostgreSQL, running servers hear of the rows as they commit.
-    let events = EventBus::for_database(&db).await?;
-    let summary = run(&db, &rules, &events, &opts, &progress).await;
+    let events = EventBus::announcer(&db).await?;
+    let summary = changes::with_origin(
+        Origin::cli(),
+        run(&db, &rules, &events, &opts, &progress),
+    )
+    .await;
     events.drain(EVENTS_DRAIN).await;
     let summary = summary?;
     progress.finish();

@@ -64,24 +64,7 @@ pub struct ConversationInput {
 /// The optional text fields by input path (address parts under `address.`),
 /// in the order of `ContactChanges::text_patches` and of the contact
 /// entity's `text_columns_mut`.
-pub const TEXT_FIELDS: [&str; 16] = [
-    "displayName",
-    "avatarUrl",
-    "title",
-    "timezone",
-    "gender",
-    "locale",
-    "organizationName",
-    "description",
-    "externalId",
-    "address.organizationName",
-    "address.addressLine1",
-    "address.addressLine2",
-    "address.postcode",
-    "address.city",
-    "address.state",
-    "address.country",
-];
+pub const TEXT_FIELDS: [&str; 16] = entity::contact::TEXT_FIELDS;
 
 static KEEP: Patch<String> = Patch::Keep;
 static CLEAR: Patch<String> = Patch::Clear;

@@ -4,20 +4,34 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
 
+use std::sync::Arc;
+
 use crate::domain::Scope;
 use crate::error::AppError;
 
 /// The caller of one request, put in the request's data by the HTTP layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     /// No token exists and the server may run open (loopback or
     /// --insecure-no-auth): anything goes.
     Open,
-    /// A valid API token.
-    Token(Scope),
+    /// A valid API token, with its name.
+    Token(Scope, Arc<str>),
     /// No token: only createOrUpdateContact with a valid identifierHash,
     /// as a website widget identifying its visitor.
     Visitor,
+}
+
+impl Principal {
+    /// Who the change log says made a change: the token's name, `visitor`
+    /// or `open`.
+    pub fn actor(&self) -> Arc<str> {
+        match self {
+            Self::Open => "open".into(),
+            Self::Token(_, name) => name.clone(),
+            Self::Visitor => "visitor".into(),
+        }
+    }
 }
 
 /// The single mutation a visitor may call.
@@ -56,7 +70,7 @@ fn operation<'a>(
 /// Checks that `principal` may run the operation. An operation that cannot be
 /// picked out is left for the executor to reject with its own message.
 pub fn authorize(
-    principal: Principal,
+    principal: &Principal,
     doc: &ExecutableDocument,
     name: Option<&str>,
 ) -> Result<(), AppError> {
@@ -72,8 +86,8 @@ pub fn authorize(
     };
     match principal {
         Principal::Open => Ok(()),
-        Principal::Token(scope) if scope.allows(needed) => Ok(()),
-        Principal::Token(scope) => Err(AppError::Forbidden(format!(
+        Principal::Token(scope, _) if scope.allows(needed) => Ok(()),
+        Principal::Token(scope, _) => Err(AppError::Forbidden(format!(
             "this token's scope is {}; {} need a {} token",
             scope.as_str(),
             if needed == Scope::Write {
@@ -138,20 +152,20 @@ mod tests {
     fn scopes_gate_mutations() {
         let query = doc("{ contacts { totalCount } }");
         let mutation = doc("mutation { deleteContact(id: \"x\") }");
-        let read = Principal::Token(Scope::Read);
-        assert!(authorize(read, &query, None).is_ok());
+        let read = Principal::Token(Scope::Read, "r".into());
+        assert!(authorize(&read, &query, None).is_ok());
         assert_eq!(
-            authorize(read, &mutation, None).unwrap_err().code(),
+            authorize(&read, &mutation, None).unwrap_err().code(),
             "FORBIDDEN"
         );
-        assert!(authorize(Principal::Token(Scope::Write), &mutation, None).is_ok());
-        assert!(authorize(Principal::Open, &mutation, None).is_ok());
+        assert!(authorize(&Principal::Token(Scope::Write, "w".into()), &mutation, None).is_ok());
+        assert!(authorize(&Principal::Open, &mutation, None).is_ok());
     }
 
     #[test]
     fn a_visitor_may_only_create_or_update() {
         let upsert = doc("mutation { createOrUpdateContact(input: {}) { created } }");
-        assert!(authorize(Principal::Visitor, &upsert, None).is_ok());
+        assert!(authorize(&Principal::Visitor, &upsert, None).is_ok());
         for other in [
             "{ contacts { totalCount } }",
             "mutation { createOrUpdateContact(input: {}) { created } deleteContact(id: \"x\") }",
@@ -159,7 +173,7 @@ mod tests {
             "mutation { __typename createOrUpdateContact(input: {}) { created } }",
             "mutation { ...F } fragment F on Mutation { deleteContact(id: \"x\") }",
         ] {
-            let code = authorize(Principal::Visitor, &doc(other), None)
+            let code = authorize(&Principal::Visitor, &doc(other), None)
                 .unwrap_err()
                 .code();
             assert_eq!(code, "UNAUTHENTICATED", "{other}");
@@ -170,8 +184,8 @@ mod tests {
     fn the_named_operation_is_the_one_checked() {
         let both =
             doc("query Q { contacts { totalCount } } mutation M { deleteContact(id: \"x\") }");
-        let read = Principal::Token(Scope::Read);
-        assert!(authorize(read, &both, Some("Q")).is_ok());
-        assert!(authorize(read, &both, Some("M")).is_err());
+        let read = Principal::Token(Scope::Read, "r".into());
+        assert!(authorize(&read, &both, Some("Q")).is_ok());
+        assert!(authorize(&read, &both, Some("M")).is_err());
     }
 }

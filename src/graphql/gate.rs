@@ -79,7 +79,7 @@ impl Gate {
         }
         let name = request.operation_name.clone();
         let doc = request.parsed_query()?;
-        access::authorize(principal, doc, name.as_deref()).map_err(|e| server_error(&e))?;
+        access::authorize(&principal, doc, name.as_deref()).map_err(|e| server_error(&e))?;
         // The schema answers such fields with null; say why instead.
         if !self.introspection && access::introspects(doc, name.as_deref()) {
             return Err(server_error(&AppError::BadUserInput {

@@ -138,7 +138,7 @@ fn scope_of(request: &Request) -> &'static str {
         .get(&TypeId::of::<Principal>())
         .and_then(|p| p.downcast_ref::<Principal>());
     match principal {
-        Some(Principal::Token(_) | Principal::Open) => "staff",
+        Some(Principal::Token(..) | Principal::Open) => "staff",
         Some(Principal::Visitor) | None => "visitor",
     }
 }

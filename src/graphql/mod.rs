@@ -29,6 +29,7 @@ use async_graphql::{
 use futures_util::stream::{self, BoxStream, StreamExt};
 
 use access::Principal;
+use crate::service::changes::{self, ChangeSource, Origin};
 use bounds::DocumentBounds;
 use gate::{Admitted, Gate, SessionPrincipal};
 use idempotent::Idempotency;
@@ -44,7 +45,7 @@ pub use error_codes::server_error;
 pub use state::GqlState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(query::ContactQuery);
+pub struct Query(query::ContactQuery, query::ChangeQuery);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -92,7 +93,14 @@ impl AppSchema {
     /// idempotency key, if it has one.
     pub async fn execute_admitted(&self, request: Request, admitted: &Admitted) -> Response {
         if admitted.operation_type == Some(OperationType::Mutation) {
-            self.keys.run(request, |r| self.execute_once(r)).await
+            // The change log names who wrote (the gate put the caller in).
+            let actor = request
+                .data
+                .get(&TypeId::of::<Principal>())
+                .and_then(|p| p.downcast_ref::<Principal>())
+                .map_or_else(|| "visitor".into(), Principal::actor);
+            let origin = Origin::new(actor, ChangeSource::Api);
+            changes::with_origin(origin, self.keys.run(request, |r| self.execute_once(r))).await
         } else {
             self.execute_once(request).await
         }
@@ -113,7 +121,7 @@ impl Executor for AppSchema {
             .data
             .get(&TypeId::of::<Principal>())
             .and_then(|p| p.downcast_ref::<Principal>())
-            .copied();
+            .cloned();
         match self.admit(&mut request, principal).await {
             Ok(admitted) => self.execute_admitted(request, &admitted).await,
             Err(error) => Response::from_errors(vec![error]),

@@ -33,7 +33,7 @@ pub struct Auth {
 struct Cache {
     any_token: Option<(bool, Instant)>,
     /// By SHA-256 of the presented token: the cache holds no secrets.
-    verified: HashMap<[u8; 32], (Scope, Instant)>,
+    verified: HashMap<[u8; 32], (Scope, Arc<str>, Instant)>,
 }
 
 impl Auth {
@@ -92,21 +92,24 @@ impl Auth {
     /// A caller presenting `token`.
     async fn token(&self, token: &str, max_age: Duration) -> AppResult<Principal> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some((scope, at)) = self.cache().verified.get(&key) {
+        if let Some((scope, name, at)) = self.cache().verified.get(&key) {
             if at.elapsed() < max_age {
-                return Ok(Principal::Token(*scope));
+                return Ok(Principal::Token(*scope, name.clone()));
             }
         }
         match tokens::verify(&self.db, token).await? {
-            Some(scope) => {
+            Some((scope, name)) => {
+                let name: Arc<str> = name.into();
                 if !self.ttl.is_zero() {
                     let mut cache = self.cache();
                     if cache.verified.len() >= CACHE_ENTRIES {
                         cache.verified.clear();
                     }
-                    cache.verified.insert(key, (scope, Instant::now()));
+                    cache
+                        .verified
+                        .insert(key, (scope, name.clone(), Instant::now()));
                 }
-                Ok(Principal::Token(scope))
+                Ok(Principal::Token(scope, name))
             }
             None => Err(AppError::Unauthenticated(
                 "invalid or revoked API token".into(),

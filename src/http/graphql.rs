@@ -44,6 +44,7 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
         Ok(read) => read,
         Err(refusal) => return *refusal,
     };
+    let trusted = principal != Principal::Visitor;
     let (label, mut response) = run(&state, request, principal, permit, started).await;
     if reason(&response) == Some("SERVER_BUSY") && !state.health.probe(&state.db).await {
         // Not busy: the database is gone (see service::health).
@@ -51,7 +52,6 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
             "the database does not accept connections".into(),
         )));
     }
-    let trusted = principal != Principal::Visitor;
     finish(&state, label.as_deref(), response, started, trusted)
 }
 

@@ -8,8 +8,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::events::{EventBus, EventKind};
-use super::tx::{self, Written};
+use super::changes::{self, Change, ChangeKind};
+use super::events::EventBus;
+use super::tx;
 use super::{now, write};
 use crate::domain::{ContactChanges, NormalizedHandle};
 use crate::error::{AppError, AppResult};
@@ -195,10 +196,7 @@ pub async fn create(
     changes: ContactChanges,
 ) -> AppResult<contact::Model> {
     tx::write(db, events, &changes, |txn, changes| {
-        Box::pin(async move {
-            let model = write::insert_contact(txn, changes).await?;
-            Ok(Written::new(model.clone()).event(EventKind::Created, model.id))
-        })
+        Box::pin(write::insert_contact(txn, changes))
     })
     .await
 }
@@ -211,25 +209,17 @@ pub async fn update(
     changes: ContactChanges,
 ) -> AppResult<contact::Model> {
     tx::write(db, events, &(id, changes), |txn, (id, changes)| {
-        Box::pin(async move {
-            let (before, after) = update_in(txn, *id, changes).await?;
-            let written = Written::new(after.clone());
-            Ok(if after != before {
-                written.event(EventKind::Updated, after.id)
-            } else {
-                written
-            })
-        })
+        Box::pin(update_in(txn, *id, changes))
     })
     .await
 }
 
-/// The contact before and after the update.
+/// The contact after the update.
 async fn update_in<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
     changes: &ContactChanges,
-) -> AppResult<(contact::Model, contact::Model)> {
+) -> AppResult<contact::Model> {
     // Row lock on PostgreSQL so that concurrent patches of one contact
     // (metadata merge patches above all) apply one after the other.
     let current = contact::Entity::find_by_id(id)
@@ -240,8 +230,7 @@ async fn update_in<C: ConnectionTrait>(
             let field = changes.field("id");
             AppError::not_found(&field, format!("{field}: no contact with id {id}"))
         })?;
-    let updated = write::update_contact(conn, current.clone(), changes).await?;
-    Ok((current, updated))
+    write::update_contact(conn, current, changes).await
 }
 
 /// Deletes a contact; handles, metadata, memberships and merge records go with
@@ -256,7 +245,8 @@ pub async fn delete(db: &DatabaseConnection, events: &EventBus, id: Uuid) -> App
                     format!("id: no contact with id {id}"),
                 ));
             }
-            Ok(Written::new(()).event(EventKind::Deleted, *id))
+            changes::record(Change::new(ChangeKind::Deleted, *id, Vec::new()));
+            Ok(())
         })
     })
     .await

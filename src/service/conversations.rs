@@ -1,13 +1,16 @@
 //! Tying conversations to contacts (Airy: a contact for every conversation).
 
+use entity::contact_state::{conversation_value, FieldChange, CONVERSATIONS};
 use entity::conversation;
+use serde_json::Value;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect, Set,
 };
 use uuid::Uuid;
 
-use super::events::{ContactEvent, EventBus, EventKind};
-use super::tx::{self, Written};
+use super::changes::{self, Change, ChangeKind};
+use super::events::EventBus;
+use super::tx;
 use super::{contacts, merge, now, write};
 use crate::domain::{ContactChanges, NormalizedHandle};
 use crate::error::{AppError, AppResult};
@@ -37,22 +40,10 @@ pub async fn link(
         events,
         &(conversation_id, channel, target),
         |txn, (conversation_id, channel, target)| {
-            Box::pin(async move {
-                let linked = link_once(txn, *conversation_id, channel, target).await?;
-                Ok(Written {
-                    value: linked.conversation,
-                    events: linked.events,
-                })
-            })
+            Box::pin(link_once(txn, *conversation_id, channel, target))
         },
     )
     .await
-}
-
-struct Linked {
-    conversation: conversation::Model,
-    /// To publish once the link is committed.
-    events: Vec<ContactEvent>,
 }
 
 /// Links in named steps. Locks are taken as everywhere: contacts first, in
@@ -63,14 +54,14 @@ async fn link_once<C: ConnectionTrait>(
     conversation_id: Uuid,
     channel: &str,
     target: &LinkTarget,
-) -> AppResult<Linked> {
+) -> AppResult<conversation::Model> {
     let seen = conversation::Entity::find_by_id(conversation_id)
         .one(conn)
         .await?;
     if let Some(c) = &seen {
         check_channel(c, channel)?;
     }
-    let (owner, mut events) = owner_for(conn, target).await?;
+    let owner = owner_for(conn, target).await?;
     let previous_owner = seen.as_ref().and_then(|c| c.contact_id);
     let locked =
         contacts::lock_in_id_order(conn, std::iter::once(owner).chain(previous_owner)).await?;
@@ -89,18 +80,22 @@ async fn link_once<C: ConnectionTrait>(
     let linked = attach(conn, existing, conversation_id, channel, owner).await?;
     if previous_owner != Some(owner) {
         contacts::mark_updated(conn, owner).await?;
-        if !events.iter().any(|e| e.contact_id == owner) {
-            events.push(ContactEvent::new(EventKind::Updated, owner));
-        }
+        let id = conversation_value(&conversation_id);
+        changes::record(Change::new(
+            ChangeKind::Updated,
+            owner,
+            vec![conversation_change(None, Some(id.clone()))],
+        ));
         if let Some(old) = previous_owner.filter(|old| locked.contains(old)) {
             contacts::mark_updated(conn, old).await?;
-            events.push(ContactEvent::new(EventKind::Updated, old));
+            changes::record(Change::new(
+                ChangeKind::Updated,
+                old,
+                vec![conversation_change(Some(id), None)],
+            ));
         }
     }
-    Ok(Linked {
-        conversation: linked,
-        events,
-    })
+    Ok(linked)
 }
 
 /// A conversation stays on the channel it was first linked on.
@@ -117,12 +112,18 @@ fn check_channel(conversation: &conversation::Model, channel: &str) -> AppResult
     ))
 }
 
+fn conversation_change(old: Option<Value>, new: Option<Value>) -> FieldChange {
+    FieldChange {
+        field: CONVERSATIONS.to_owned(),
+        key: None,
+        old,
+        new,
+    }
+}
+
 /// The id of the contact the conversation goes to, creating it when the
-/// target asks for a new one, and the events that makes.
-async fn owner_for<C: ConnectionTrait>(
-    conn: &C,
-    target: &LinkTarget,
-) -> AppResult<(Uuid, Vec<ContactEvent>)> {
+/// target asks for a new one.
+async fn owner_for<C: ConnectionTrait>(conn: &C, target: &LinkTarget) -> AppResult<Uuid> {
     let found = match target {
         LinkTarget::Contact(id) => Some(merge::resolve(conn, *id).await?.ok_or_else(|| {
             AppError::not_found(
@@ -134,7 +135,7 @@ async fn owner_for<C: ConnectionTrait>(
         LinkTarget::New(_) => None,
     };
     if let Some(owner) = found {
-        return Ok((owner.id, Vec::new()));
+        return Ok(owner.id);
     }
     let (LinkTarget::Handle(_, changes) | LinkTarget::New(changes)) = target else {
         return Err(AppError::Contended);
@@ -147,10 +148,7 @@ async fn owner_for<C: ConnectionTrait>(
             AppError::Conflict { .. } => AppError::Contended,
             other => other,
         })?;
-    Ok((
-        created.id,
-        vec![ContactEvent::new(EventKind::Created, created.id)],
-    ))
+    Ok(created.id)
 }
 
 /// Points the (locked) conversation at `owner`, or creates it there.

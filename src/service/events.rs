@@ -1,193 +1,244 @@
-//! The event bus: every committed change to a contact is published here
-//! (after the commit, never before), for subscriptions to fan out.
+//! The live change feed. The change log (changes.rs) is the truth; this
+//! module only tells readers when to look at it.
 //!
-//! Subscribers read a broadcast channel: a slow subscriber lags and loses the
-//! oldest events, it never blocks a mutation. On SQLite the channel is fed in
-//! process. On PostgreSQL a publish goes out through `pg_notify` and every
-//! replica's listener (this one's too) feeds its own channel, so a subscriber
-//! sees changes made on any replica sharing the database. Publishing only
-//! queues the event; a background task sends it.
+//! - Each server runs one *tailer*: it reads the log after its position and
+//!   broadcasts the entries to this replica's subscribers. It looks when a
+//!   write of this process commits, when another replica's NOTIFY arrives
+//!   (PostgreSQL), and in any case every `--change-poll-ms` (the command
+//!   line on SQLite is another process that cannot wake it; a NOTIFY lost
+//!   while the listener reconnects is caught up the same way).
+//! - A subscriber ([`EventBus::follow`]) reads the log itself from its
+//!   `after` position until it has caught up, then takes the tailer's
+//!   entries, skipping those at or before the last it delivered: no gap and
+//!   no duplicate at the seam. One that falls behind the broadcast (it keeps
+//!   CAPACITY entries) goes back to reading the log from where it was.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
+use futures_util::Stream;
 use sea_orm::sqlx::postgres::{PgConnection, PgListener, PgPool};
 use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
-use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, mpsc};
-use uuid::Uuid;
+use tokio::sync::{broadcast, mpsc, watch};
 
+use super::changes::{self, ChangeFilter, Entry, Position};
 use super::health::DbHealth;
-use super::now;
+use crate::error::AppError;
 
-/// Events a subscriber may fall behind by before it starts losing the oldest.
+/// Entries a subscriber may fall behind by before it reads the log instead.
 const CAPACITY: usize = 4096;
-/// Events waiting for `pg_notify`; beyond this they are dropped and counted,
-/// rather than holding up the mutations that publish them. Imports publish
-/// an event a row when they commit: room for several 10,000-row imports
-/// finishing together (the benchmark's load overflowed 16,384), about 64
-/// bytes an event.
-const OUTBOX: usize = 65_536;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum EventKind {
-    Created,
-    Updated,
-    Deleted,
-    Merged,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ContactEvent {
-    pub kind: EventKind,
-    pub contact_id: Uuid,
-    /// For MERGED: the surviving destination.
-    pub merged_into_id: Option<Uuid>,
-    pub at: DateTime<Utc>,
-}
-
-impl ContactEvent {
-    pub fn new(kind: EventKind, contact_id: Uuid) -> Self {
-        Self {
-            kind,
-            contact_id,
-            merged_into_id: None,
-            at: now(),
-        }
-    }
-
-    /// Whether a subscriber to `ids` wants it: the contact itself, or for a
-    /// merge, its destination.
-    pub fn concerns(&self, ids: &[Uuid]) -> bool {
-        ids.contains(&self.contact_id) || self.merged_into_id.is_some_and(|m| ids.contains(&m))
-    }
-}
+/// Wake-ups waiting for `pg_notify`; they are coalesced (only the newest
+/// position is sent), so a full queue loses nothing a later one does not say.
+const OUTBOX: usize = 1024;
+/// Entries the tailer and a catching-up subscriber read per statement.
+const PAGE: u64 = 500;
+/// The first re-look at a write known committed but not yet readable (an
+/// older transaction still runs); it doubles up to the poll interval.
+const FIRST_RETRY: Duration = Duration::from_millis(5);
 
 /// Counters for /metrics.
 #[derive(Debug, Default)]
 pub struct EventStats {
+    /// Commits that wrote to the log, announced by this replica.
     pub published: AtomicU64,
-    /// Lost before reaching the database (outbox full, or pg_notify failed).
+    /// Announcements lost before reaching the database (pg_notify failed);
+    /// readers still see the entries at their next poll.
     pub dropped: AtomicU64,
-    /// Handed to PostgreSQL (pg_notify committed).
+    /// Announcements handed to PostgreSQL (pg_notify committed).
     pub sent: AtomicU64,
 }
 
-#[derive(Clone)]
-pub struct EventBus {
-    local: broadcast::Sender<ContactEvent>,
-    outbox: Option<mpsc::Sender<ContactEvent>>,
-    stats: Arc<EventStats>,
+struct Inner {
+    entries: broadcast::Sender<Arc<Entry>>,
+    /// The tailer's position: every entry up to it was broadcast.
+    head: watch::Sender<Position>,
+    /// The newest position this replica knows was committed (its own
+    /// writes, other replicas' NOTIFY): the tailer's wake-up.
+    known: watch::Sender<Position>,
+    outbox: Option<mpsc::Sender<Position>>,
+    stats: EventStats,
     /// Marked down when the LISTEN connection is lost (PostgreSQL stopping
     /// closes it at once): the quickest sign that the database is gone.
     health: DbHealth,
 }
 
+#[derive(Clone)]
+pub struct EventBus {
+    inner: Arc<Inner>,
+}
+
 impl EventBus {
-    /// An in-process bus: subscribers see this process's changes only.
+    /// A bus that tells nobody: for code that writes without a server (the
+    /// command line on SQLite, tests calling the service).
     pub fn new() -> Self {
+        Self::with_outbox(None)
+    }
+
+    fn with_outbox(outbox: Option<mpsc::Sender<Position>>) -> Self {
         Self {
-            local: broadcast::channel(CAPACITY).0,
-            outbox: None,
-            stats: Arc::default(),
-            health: DbHealth::default(),
+            inner: Arc::new(Inner {
+                entries: broadcast::channel(CAPACITY).0,
+                head: watch::channel(Position::START).0,
+                known: watch::channel(Position::START).0,
+                outbox,
+                stats: EventStats::default(),
+                health: DbHealth::default(),
+            }),
         }
     }
 
     /// Whether the database answers, as this bus last saw it.
     pub fn health(&self) -> &DbHealth {
-        &self.health
+        &self.inner.health
     }
 
-    /// The bus for a database: shared across replicas through LISTEN/NOTIFY on
-    /// PostgreSQL, in process on SQLite. The channel is named after the
-    /// current schema, so deployments in different schemas stay apart.
-    pub async fn for_database(db: &DatabaseConnection) -> anyhow::Result<Self> {
-        if db.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(Self::new());
-        }
-        let schema = db
-            .query_one_raw(Statement::from_string(
-                DatabaseBackend::Postgres,
-                "SELECT current_schema() AS s",
-            ))
-            .await?
-            .and_then(|row| row.try_get::<String>("", "s").ok())
-            .unwrap_or_else(|| "public".to_owned());
-        let channel = channel_name(&schema);
-        let pool = db.get_postgres_connection_pool().clone();
-        let mut listener = PgListener::connect_with(&pool)
+    /// A server's bus: a tailer reading the log every `poll` (and whenever
+    /// told of a commit), and on PostgreSQL a NOTIFY sender and listener on
+    /// a channel named after the current schema, so that deployments in
+    /// different schemas stay apart.
+    pub async fn for_database(db: &DatabaseConnection, poll: Duration) -> anyhow::Result<Self> {
+        let bus = match db.get_database_backend() {
+            DatabaseBackend::Postgres => Self::connected(db, true).await?,
+            _ => Self::new(),
+        };
+        let start = changes::head(db)
             .await
-            .context("opening the LISTEN connection for contact events")?;
-        listener
-            .listen(&channel)
-            .await
-            .context("LISTEN for contact events")?;
+            .context("reading the change log's head")?;
+        bus.inner.head.send_replace(start);
+        bus.inner.known.send_replace(start);
+        tokio::spawn(tail(db.clone(), Arc::downgrade(&bus.inner), start, poll));
+        Ok(bus)
+    }
 
-        // Opened now, so that the first events do not wait for a connection.
+    /// A bus that only announces commits (on PostgreSQL, to every server
+    /// sharing the database): the command line's.
+    pub async fn announcer(db: &DatabaseConnection) -> anyhow::Result<Self> {
+        match db.get_database_backend() {
+            DatabaseBackend::Postgres => Self::connected(db, false).await,
+            _ => Ok(Self::new()),
+        }
+    }
+
+    async fn connected(db: &DatabaseConnection, listening: bool) -> anyhow::Result<Self> {
+        let channel = channel_name(&current_schema(db).await?);
+        let pool = db.get_postgres_connection_pool().clone();
+        let listener = if listening {
+            let mut listener = PgListener::connect_with(&pool)
+                .await
+                .context("opening the LISTEN connection for contact events")?;
+            listener
+                .listen(&channel)
+                .await
+                .context("LISTEN for contact events")?;
+            Some(listener)
+        } else {
+            None
+        };
+        // Opened now, so that the first announcement does not wait for one.
         let sender = pool
             .connect_options()
             .connect()
             .await
-            .context("opening the connection that sends contact events")?;
-
-        let bus = Self::new();
+            .context("opening the connection that announces contact changes")?;
         let (tx, rx) = mpsc::channel(OUTBOX);
-        tokio::spawn(listen(listener, bus.local.clone(), bus.health.clone()));
-        tokio::spawn(notify(pool, sender, channel, rx, bus.stats.clone()));
-        Ok(Self {
-            outbox: Some(tx),
-            ..bus
+        let bus = Self::with_outbox(Some(tx));
+        if let Some(listener) = listener {
+            tokio::spawn(listen(listener, Arc::downgrade(&bus.inner)));
+        }
+        tokio::spawn(notify(
+            pool,
+            sender,
+            channel,
+            rx,
+            Arc::downgrade(&bus.inner),
+        ));
+        Ok(bus)
+    }
+
+    /// Tells readers that a commit wrote the log up to `last`. Never waits.
+    pub fn committed(&self, last: Option<Position>) {
+        let Some(last) = last else {
+            return;
+        };
+        let inner = &self.inner;
+        inner.stats.published.fetch_add(1, Ordering::Relaxed);
+        inner.known.send_if_modified(|known| raise(known, last));
+        if let Some(outbox) = &inner.outbox {
+            if outbox.try_send(last).is_err() {
+                // Full: the announcements waiting already wake every
+                // replica, which then reads everything committed.
+                inner.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The tailer's entries as they come, from now on. For tests and
+    /// diagnostics; subscribers use [`EventBus::follow`].
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Entry>> {
+        self.inner.entries.subscribe()
+    }
+
+    /// The entries after `after` (None: from now on) that `filter` wants,
+    /// in log order, read from the log until caught up and then live. A
+    /// read that fails ends the stream with the error and the position to
+    /// resume after.
+    pub fn follow(
+        &self,
+        db: DatabaseConnection,
+        after: Option<Position>,
+        filter: ChangeFilter,
+    ) -> impl Stream<Item = Result<Arc<Entry>, (AppError, Position)>> + Send + 'static {
+        // Subscribed before the position is read: whatever the tailer sends
+        // from now on is heard (see the module's seam).
+        let live = self.inner.entries.subscribe();
+        let (last, catching_up) = match after {
+            Some(after) => (after, true),
+            None => (*self.inner.head.borrow(), false),
+        };
+        let follower = Follower {
+            db,
+            filter,
+            last,
+            catching_up,
+            live,
+            read: VecDeque::new(),
+            failed: false,
+        };
+        futures_util::stream::unfold(follower, |mut f| async move {
+            let item = f.next().await?;
+            Some((item, f))
         })
     }
 
-    /// Publishes to whoever listens; nobody listening is fine. Never waits.
-    pub fn publish(&self, event: ContactEvent) {
-        self.stats.published.fetch_add(1, Ordering::Relaxed);
-        match &self.outbox {
-            Some(outbox) => {
-                if outbox.try_send(event).is_err() {
-                    let dropped = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                    // One line per thousand, not one per event: a burst would
-                    // otherwise flood the log while the queue drains.
-                    if dropped % 1000 == 1 {
-                        tracing::warn!(dropped, "contact events dropped: the notify queue is full");
-                    }
-                }
-            }
-            None => {
-                let _ = self.local.send(event);
-            }
-        }
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<ContactEvent> {
-        self.local.subscribe()
+    /// Purges log entries older than `retention` in the background, a
+    /// batch at a time, until the bus is gone.
+    pub fn spawn_retention(&self, db: DatabaseConnection, retention: Duration) {
+        tokio::spawn(keep_retention(db, Arc::downgrade(&self.inner), retention));
     }
 
     pub fn stats(&self) -> &EventStats {
-        &self.stats
+        &self.inner.stats
     }
 
-    /// Waits until every event published so far was sent or dropped, at
+    /// Waits until every announcement made so far was sent or dropped, at
     /// most `limit`: a process about to exit (the command line) lets its
-    /// last events reach the other replicas first.
-    pub async fn drain(&self, limit: std::time::Duration) {
-        if self.outbox.is_none() {
+    /// last announcement reach the servers first.
+    pub async fn drain(&self, limit: Duration) {
+        if self.inner.outbox.is_none() {
             return;
         }
         let deadline = tokio::time::Instant::now() + limit;
-        let done = |stats: &EventStats| {
+        let stats = &self.inner.stats;
+        let done = || {
             stats.sent.load(Ordering::Relaxed) + stats.dropped.load(Ordering::Relaxed)
                 >= stats.published.load(Ordering::Relaxed)
         };
-        while !done(&self.stats) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        while !done() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }
@@ -196,6 +247,169 @@ impl Default for EventBus {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Raises `known` to `to`; whether it moved.
+fn raise(known: &mut Position, to: Position) -> bool {
+    if to > *known {
+        *known = to;
+        true
+    } else {
+        false
+    }
+}
+
+/// One subscriber's place in the feed.
+struct Follower {
+    db: DatabaseConnection,
+    filter: ChangeFilter,
+    /// The last entry delivered (or the start).
+    last: Position,
+    /// Reading the log, not yet taking the tailer's entries.
+    catching_up: bool,
+    live: broadcast::Receiver<Arc<Entry>>,
+    /// Read from the log, not yet delivered.
+    read: VecDeque<Arc<Entry>>,
+    failed: bool,
+}
+
+impl Follower {
+    async fn next(&mut self) -> Option<Result<Arc<Entry>, (AppError, Position)>> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            if let Some(entry) = self.read.pop_front() {
+                self.last = entry.position;
+                return Some(Ok(entry));
+            }
+            if self.catching_up {
+                match changes::read(&self.db, self.last, PAGE, &self.filter).await {
+                    Ok(page) => {
+                        self.catching_up = page.len() as u64 == PAGE;
+                        self.read.extend(page.into_iter().map(Arc::new));
+                    }
+                    Err(error) => {
+                        self.failed = true;
+                        return Some(Err((error, self.last)));
+                    }
+                }
+                continue;
+            }
+            match self.live.recv().await {
+                Ok(entry) => {
+                    if entry.position > self.last && entry.matches(&self.filter) {
+                        self.last = entry.position;
+                        return Some(Ok(entry));
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "a subscriber fell behind; reading the log for it");
+                    self.catching_up = true;
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+/// Reads the log after `at` whenever told of a commit, and every `poll`;
+/// broadcasts what it reads. Ends when the bus is gone.
+async fn tail(db: DatabaseConnection, bus: Weak<Inner>, mut at: Position, poll: Duration) {
+    let Some(mut known) = bus.upgrade().map(|b| b.known.subscribe()) else {
+        return;
+    };
+    let mut retry = FIRST_RETRY;
+    let mut failing = false;
+    loop {
+        let Some(inner) = bus.upgrade() else {
+            return;
+        };
+        match changes::read(&db, at, PAGE, &ChangeFilter::default()).await {
+            Ok(page) => {
+                failing = false;
+                let full = page.len() as u64 == PAGE;
+                if let Some(last) = page.last() {
+                    // Moved before sending: a subscriber reading the head
+                    // after subscribing hears every entry past it.
+                    at = last.position;
+                    inner.head.send_replace(at);
+                }
+                for entry in page {
+                    let _ = inner.entries.send(Arc::new(entry));
+                }
+                if full {
+                    continue;
+                }
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "the change feed cannot read the log; retrying");
+                }
+                failing = true;
+            }
+        }
+        drop(inner);
+        // A commit announced but not yet readable: look again soon.
+        let pending = *known.borrow_and_update() > at;
+        let wait = if pending && !failing {
+            let wait = retry;
+            retry = (retry * 2).min(poll);
+            wait
+        } else {
+            retry = FIRST_RETRY;
+            poll
+        };
+        tokio::select! {
+            changed = known.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Entries one purge statement deletes: short statements, so that writers
+/// never wait long behind one.
+const PURGE_BATCH: u64 = 1000;
+/// How often retention looks for entries to purge.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+async fn keep_retention(db: DatabaseConnection, bus: Weak<Inner>, retention: Duration) {
+    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    // Not at once: a server starting is busy enough.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    loop {
+        if bus.strong_count() == 0 {
+            return;
+        }
+        let before = super::now() - retention;
+        loop {
+            match changes::purge_older_than(&db, before, PURGE_BATCH).await {
+                Ok(n) if n == PURGE_BATCH => tokio::time::sleep(Duration::from_millis(50)).await,
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::debug!(purged = n, "change log: old entries purged");
+                    }
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "change log: purging old entries failed");
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(PURGE_EVERY).await;
+    }
+}
+
+async fn current_schema(db: &DatabaseConnection) -> anyhow::Result<String> {
+    Ok(db
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT current_schema() AS s",
+        ))
+        .await?
+        .and_then(|row| row.try_get::<String>("", "s").ok())
+        .unwrap_or_else(|| "public".to_owned()))
 }
 
 /// A LISTEN channel name: lower-case, at most 63 bytes (PostgreSQL's limit).
@@ -211,89 +425,92 @@ fn channel_name(schema: &str) -> String {
     name
 }
 
-/// Feeds notifications from the database into this replica's channel.
-/// PgListener reconnects by itself; notifications sent while it was away are
-/// lost, as NOTIFY keeps none.
-async fn listen(
-    mut listener: PgListener,
-    local: broadcast::Sender<ContactEvent>,
-    health: DbHealth,
-) {
+/// Wakes this replica's tailer when another replica (or the command line)
+/// announces a commit. PgListener reconnects by itself; what was announced
+/// meanwhile is read at the tailer's next look, which the reconnection
+/// triggers.
+async fn listen(mut listener: PgListener, bus: Weak<Inner>) {
     loop {
-        match listener.recv().await {
-            Ok(notification) => match serde_json::from_str(notification.payload()) {
-                Ok(event) => {
-                    let _ = local.send(event);
-                }
-                Err(e) => tracing::warn!(error = %e, "ignoring a malformed contact event"),
-            },
+        let received = listener.recv().await;
+        let Some(inner) = bus.upgrade() else {
+            return;
+        };
+        match received {
+            Ok(notification) => {
+                let position = Position::parse("payload", notification.payload()).ok();
+                // An unreadable payload still says something was committed.
+                let to = position.unwrap_or(Position {
+                    tx: i64::MAX,
+                    seq: i64::MAX,
+                });
+                inner.known.send_if_modified(|known| raise(known, to));
+            }
             Err(e) => {
-                health.mark_down();
+                inner.health.mark_down();
                 tracing::warn!(error = %e, "contact events: LISTEN connection lost; reconnecting");
+                drop(inner);
                 tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Some(inner) = bus.upgrade() {
+                    inner.known.send_modify(|_| {});
+                }
             }
         }
     }
 }
 
-/// Sends queued events with pg_notify, in publish order, as many as are
-/// waiting in one statement (an import publishes thousands at once), on a
-/// connection of its own: on a pooled one, a burst of long imports holding
-/// every pooled connection starved it until the queue overflowed. After a
-/// failure it reconnects (with the pool's settings) for the next batch. Ends
-/// when every bus handle is gone.
+/// Sends announcements with pg_notify, only the newest of those waiting
+/// (each says "the log holds entries up to here"), on a connection of its
+/// own: on a pooled one, long imports holding every pooled connection
+/// starved it. After a failure it reconnects for the next one. Ends when
+/// the bus is gone.
 async fn notify(
     pool: PgPool,
     sender: PgConnection,
     channel: String,
-    mut rx: mpsc::Receiver<ContactEvent>,
-    stats: Arc<EventStats>,
+    mut rx: mpsc::Receiver<Position>,
+    bus: Weak<Inner>,
 ) {
     const BATCH: usize = 1000;
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut waiting = Vec::with_capacity(BATCH);
     let mut conn = Some(sender);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        // Serialising plain fields cannot fail.
-        let payloads: Vec<String> = batch
-            .drain(..)
-            .map(|event| serde_json::to_string(&event).unwrap_or_default())
-            .collect();
+    while rx.recv_many(&mut waiting, BATCH).await > 0 {
+        let count = waiting.len() as u64;
+        let Some(newest) = waiting.drain(..).max() else {
+            continue;
+        };
+        let payload = newest.cursor();
         let sent = match conn.as_mut() {
-            Some(c) => send(c, &channel, &payloads).await,
+            Some(c) => send(c, &channel, &payload).await,
             None => match pool.connect_options().connect().await {
-                Ok(c) => send(conn.insert(c), &channel, &payloads).await,
+                Ok(c) => send(conn.insert(c), &channel, &payload).await,
                 Err(e) => Err(e),
             },
         };
-        if sent.is_ok() {
-            stats
-                .sent
-                .fetch_add(payloads.len() as u64, Ordering::Relaxed);
-        }
-        if let Err(e) = sent {
-            // Reconnect for the next batch.
-            conn = None;
-            stats
-                .dropped
-                .fetch_add(payloads.len() as u64, Ordering::Relaxed);
-            tracing::warn!(error = %e, count = payloads.len(), "contact events not sent");
-        }
+        let Some(inner) = bus.upgrade() else {
+            return;
+        };
+        match sent {
+            Ok(()) => inner.stats.sent.fetch_add(count, Ordering::Relaxed),
+            Err(e) => {
+                conn = None;
+                tracing::warn!(error = %e, "a change announcement was not sent");
+                inner.stats.dropped.fetch_add(count, Ordering::Relaxed)
+            }
+        };
     }
 }
 
 async fn send(
     conn: &mut PgConnection,
     channel: &str,
-    payloads: &[String],
+    payload: &str,
 ) -> Result<(), sea_orm::sqlx::Error> {
-    sea_orm::sqlx::query(
-        "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n",
-    )
-    .bind(channel)
-    .bind(payloads)
-    .execute(conn)
-    .await
-    .map(drop)
+    sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 #[cfg(test)]
@@ -308,12 +525,10 @@ mod tests {
     }
 
     #[test]
-    fn an_event_concerns_its_contact_and_a_merge_destination() {
-        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-        let mut event = ContactEvent::new(EventKind::Merged, a);
-        event.merged_into_id = Some(b);
-        assert!(event.concerns(&[a]));
-        assert!(event.concerns(&[b]));
-        assert!(!event.concerns(&[c]));
+    fn the_known_position_only_rises() {
+        let mut known = Position { tx: 5, seq: 9 };
+        assert!(!raise(&mut known, Position { tx: 5, seq: 8 }));
+        assert!(raise(&mut known, Position { tx: 6, seq: 1 }));
+        assert_eq!(known, Position { tx: 6, seq: 1 });
     }
 }

@@ -7,6 +7,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use entity::contact_state::{self, ContactState, StateHandle};
 use entity::{contact, contact_group_member, contact_handle, contact_metadata, conversation};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -16,8 +17,9 @@ use sea_orm::{
 use serde_json::Map;
 use uuid::Uuid;
 
-use super::events::{ContactEvent, EventBus, EventKind};
-use super::tx::{self, Written};
+use super::changes::{self, Change, ChangeKind};
+use super::events::EventBus;
+use super::tx;
 use super::{chunk_len, contacts, now, write};
 use crate::domain::{merge_patch, ContactChanges, MetadataChange, Patch};
 use crate::error::{AppError, AppResult};
@@ -77,33 +79,15 @@ pub async fn import(
     atomic: bool,
     read_back: ReadBack,
 ) -> AppResult<Imported> {
-    tx::write(
+    changes::as_import(tx::write(
         db,
         events,
         &(rows, mode, atomic, read_back),
         |txn, (rows, mode, atomic, read_back)| {
-            Box::pin(async move {
-                let imported = import_in(txn, rows, *mode, *atomic, *read_back).await?;
-                let events = events_of(&imported.rows);
-                Ok(Written {
-                    value: imported,
-                    events,
-                })
-            })
+            Box::pin(import_in(txn, rows, *mode, *atomic, *read_back))
         },
-    )
+    ))
     .await
-}
-
-/// The events a batch's outcomes make once committed: one a written row.
-pub fn events_of(rows: &[RowOutcome]) -> Vec<ContactEvent> {
-    rows.iter()
-        .filter_map(|row| match row {
-            RowOutcome::Created(id) => Some(ContactEvent::new(EventKind::Created, *id)),
-            RowOutcome::Updated(id) => Some(ContactEvent::new(EventKind::Updated, *id)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Takes over the visitors' handles that rows about to be written name.
@@ -567,6 +551,10 @@ async fn insert_batch<C: ConnectionTrait>(
         .zip(&models)
         .map(|((_, c), m)| (*c, m.id))
         .collect();
+    for ((_, c), model) in creates.iter().zip(&models) {
+        let logged = created_state(model, c).changes_from(&ContactState::default());
+        changes::record(Change::new(ChangeKind::Created, model.id, logged));
+    }
     insert_contacts(conn, models).await?;
     insert_chunked(conn, handle_rows(&made)).await?;
     insert_chunked(conn, metadata_rows(&made)).await?;
@@ -591,6 +579,31 @@ async fn insert_contacts<C: ConnectionTrait>(
             .collect(),
     )
     .await
+}
+
+/// What a new contact holds once its rows are written (below), for the log.
+fn created_state(model: &contact::Model, c: &ContactChanges) -> ContactState {
+    let mut metadata = Map::new();
+    if let MetadataChange::MergePatch(patch) = &c.metadata {
+        merge_patch(&mut metadata, patch);
+    }
+    ContactState {
+        fields: contact_state::row_fields(model),
+        links: contact_state::links_of(model),
+        via: c
+            .via
+            .iter()
+            .flatten()
+            .map(|h| StateHandle {
+                source: h.handle.source.clone(),
+                handle: h.handle.handle.clone(),
+                verified: true,
+            })
+            .collect(),
+        group_names: c.group_names.iter().flatten().cloned().collect(),
+        metadata,
+        conversations: c.conversations.iter().map(|l| l.id).collect(),
+    }
 }
 
 /// The handles of new contacts, in the order given; an import is a token

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
+use entity::contact_state::ContactState;
 use entity::{
     contact, contact_group, contact_group_member, contact_handle, contact_metadata,
     contact_redirect, conversation, merge_record,
@@ -18,8 +19,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::events::{ContactEvent, EventBus, EventKind};
-use super::tx::{self, Written};
+use super::changes::{self, Change, ChangeKind, ChangeSource};
+use super::events::EventBus;
+use super::tx;
 use super::write::text_fields;
 use super::{contacts, now, relations, write};
 use crate::error::{AppError, AppResult};
@@ -143,17 +145,7 @@ pub async fn merge(
         events,
         &(source_id, destination_id),
         |txn, (source_id, destination_id)| {
-            Box::pin(async move {
-                let (source, destination) = merge_in(txn, *source_id, *destination_id).await?;
-                let merged = ContactEvent {
-                    merged_into_id: Some(destination.id),
-                    ..ContactEvent::new(EventKind::Merged, source)
-                };
-                let id = destination.id;
-                let mut written = Written::new(destination).event(EventKind::Updated, id);
-                written.events.insert(0, merged);
-                Ok(written)
-            })
+            Box::pin(merge_in(txn, *source_id, *destination_id))
         },
     )
     .await
@@ -193,9 +185,10 @@ async fn merge_in<C: ConnectionTrait>(
     conn: &C,
     source_id: Uuid,
     destination_id: Uuid,
-) -> AppResult<(Uuid, contact::Model)> {
+) -> AppResult<contact::Model> {
     let (source_id, destination_id) = resolve_pair(conn, source_id, destination_id).await?;
     let (source, mut destination) = lock_pair(conn, source_id, destination_id).await?;
+    let before = state_of(conn, destination.id).await?;
     let relations = SourceRelations::load(conn, source.id).await?;
     let snapshot = snapshot_of(&source, &relations);
     let mut moved = Moved {
@@ -213,7 +206,24 @@ async fn merge_in<C: ConnectionTrait>(
     fill_fields(&mut destination, &source, &mut moved);
     fill_metadata_and_groups(conn, destination.id, relations, &mut moved).await?;
     record_merge(conn, source.id, &mut destination, &snapshot, &moved).await?;
-    Ok((source.id, destination))
+    let after = state_of(conn, destination.id).await?;
+    changes::record(Change {
+        merged_into_id: Some(destination.id),
+        ..Change::new(ChangeKind::Merged, source.id, Vec::new()).from_source(ChangeSource::Merge)
+    });
+    changes::record(
+        Change::new(ChangeKind::Updated, destination.id, after.changes_from(&before))
+            .from_source(ChangeSource::Merge),
+    );
+    Ok(destination)
+}
+
+/// A contact's whole state, for the log (empty if it does not exist).
+async fn state_of<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<ContactState> {
+    Ok(ContactState::load(conn, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default())
 }
 
 /// Both ids as they stand now (a merged-away id stands for its
@@ -465,22 +475,14 @@ pub async fn unmerge(
     merge_record_id: Uuid,
 ) -> AppResult<contact::Model> {
     tx::write(db, events, &merge_record_id, |txn, record_id| {
-        Box::pin(async move {
-            let (source, destination_id) = unmerge_in(txn, *record_id).await?;
-            let id = source.id;
-            Ok(Written::new(source)
-                .event(EventKind::Created, id)
-                .event(EventKind::Updated, destination_id))
-        })
+        Box::pin(unmerge_in(txn, *record_id))
     })
     .await
 }
 
-async fn unmerge_in<C: ConnectionTrait>(
-    conn: &C,
-    record_id: Uuid,
-) -> AppResult<(contact::Model, Uuid)> {
+async fn unmerge_in<C: ConnectionTrait>(conn: &C, record_id: Uuid) -> AppResult<contact::Model> {
     let (record, mut destination) = lock_record(conn, record_id).await?;
+    let before = state_of(conn, destination.id).await?;
     let snapshot: Snapshot = from_json(&record.snapshot)?;
     let moved: Moved = record
         .moved
@@ -497,7 +499,22 @@ async fn unmerge_in<C: ConnectionTrait>(
     merge_record::Entity::delete_by_id(record.id)
         .exec(conn)
         .await?;
-    Ok((source, destination.id))
+    let mut after = ContactState::load(conn, &[source.id, destination.id]).await?;
+    let restored = after.remove(&source.id).unwrap_or_default();
+    let kept = after.remove(&destination.id).unwrap_or_default();
+    changes::record(
+        Change::new(
+            ChangeKind::Unmerged,
+            source.id,
+            restored.changes_from(&ContactState::default()),
+        )
+        .from_source(ChangeSource::Unmerge),
+    );
+    changes::record(
+        Change::new(ChangeKind::Updated, destination.id, kept.changes_from(&before))
+            .from_source(ChangeSource::Unmerge),
+    );
+    Ok(source)
 }
 
 /// The merge record and its destination, both locked: the contact first,

@@ -2,7 +2,9 @@
 //! inside a caller's transaction are generic over `ConnectionTrait`.
 
 pub mod contacts;
+pub mod changes;
 pub mod conversations;
+pub mod erasure;
 pub mod events;
 pub mod health;
 pub mod idempotency;

@@ -80,7 +80,10 @@ pub async fn any<C: ConnectionTrait>(conn: &C) -> AppResult<bool> {
 }
 
 /// The scope of a presented token; None if it is unknown, malformed or revoked.
-pub async fn verify<C: ConnectionTrait>(conn: &C, presented: &str) -> AppResult<Option<Scope>> {
+pub async fn verify<C: ConnectionTrait>(
+    conn: &C,
+    presented: &str,
+) -> AppResult<Option<(Scope, String)>> {
     let Some((id, secret)) = token::parse(presented) else {
         return Ok(None);
     };
@@ -90,5 +93,5 @@ pub async fn verify<C: ConnectionTrait>(conn: &C, presented: &str) -> AppResult<
     if !token::verify(secret, &row.secret_hash) {
         return Ok(None);
     }
-    Ok(Scope::parse(&row.scope))
+    Ok(Scope::parse(&row.scope).map(|scope| (scope, row.name)))
 }

@@ -1,9 +1,10 @@
 //! The one write path. Every mutation (and the command-line import) runs its
-//! work through [`write`]: begin (BEGIN IMMEDIATE on SQLite), run, commit;
-//! a transient failure ([`AppError::Contended`]: a unique or foreign-key race,
+//! work through [`write`]: begin (BEGIN IMMEDIATE on SQLite), run, log what
+//! the run recorded (changes.rs) in the same transaction, commit; a
+//! transient failure ([`AppError::Contended`]: a unique or foreign-key race,
 //! a deadlock, a serialization failure) rolls back and runs the work again
 //! after a short jittered pause, at most ATTEMPTS times, then answers
-//! CONFLICT saying to retry. Events are published only after the commit.
+//! CONFLICT saying to retry. Readers are told of the commit only after it.
 //! A request sent with an Idempotency-Key marks its key in the same
 //! transaction (see idempotency.rs), so the key and the write commit together.
 
@@ -11,9 +12,9 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
-use uuid::Uuid;
 
-use super::events::{ContactEvent, EventBus, EventKind};
+use super::changes::{self, Pending, Position};
+use super::events::EventBus;
 use super::idempotency;
 use super::{begin_write, finish, roll_back};
 use crate::error::{AppError, AppResult};
@@ -25,31 +26,10 @@ pub const ATTEMPTS: u32 = 8;
 const FIRST_PAUSE: Duration = Duration::from_millis(2);
 const MAX_PAUSE: Duration = Duration::from_millis(200);
 
-/// What a write's work gives back: its value and the events to publish once
-/// it is committed.
-pub struct Written<T> {
-    pub value: T,
-    pub events: Vec<ContactEvent>,
-}
-
-impl<T> Written<T> {
-    pub fn new(value: T) -> Self {
-        Self {
-            value,
-            events: Vec::new(),
-        }
-    }
-
-    /// Adds an event about `contact_id`.
-    pub fn event(mut self, kind: EventKind, contact_id: Uuid) -> Self {
-        self.events.push(ContactEvent::new(kind, contact_id));
-        self
-    }
-}
-
 /// Runs `work(txn, input)` in a write transaction, retrying transient
-/// failures, and publishes its events after the commit. `input` is lent to
-/// every run (a run may happen several times, so it must not consume it).
+/// failures; what it recorded is logged with it, and readers are told after
+/// the commit. `input` is lent to every run (a run may happen several
+/// times, so it must not consume it).
 pub async fn write<I, T, W>(
     db: &DatabaseConnection,
     events: &EventBus,
@@ -58,22 +38,21 @@ pub async fn write<I, T, W>(
 ) -> AppResult<T>
 where
     I: Sync + ?Sized,
-    W: for<'t> Fn(&'t DatabaseTransaction, &'t I) -> BoxFuture<'t, AppResult<Written<T>>>,
+    W: for<'t> Fn(&'t DatabaseTransaction, &'t I) -> BoxFuture<'t, AppResult<T>>,
 {
     let mut attempt = 1;
     loop {
         let txn = begin_write(db).await?;
-        let result = match work(&txn, input).await {
-            Ok(written) => idempotency::mark_committing(&txn).await.map(|()| written),
+        let (result, recorded) = changes::collecting(work(&txn, input)).await;
+        let result = match result {
+            Ok(value) => seal(&txn, recorded).await.map(|last| (value, last)),
             Err(error) => Err(error),
         };
         match finish(txn, result).await {
-            Ok(written) => {
+            Ok((value, last)) => {
                 idempotency::committed();
-                for event in written.events {
-                    events.publish(event);
-                }
-                return Ok(written.value);
+                events.committed(last);
+                return Ok(value);
             }
             Err(AppError::Contended) if attempt < ATTEMPTS => {
                 tracing::debug!(attempt, "a write lost a race; running it again");
@@ -85,16 +64,24 @@ where
     }
 }
 
+/// The last steps before a commit: the run's changes go into the log, and
+/// its idempotency key (if any) is marked committed.
+async fn seal(txn: &DatabaseTransaction, recorded: Pending) -> AppResult<Option<Position>> {
+    let last = changes::log_rest(txn, recorded).await?;
+    idempotency::mark_committing(txn).await?;
+    Ok(last)
+}
+
 /// What a one-shot write decided to do with its transaction.
 pub enum Decision<T> {
-    /// Commit, then publish the events.
-    Commit(Written<T>),
+    /// Commit (with what it recorded).
+    Commit(T),
     /// Roll back; the value (what went wrong, say) is returned all the same.
     RollBack(T),
 }
 
 /// Runs `work` once in one write transaction and commits or rolls back as
-/// it decides, publishing its events after a commit. For work that cannot
+/// it decides, logging what it recorded with a commit. For work that cannot
 /// be run again (a file being read as it is written, in the command line's
 /// `import --atomic`), so a transient failure is not retried: it rolls back
 /// and is returned.
@@ -103,22 +90,22 @@ where
     W: AsyncFnOnce(&DatabaseTransaction) -> AppResult<Decision<T>>,
 {
     let txn = begin_write(db).await?;
-    let decided = match work(&txn).await {
-        Ok(Decision::Commit(written)) => idempotency::mark_committing(&txn)
+    let (decided, recorded) = changes::collecting(work(&txn)).await;
+    let decided = match decided {
+        Ok(Decision::Commit(value)) => seal(&txn, recorded)
             .await
-            .map(|()| Decision::Commit(written)),
-        other => other,
+            .map(|last| Decision::Commit((value, last))),
+        Ok(Decision::RollBack(value)) => Ok(Decision::RollBack((value, None))),
+        Err(error) => Err(error),
     };
     match decided {
-        Ok(Decision::Commit(written)) => {
+        Ok(Decision::Commit((value, last))) => {
             finish(txn, Ok(())).await?;
             idempotency::committed();
-            for event in written.events {
-                events.publish(event);
-            }
-            Ok(written.value)
+            events.committed(last);
+            Ok(value)
         }
-        Ok(Decision::RollBack(value)) => {
+        Ok(Decision::RollBack((value, _))) => {
             roll_back(txn).await;
             Ok(value)
         }

@@ -7,8 +7,8 @@ use entity::{contact, contact_handle};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::events::{EventBus, EventKind};
-use super::tx::{self, Written};
+use super::events::EventBus;
+use super::tx;
 use super::{contacts, merge, write};
 use crate::domain::ContactChanges;
 use crate::error::{AppError, AppResult};
@@ -37,32 +37,20 @@ pub async fn create_or_update(
         &(keys, update, create),
         |txn, (keys, update, create)| {
             Box::pin(async move {
-                let (model, changed, created) = attempt_once(txn, keys, update, create).await?;
-                let kind = if created {
-                    EventKind::Created
-                } else {
-                    EventKind::Updated
-                };
-                let id = model.id;
-                let written = Written::new((model, created));
-                Ok(if changed {
-                    written.event(kind, id)
-                } else {
-                    written
-                })
+                attempt_once(txn, keys, update, create).await
             })
         },
     )
     .await
 }
 
-/// The contact, whether anything changed, and whether it was created.
+/// The contact, and whether it was created.
 async fn attempt_once<C: ConnectionTrait>(
     conn: &C,
     keys: &UpsertKeys,
     update: &ContactChanges,
     create: &AppResult<ContactChanges>,
-) -> AppResult<(contact::Model, bool, bool)> {
+) -> AppResult<(contact::Model, bool)> {
     let target = find_target(conn, keys, update).await?;
     let written = match target {
         Some(id) => {
@@ -81,16 +69,13 @@ async fn attempt_once<C: ConnectionTrait>(
             }
             write::update_contact(conn, current.clone(), update)
                 .await
-                .map(|m| {
-                    let changed = m != current;
-                    (m, changed, false)
-                })
+                .map(|m| (m, false))
         }
         None => {
             let create = create.as_ref().map_err(Clone::clone)?;
             write::insert_contact(conn, create)
                 .await
-                .map(|m| (m, true, true))
+                .map(|m| (m, true))
         }
     };
     // find_target saw no key owned by another contact; a write that finds one

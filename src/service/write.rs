@@ -1,11 +1,15 @@
 //! The steps of a contact write, run inside the caller's transaction.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::{
     contact, contact_group, contact_group_member, contact_handle, contact_metadata, conversation,
     handle_move,
+};
+use entity::contact_state::{
+    self, conversation_value, group_value, handle_changes, metadata_changes, row_changes,
+    set_changes, FieldChange, StateHandle,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -15,6 +19,7 @@ use sea_orm::{
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::changes::{self, Change, ChangeKind};
 use super::{contacts, now, relations};
 use crate::domain::{
     merge_patch, validate_metadata, ContactChanges, ConversationLink, MetadataChange, Patch,
@@ -29,7 +34,9 @@ pub(super) async fn insert_contact<C: ConnectionTrait>(
     let model = new_contact(changes, now());
     ensure_external_id_free(conn, &model, changes).await?;
     model.clone().into_active_model().insert(conn).await?;
-    write_related(conn, model.id, changes, false).await?;
+    let mut logged = row_changes(None, &model);
+    logged.extend(write_related(conn, model.id, changes, false).await?);
+    changes::record(Change::new(ChangeKind::Created, model.id, logged));
     Ok(model)
 }
 
@@ -75,10 +82,13 @@ pub(super) async fn update_contact<C: ConnectionTrait>(
     if model.external_id != current.external_id {
         ensure_external_id_free(conn, &model, changes).await?;
     }
-    let related_changed = write_related(conn, model.id, changes, true).await?;
-    if model == current && !related_changed {
+    let related = write_related(conn, model.id, changes, true).await?;
+    if model == current && related.is_empty() {
         return Ok(model);
     }
+    let mut logged = row_changes(Some(&current), &model);
+    logged.extend(related);
+    changes::record(Change::new(ChangeKind::Updated, model.id, logged));
     contacts::touch(conn, model).await
 }
 
@@ -133,24 +143,25 @@ async fn ensure_external_id_free<C: ConnectionTrait>(
     }
 }
 
-/// Writes handles, groups, metadata and conversations. Returns whether any
-/// of them changed.
+/// Writes handles, groups, metadata and conversations. Returns what
+/// changed (empty: nothing).
 async fn write_related<C: ConnectionTrait>(
     conn: &C,
     contact_id: Uuid,
     changes: &ContactChanges,
     existing: bool,
-) -> AppResult<bool> {
-    let mut changed = false;
+) -> AppResult<Vec<FieldChange>> {
+    let mut changed = Vec::new();
     if let Some(via) = &changes.via {
-        changed |=
-            replace_handles(conn, contact_id, via, existing, changes.handles_verified).await?;
+        changed.extend(
+            replace_handles(conn, contact_id, via, existing, changes.handles_verified).await?,
+        );
     }
     if let Some(names) = &changes.group_names {
-        changed |= replace_groups(conn, contact_id, names, existing).await?;
+        changed.extend(replace_groups(conn, contact_id, names, existing).await?);
     }
-    changed |= write_metadata(conn, contact_id, changes, existing).await?;
-    changed |= link_conversations(conn, contact_id, &changes.conversations).await?;
+    changed.extend(write_metadata(conn, contact_id, changes, existing).await?);
+    changed.extend(link_conversations(conn, contact_id, &changes.conversations).await?);
     Ok(changed)
 }
 
@@ -160,14 +171,16 @@ async fn replace_handles<C: ConnectionTrait>(
     via: &[PathedHandle],
     existing: bool,
     verified: bool,
-) -> AppResult<bool> {
+) -> AppResult<Vec<FieldChange>> {
     if !via.is_empty() {
         claim_handles(conn, contact_id, via, verified).await?;
     }
     // Handles this contact keeps stay verified if they were.
     let mut was_verified: HashMap<(String, String), bool> = HashMap::new();
+    let mut old: Vec<StateHandle> = Vec::new();
     if existing {
         let current: Vec<contact_handle::Model> = relations::handles_of(conn, contact_id).await?;
+        old = current.iter().map(StateHandle::of).collect();
         let same_list = current.len() == via.len()
             && current
                 .iter()
@@ -181,9 +194,16 @@ async fn replace_handles<C: ConnectionTrait>(
                     .filter(contact_handle::Column::ContactId.eq(contact_id))
                     .exec(conn)
                     .await?;
-                return Ok(true);
+                let vouched: Vec<StateHandle> = old
+                    .iter()
+                    .map(|h| StateHandle {
+                        verified: true,
+                        ..h.clone()
+                    })
+                    .collect();
+                return Ok(handle_changes(&old, &vouched));
             }
-            return Ok(false);
+            return Ok(Vec::new());
         }
         was_verified = current
             .into_iter()
@@ -195,10 +215,20 @@ async fn replace_handles<C: ConnectionTrait>(
             .await?;
     }
     if via.is_empty() {
-        return Ok(existing);
+        return Ok(handle_changes(&old, &[]));
     }
-    let rows = via.iter().enumerate().map(|(i, h)| {
-        let key = (h.handle.source.clone(), h.handle.handle.clone());
+    let new: Vec<StateHandle> = via
+        .iter()
+        .map(|h| {
+            let key = (h.handle.source.clone(), h.handle.handle.clone());
+            StateHandle {
+                verified: verified || was_verified.get(&key).copied().unwrap_or(false),
+                source: key.0,
+                handle: key.1,
+            }
+        })
+        .collect();
+    let rows = via.iter().zip(&new).enumerate().map(|(i, (h, state))| {
         contact_handle::ActiveModel {
             id: Set(Uuid::now_v7()),
             contact_id: Set(contact_id),
@@ -206,13 +236,13 @@ async fn replace_handles<C: ConnectionTrait>(
             handle: Set(h.handle.handle.clone()),
             search_key: Set(h.handle.search_key.clone()),
             position: Set(i as i32),
-            verified: Set(verified || was_verified.get(&key).copied().unwrap_or(false)),
+            verified: Set(state.verified),
         }
     });
     contact_handle::Entity::insert_many(rows)
         .exec_without_returning(conn)
         .await?;
-    Ok(true)
+    Ok(handle_changes(&old, &new))
 }
 
 /// Makes sure no other contact holds the wanted handles. One that another
@@ -320,6 +350,20 @@ pub(super) async fn release_handles<C: ConnectionTrait>(
             .exec(conn)
             .await?;
     }
+    // Each contact that lost handles: one entry naming them (a visitor's,
+    // so unverified).
+    let mut lost: HashMap<Uuid, Vec<StateHandle>> = HashMap::new();
+    for h in handles {
+        lost.entry(h.contact_id).or_default().push(StateHandle {
+            source: h.source.clone(),
+            handle: h.handle.clone(),
+            verified: false,
+        });
+    }
+    for (contact_id, removed) in lost {
+        let logged = handle_changes(&removed, &[]);
+        changes::record(Change::new(ChangeKind::Updated, contact_id, logged));
+    }
     tracing::info!(
         count = handles.len(),
         "a token holder's write took over handles a visitor had set"
@@ -332,25 +376,29 @@ async fn replace_groups<C: ConnectionTrait>(
     contact_id: Uuid,
     names: &[String],
     existing: bool,
-) -> AppResult<bool> {
+) -> AppResult<Vec<FieldChange>> {
+    let wanted: BTreeSet<String> = names.iter().cloned().collect();
+    let mut current = BTreeSet::new();
     if existing {
-        let mut current = relations::group_names_of(conn, contact_id).await?;
-        let mut wanted = names.to_vec();
-        current.sort();
-        wanted.sort();
+        current = relations::group_names_of(conn, contact_id)
+            .await?
+            .into_iter()
+            .collect();
         if current == wanted {
-            return Ok(false);
+            return Ok(Vec::new());
         }
         contact_group_member::Entity::delete_many()
             .filter(contact_group_member::Column::ContactId.eq(contact_id))
             .exec(conn)
             .await?;
     }
-    if names.is_empty() {
-        return Ok(existing);
-    }
     add_memberships(conn, contact_id, names).await?;
-    Ok(true)
+    Ok(set_changes(
+        contact_state::GROUP_NAMES,
+        &current,
+        &wanted,
+        group_value,
+    ))
 }
 
 /// Creates the groups not seen before; returns name -> id for all of them.
@@ -433,14 +481,14 @@ async fn write_metadata<C: ConnectionTrait>(
     contact_id: Uuid,
     changes: &ContactChanges,
     existing: bool,
-) -> AppResult<bool> {
+) -> AppResult<Vec<FieldChange>> {
     let current = if existing {
         relations::metadata_of(conn, contact_id).await?
     } else {
         Map::new()
     };
     let next = match &changes.metadata {
-        MetadataChange::Keep => return Ok(false),
+        MetadataChange::Keep => return Ok(Vec::new()),
         MetadataChange::Clear => Map::new(),
         MetadataChange::MergePatch(patch) => {
             let mut next = current.clone();
@@ -451,8 +499,9 @@ async fn write_metadata<C: ConnectionTrait>(
         }
     };
     if next == current {
-        return Ok(false);
+        return Ok(Vec::new());
     }
+    let logged = metadata_changes(&current, &next);
     let removed: Vec<String> = current
         .keys()
         .filter(|k| !next.contains_key(*k))
@@ -487,7 +536,7 @@ async fn write_metadata<C: ConnectionTrait>(
             .exec_without_returning(conn)
             .await?;
     }
-    Ok(true)
+    Ok(logged)
 }
 
 /// Links conversations to the contact, creating those not seen before. A
@@ -496,9 +545,9 @@ async fn link_conversations<C: ConnectionTrait>(
     conn: &C,
     contact_id: Uuid,
     links: &[ConversationLink],
-) -> AppResult<bool> {
+) -> AppResult<Vec<FieldChange>> {
     if links.is_empty() {
-        return Ok(false);
+        return Ok(Vec::new());
     }
     let known: HashMap<Uuid, conversation::Model> = conversation::Entity::find()
         .filter(conversation::Column::Id.is_in(links.iter().map(|l| l.id)))
@@ -532,7 +581,17 @@ async fn link_conversations<C: ConnectionTrait>(
             }),
         }
     }
-    let changed = !to_link.is_empty() || !to_insert.is_empty();
+    let linked: BTreeSet<Uuid> = to_link
+        .iter()
+        .copied()
+        .chain(to_insert.iter().filter_map(|c| c.id.try_as_ref().copied()))
+        .collect();
+    let logged = set_changes(
+        contact_state::CONVERSATIONS,
+        &BTreeSet::new(),
+        &linked,
+        conversation_value,
+    );
     if !to_link.is_empty() {
         conversation::Entity::update_many()
             .col_expr(
@@ -549,7 +608,7 @@ async fn link_conversations<C: ConnectionTrait>(
             .exec_without_returning(conn)
             .await?;
     }
-    Ok(changed)
+    Ok(logged)
 }
 
 #[cfg(test)]

@@ -318,7 +318,7 @@ async fn imports_publish_their_rows_after_commit() {
     // On PostgreSQL the import's own bus, as a separate process has; SQLite
     // has no bus between processes, so the server's own stands in.
     let events = if crate::common::postgres_only("NOTIFY between processes") {
-        EventBus::for_database(&cli.app.state.db).await.unwrap()
+        EventBus::announcer(&cli.app.state.db).await.unwrap()
     } else {
         cli.app.events.clone()
     };
@@ -334,7 +334,7 @@ async fn imports_publish_their_rows_after_commit() {
             let event = crate::common::next_bus_event(&mut heard).await;
             assert_eq!(
                 event.kind,
-                contacts_api::service::events::EventKind::Created
+                contacts_api::service::changes::ChangeKind::Created
             );
         }
     }

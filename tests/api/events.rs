@@ -1,4 +1,4 @@
-use contacts_api::service::events::EventKind::{self, Created, Deleted, Updated};
+use contacts_api::service::changes::ChangeKind::{self as EventKind, Created, Deleted, Updated};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use contacts_api::service::idempotency::{self, Claim, KeyPolicy};
-use contacts_api::service::tx::{self, Written};
+use contacts_api::service::tx;
 use entity::idempotency_key;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -245,7 +245,7 @@ async fn a_write_whose_key_was_taken_over_rolls_back() {
         tx::write(db, &app.events, &(), |txn, ()| {
             Box::pin(async move {
                 txn.execute_unprepared(insert).await?;
-                Ok(Written::new(()))
+                Ok(())
             })
         })
     };

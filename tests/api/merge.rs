@@ -1,4 +1,4 @@
-use contacts_api::service::events::EventKind;
+use contacts_api::service::changes::ChangeKind as EventKind;
 use serde_json::{json, Value};
 
 use crate::common::{s, TestApp, CONTACT_FIELDS};

@@ -1031,6 +1031,7 @@ async fn every_contact_field_is_classified_for_visitors() {
     const EMPTIED: &[&str] = &[
         "conversations",
         "conversationsConnection",
+        "history",
         "mergeHistory",
         "mergeHistoryConnection",
     ];

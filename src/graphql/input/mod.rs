@@ -1,10 +1,12 @@
 //! GraphQL input types and their conversion into domain inputs.
 
+mod changes;
 mod contact;
 mod conversation;
 mod filter;
 mod import;
 
+pub use changes::{contact_ids, ContactChangeFilter};
 pub use contact::{
     AddressInput, ConversationInput, CreateContactInput, CreateOrUpdateContactInput, HandleInput,
     UpdateContactInput,

@@ -12,7 +12,7 @@ use crate::graphql::state::ctx_state;
 use crate::graphql::types::{
     Contact, CreateOrUpdateContactPayload, ImportContactsPayload, ImportError,
 };
-use crate::service::contacts;
+use crate::service::{contacts, erasure};
 use crate::service::import::{self, ImportRow, OnConflictMode, ReadBack, RowOutcome};
 use crate::service::upsert::{self, UpsertKeys};
 
@@ -72,6 +72,18 @@ impl ContactMutation {
         Ok(contacts::update(&state.db, &state.events, id, changes)
             .await?
             .into())
+    }
+
+    /// Erases the contact (GDPR Art. 17): deletes it as deleteContact does,
+    /// and removes its values (and those of the contacts merged into it)
+    /// from the change log, merge snapshots, handle moves and stored
+    /// idempotent responses, keeping only ids, kinds, times and actors.
+    /// Needs a write token. Returns the id; NOT_FOUND if there is none.
+    async fn erase_contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+        let state = ctx_state(ctx)?;
+        let uuid = parse_uuid("id", &id)?;
+        erasure::erase(&state.db, &state.events, uuid).await?;
+        Ok(ID(uuid.to_string()))
     }
 
     /// Deletes the contact, its via, metadata and groups membership; its conversations stay, unlinked. Returns the id.

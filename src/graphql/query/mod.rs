@@ -1,3 +1,5 @@
+mod changes;
 mod contact;
 
+pub use changes::ChangeQuery;
 pub use contact::ContactQuery;

@@ -1,46 +1,53 @@
 //! Live updates over WebSocket (graphql-transport-ws).
 
-use async_graphql::{Context, Subscription, ID};
+use async_graphql::{Context, ErrorExtensions, Subscription, ID};
 use futures_util::{Stream, StreamExt};
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
-use tokio_stream::wrappers::BroadcastStream;
 
-use crate::graphql::ids::parse_uuid;
+use crate::graphql::input::contact_ids;
 use crate::graphql::state::ctx_state;
 use crate::graphql::types::ContactEvent;
+use crate::service::changes::{self, ChangeFilter, Position};
 
 #[derive(Default)]
 pub struct ContactSubscription;
 
 #[Subscription]
 impl ContactSubscription {
-    /// Changes to contacts, to all or to those in ids. Delivered on every server replica sharing the database.
+    /// Changes to contacts (to all, or to those in `ids` and the MERGED
+    /// entries into them), delivered on every server replica sharing the
+    /// database, read from the change log. With `after` (a `cursor` of an
+    /// event, of a `contactChanges` edge or of a `history` edge): first
+    /// every change after it, then live, with no gap and no duplicate
+    /// between the two. Without: from now on. A subscriber that falls behind
+    /// is fed from the log, never skipped. If the log cannot be read (the
+    /// database went away) the subscription ends with an error whose
+    /// `extensions.resumeAfter` is the cursor to resume after. `ids`: at
+    /// most 1,000.
     async fn contact_events(
         &self,
         ctx: &Context<'_>,
         ids: Option<Vec<ID>>,
-    ) -> async_graphql::Result<impl Stream<Item = ContactEvent>> {
-        let ids = ids
-            .map(|ids| {
-                ids.iter()
-                    .enumerate()
-                    .map(|(i, id)| parse_uuid(&format!("ids[{i}]"), id))
-                    .collect::<Result<Vec<_>, _>>()
-            })
+        after: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ContactEvent>>> {
+        let contact_ids = contact_ids("ids", ids)?;
+        let after = after
+            .map(|a| Position::parse("after", &a))
             .transpose()?;
-        let events = BroadcastStream::new(ctx_state(ctx)?.events.subscribe());
-        Ok(events.filter_map(move |received| {
-            let wanted = match received {
-                Ok(event) if ids.as_ref().is_none_or(|ids| event.concerns(ids)) => {
-                    Some(ContactEvent(event))
-                }
-                Ok(_) => None,
-                Err(BroadcastStreamRecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "a slow subscriber missed contact events");
-                    None
-                }
-            };
-            std::future::ready(wanted)
+        let state = ctx_state(ctx)?;
+        if let Some(after) = after {
+            changes::ensure_held(&state.db, "after", after).await?;
+        }
+        let filter = ChangeFilter {
+            contact_ids,
+            kinds: None,
+        };
+        let events = state.events.follow(state.db.clone(), after, filter);
+        Ok(events.map(|item| match item {
+            Ok(entry) => Ok(ContactEvent(entry)),
+            Err((error, last)) => {
+                let error: async_graphql::Error = error.into();
+                Err(error.extend_with(|_, e| e.set("resumeAfter", last.cursor())))
+            }
         }))
     }
 }

@@ -9,7 +9,7 @@ use super::list_pages::{
     GroupNameConnection, GroupNameEdge, HandleConnection, HandleEdge, ListCursor,
     MergeRecordConnection, MergeRecordEdge,
 };
-use super::{Conversation, DateTime, JsonObject, MergeRecord};
+use super::{ContactChangeConnection, Conversation, DateTime, JsonObject, MergeRecord};
 use crate::graphql::access::Principal;
 use crate::graphql::cost;
 use crate::graphql::loader::{
@@ -17,7 +17,7 @@ use crate::graphql::loader::{
     Preloaded,
 };
 use crate::graphql::state::db_slot;
-use crate::service::pages;
+use crate::service::{changes, pages};
 
 /// A person or organisation the business talks to, across every channel.
 pub struct Contact {
@@ -350,6 +350,43 @@ impl Contact {
             },
         );
         Ok(MergeRecordConnection { edges, page_info })
+    }
+
+    /// This contact's change history, oldest first: who changed what, when
+    /// and through what, value by value (old -> new), including the history
+    /// of the contacts merged into it. Applying the changes in order from
+    /// nothing gives the contact's current state, as far back as the log
+    /// keeps (--change-retention-days). Empty for a caller without a token.
+    /// `first`: 0 to 1,000, default 100; `after`: an edge's `cursor`.
+    #[graphql(
+        complexity = "cost::STATEMENT + first.unwrap_or(100).clamp(0, 1000) as usize * child_complexity"
+    )]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ContactChangeConnection> {
+        let limit = list_page_size(first)?;
+        let after = after
+            .map(|a| changes::Position::parse("after", &a))
+            .transpose()?;
+        if is_visitor(ctx) {
+            return Ok(ContactChangeConnection::of(Vec::new(), limit));
+        }
+        let (db, _slot) = db_slot(ctx).await?;
+        if let Some(after) = after {
+            changes::ensure_held(db, "after", after).await?;
+        }
+        let ids = changes::history_ids(db, self.model.id).await?;
+        let entries = changes::read_history(
+            db,
+            &ids,
+            after.unwrap_or(changes::Position::START),
+            limit + 1,
+        )
+        .await?;
+        Ok(ContactChangeConnection::of(entries, limit))
     }
 
     /// When the contact was created.

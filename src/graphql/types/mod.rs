@@ -13,13 +13,13 @@ mod scalars;
 
 pub use connection::{ContactConnection, ContactEdge, Neighbour, PageInfo};
 pub use contact::{Address, Contact, Handle};
-pub use contact_event::{ContactEvent, ContactEventKind};
+pub use contact_event::{ContactChangeConnection, ContactEvent, ContactEventKind};
 pub use contact_type::ContactType;
 pub use conversation::Conversation;
-pub use list_pages::{
+pub use list_pages::{list_page_size, 
     ConversationConnection, GroupNameConnection, HandleConnection, MergeRecordConnection,
 };
 pub use merge_record::MergeRecord;
 pub use node::Node;
 pub use payloads::{CreateOrUpdateContactPayload, ImportContactsPayload, ImportError};
-pub use scalars::{DateTime, JsonObject};
+pub use scalars::{DateTime, Json, JsonObject};
