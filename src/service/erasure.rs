@@ -7,9 +7,11 @@
 use std::collections::BTreeSet;
 
 use entity::contact_state::ContactState;
-use entity::{contact, handle_move, idempotency_key};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use entity::{contact, contact_group, contact_group_member, handle_move, idempotency_key};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -42,11 +44,36 @@ async fn erase_in<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<()> {
         .filter(handle_move::Column::FromContactId.is_in(ids.iter().copied()))
         .exec(conn)
         .await?;
+    let groups: Vec<Uuid> = contact_group_member::Entity::find()
+        .select_only()
+        .column(contact_group_member::Column::GroupId)
+        .filter(contact_group_member::Column::ContactId.eq(id))
+        .into_tuple()
+        .all(conn)
+        .await?;
     // Its handles, metadata, memberships, merge records (with their
     // snapshots) and redirects go with it (foreign-key cascades).
     contact::Entity::delete_by_id(id).exec(conn).await?;
+    drop_emptied_groups(conn, &groups).await?;
     changes::scrub(conn, &ids).await?;
     changes::record(Change::new(ChangeKind::Deleted, id, Vec::new()));
+    Ok(())
+}
+
+/// Groups the contact was the last member of: their names were its values.
+async fn drop_emptied_groups<C: ConnectionTrait>(conn: &C, groups: &[Uuid]) -> AppResult<()> {
+    for chunk in groups.chunks(500) {
+        let still_used = Query::select()
+            .column(contact_group_member::Column::GroupId)
+            .from(contact_group_member::Entity)
+            .and_where(contact_group_member::Column::GroupId.is_in(chunk.iter().copied()))
+            .to_owned();
+        contact_group::Entity::delete_many()
+            .filter(contact_group::Column::Id.is_in(chunk.iter().copied()))
+            .filter(contact_group::Column::Id.not_in_subquery(still_used))
+            .exec(conn)
+            .await?;
+    }
     Ok(())
 }
 

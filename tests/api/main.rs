@@ -4,6 +4,7 @@
 mod accumulated;
 mod architecture;
 mod auth;
+mod changes;
 mod cli_import;
 mod common;
 mod contact_query;

@@ -720,7 +720,7 @@ async fn a_query_over_time_leaves_no_statement_running() {
 
 // ---- The visitor ----------------------------------------------------------
 
-fn identifier_hash(secret: &str, external_id: &str) -> String {
+pub fn identifier_hash(secret: &str, external_id: &str) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(external_id.as_bytes());
     hex::encode(mac.finalize().into_bytes())

@@ -230,4 +230,7 @@ async fn concurrent_writes_of_every_kind_never_fail_internally() {
     for sql in orphans {
         assert_eq!(app.sql_count(sql).await, 0, "{sql}");
     }
+    // And the change log tells each contact's story: replayed from
+    // nothing, every history gives the contact as stored.
+    crate::changes::every_history_replays_to_its_contact(&app).await;
 }
