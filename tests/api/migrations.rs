@@ -204,3 +204,138 @@ async fn text_keys_are_computed_for_rows_written_before() {
         0
     );
 }
+
+/// Migrations of the release before the change log.
+const BEFORE_CHANGE_LOG: u32 = 8;
+
+/// Contacts written by the previous release (more than one batch of them,
+/// with handles, metadata, groups and conversations) each get a baseline
+/// CREATED entry that replays to what they hold.
+#[tokio::test]
+async fn the_change_log_starts_with_every_existing_contact() {
+    use entity::{
+        contact, contact_group, contact_group_member, contact_handle, contact_metadata,
+        conversation,
+    };
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+
+    let (url, store) = Store::create().await;
+    let db = Database::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(BEFORE_CHANGE_LOG)).await.unwrap();
+    let at = chrono::Utc::now();
+    let group = contact_group::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        name: Set("old-group".into()),
+        created_at: Set(at),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    for i in 0..620 {
+        let mut model = contact::Model {
+            id: uuid::Uuid::now_v7(),
+            display_name: Some(format!("Old {i}")),
+            sort_name: String::new(),
+            avatar_url: None,
+            title: (i % 3 == 0).then(|| "Title".to_owned()),
+            timezone: None,
+            gender: None,
+            locale: None,
+            organization_name: None,
+            description: None,
+            contact_type: "lead".into(),
+            is_spammer: i % 7 == 0,
+            external_id: Some(format!("old-{i}")),
+            links: serde_json::json!(["https://old.example"]),
+            address_organization_name: None,
+            address_line1: None,
+            address_line2: None,
+            address_postcode: None,
+            address_city: Some("Paris".into()),
+            address_state: None,
+            address_country: None,
+            created_at: at,
+            updated_at: at,
+            search_text: String::new(),
+        };
+        model.refresh_keys();
+        let id = model.id;
+        model.into_active_model().insert(&db).await.unwrap();
+        if i % 10 == 0 {
+            let handles = [
+                ("email", format!("old{i}@example.org")),
+                ("phone", format!("+1617253{i:04};ext=7")),
+            ];
+            for (position, (source, handle)) in handles.into_iter().enumerate() {
+                contact_handle::ActiveModel {
+                    id: Set(uuid::Uuid::now_v7()),
+                    contact_id: Set(id),
+                    source: Set(source.into()),
+                    search_key: Set(handle.clone()),
+                    handle: Set(handle),
+                    position: Set(position as i32),
+                    verified: Set(position == 0),
+                }
+                .insert(&db)
+                .await
+                .unwrap();
+            }
+            contact_metadata::ActiveModel {
+                contact_id: Set(id),
+                key: Set("plan".into()),
+                value: Set(serde_json::json!({ "tier": i })),
+            }
+            .insert(&db)
+            .await
+            .unwrap();
+            contact_group_member::ActiveModel {
+                contact_id: Set(id),
+                group_id: Set(group.id),
+            }
+            .insert(&db)
+            .await
+            .unwrap();
+            conversation::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                channel: Set("email".into()),
+                contact_id: Set(Some(id)),
+                created_at: Set(at),
+            }
+            .insert(&db)
+            .await
+            .unwrap();
+        }
+    }
+    drop(db);
+    Migrator::up(&Database::connect(&url).await.unwrap(), None)
+        .await
+        .unwrap();
+
+    let app = crate::common::TestApp::on_store(url, store, &[]).await;
+    assert_eq!(
+        app.sql_count(
+            "SELECT count(*) AS n FROM contact_changes WHERE kind = 'CREATED' \
+             AND actor = 'migration' AND source = 'migration'"
+        )
+        .await,
+        620
+    );
+    assert_eq!(
+        app.sql_count("SELECT count(DISTINCT contact_id) AS n FROM contact_changes")
+            .await,
+        620
+    );
+    crate::changes::every_history_replays_to_its_contact(&app).await;
+    // New writes follow the baseline in the feed.
+    let c = app.create(serde_json::json!({ "displayName": "New" })).await;
+    let data = app
+        .data(
+            "query($id: ID!) { contact(id: $id) { history { edges { node { kind source } } } } }",
+            serde_json::json!({ "id": c["id"] }),
+        )
+        .await;
+    assert_eq!(
+        data["contact"]["history"]["edges"][0]["node"],
+        serde_json::json!({ "kind": "CREATED", "source": "API" })
+    );
+}
