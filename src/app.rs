@@ -18,6 +18,7 @@ use crate::graphql::{build_schema, GqlState, Limits};
 pub use crate::http::{router, AppState};
 use crate::http::{Auth, BodyLimits, HttpSettings, Metrics, RateLimits};
 use crate::service::events::EventBus;
+use crate::service::webhooks::{self, WebhookPolicy};
 use crate::service::idempotency::KeyPolicy;
 use crate::service::tokens;
 
@@ -172,6 +173,13 @@ pub async fn assemble(
     );
     let health = events.health().clone();
     health.spawn_monitor(db.clone());
+    tokio::spawn(webhooks::deliver_forever(
+        db.clone(),
+        events.commits(),
+        WebhookPolicy {
+            max_failures: config.webhook_max_failures,
+        },
+    ));
     events.spawn_retention(
         db.clone(),
         Duration::from_secs(config.change_retention_days.saturating_mul(24 * 3600)),

@@ -150,6 +150,18 @@ pub struct Config {
     )]
     pub change_poll_ms: u64,
 
+    /// Failed deliveries in a row after which a webhook endpoint is paused
+    /// (the pause between attempts doubles from 1 s to 15 minutes: the
+    /// default gives up after about 6 hours).
+    #[arg(
+        long,
+        env = "CONTACTS_WEBHOOK_MAX_FAILURES",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+        global = true
+    )]
+    pub webhook_max_failures: u32,
+
     /// How long an Idempotency-Key is remembered after its first use, in
     /// seconds: a retry within this time with the same key gets the first
     /// response instead of writing again. Default: 24 hours; at most a year.

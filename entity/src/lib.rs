@@ -17,3 +17,5 @@ pub mod handle_move;
 pub mod idempotency_key;
 pub mod merge_record;
 pub mod text_keys;
+pub mod webhook;
+pub mod webhook_delivery;

@@ -13,6 +13,7 @@ mod m20261130_000006_flat_merge_snapshots;
 mod m20261130_000007_idempotency_keys;
 mod m20261130_000008_text_keys;
 mod m20261130_000009_change_log;
+mod m20261130_000010_webhooks;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_idempotency_keys::Migration),
             Box::new(m20261130_000008_text_keys::Migration),
             Box::new(m20261130_000009_change_log::Migration),
+            Box::new(m20261130_000010_webhooks::Migration),
         ]
     }
 }

@@ -25,6 +25,10 @@ pub enum Command {
     /// Create, list or revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create, list, resume or delete webhooks (signed deliveries of the
+    /// change log), and show their delivery log.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Print the GraphQL schema (SDL, sorted) without touching a database.
     ExportSchema {
         /// Write to this file instead of standard output.
@@ -52,6 +56,53 @@ pub enum TokenCommand {
         /// The token's name.
         name: String,
     },
+}
+
+/// `contacts-api webhook ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum WebhookCommand {
+    /// Create an endpoint that receives change-log entries from now on;
+    /// prints its id, then its signing secret alone on the last line (shown
+    /// only this once).
+    Create {
+        /// Where entries are POSTed: an http:// or https:// URL.
+        #[arg(long)]
+        url: String,
+        /// The kinds delivered, comma-separated: CREATED, UPDATED, DELETED,
+        /// MERGED, UNMERGED. Default: all.
+        #[arg(long, value_delimiter = ',', value_parser = parse_kind)]
+        events: Vec<crate::service::changes::ChangeKind>,
+    },
+    /// List endpoints: id, URL, kinds, state, failures in a row, last error.
+    List,
+    /// Start a paused endpoint again, at once.
+    Resume {
+        /// The endpoint's id.
+        id: uuid::Uuid,
+    },
+    /// Delete an endpoint and its delivery log.
+    Delete {
+        /// The endpoint's id.
+        id: uuid::Uuid,
+    },
+    /// Show an endpoint's latest delivery attempts, newest first.
+    Deliveries {
+        /// The endpoint's id.
+        id: uuid::Uuid,
+        /// How many attempts.
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
+}
+
+fn parse_kind(value: &str) -> Result<crate::service::changes::ChangeKind, String> {
+    let wanted = value.trim().to_ascii_uppercase();
+    crate::service::changes::ChangeKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == wanted)
+        .ok_or_else(|| {
+            format!("{value:?} is not one of CREATED, UPDATED, DELETED, MERGED, UNMERGED")
+        })
 }
 
 /// `contacts-api import FILE`.

@@ -5,5 +5,6 @@ pub mod import;
 pub mod import_command;
 mod progress;
 pub mod token;
+pub mod webhook;
 
 pub use args::Cli;

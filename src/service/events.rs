@@ -176,6 +176,12 @@ impl EventBus {
         }
     }
 
+    /// Tells of every commit announced to this replica (the newest
+    /// position known committed); ends when the bus is gone.
+    pub fn commits(&self) -> watch::Receiver<Position> {
+        self.inner.known.subscribe()
+    }
+
     /// The tailer's entries as they come, from now on. For tests and
     /// diagnostics; subscribers use [`EventBus::follow`].
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Entry>> {

@@ -16,6 +16,7 @@ pub mod relations;
 pub mod tokens;
 pub mod tx;
 pub mod upsert;
+pub mod webhooks;
 mod write;
 
 use chrono::{DateTime, Utc};

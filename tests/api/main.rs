@@ -37,4 +37,5 @@ mod subscriptions;
 mod update;
 mod upsert;
 mod verified;
+mod webhooks;
 mod ws_client;
