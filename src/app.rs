@@ -18,9 +18,9 @@ use crate::graphql::{build_schema, GqlState, Limits};
 pub use crate::http::{router, AppState};
 use crate::http::{Auth, BodyLimits, HttpSettings, Metrics, RateLimits};
 use crate::service::events::EventBus;
-use crate::service::webhooks::{self, WebhookPolicy};
 use crate::service::idempotency::KeyPolicy;
 use crate::service::tokens;
+use crate::service::webhooks::{self, WebhookPolicy};
 
 /// How long a request waits for a pooled connection before SERVER_BUSY (or
 /// DATABASE_UNAVAILABLE, when a probe finds the database gone): short enough
@@ -245,8 +245,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     migrate(&config.database_url).await?;
     let db = connect_server(&config, pool_size).await?;
-    let events =
-        EventBus::for_database(&db, Duration::from_millis(config.change_poll_ms)).await?;
+    let events = EventBus::for_database(&db, Duration::from_millis(config.change_poll_ms)).await?;
     let state = assemble(db, &config, events).await?;
     if !open_without_tokens(&config) && !tokens::any(&state.db).await? {
         anyhow::bail!(

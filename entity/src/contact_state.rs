@@ -217,10 +217,20 @@ fn list_changes<'a, T: PartialEq, K: Eq + Hash>(
             }
         }
         let appended = &new[kept.len()..];
-        changes.extend(appended.iter().map(|t| FieldChange::new(field, None, Some(value(t)))));
+        changes.extend(
+            appended
+                .iter()
+                .map(|t| FieldChange::new(field, None, Some(value(t)))),
+        );
     } else {
-        changes.extend(old.iter().map(|t| FieldChange::new(field, Some(value(t)), None)));
-        changes.extend(new.iter().map(|t| FieldChange::new(field, None, Some(value(t)))));
+        changes.extend(
+            old.iter()
+                .map(|t| FieldChange::new(field, Some(value(t)), None)),
+        );
+        changes.extend(
+            new.iter()
+                .map(|t| FieldChange::new(field, None, Some(value(t)))),
+        );
     }
     changes
 }
@@ -318,11 +328,19 @@ impl ContactState {
             }
             GROUP_NAMES => {
                 let text = |v: &Value| v.as_str().map(str::to_owned);
-                apply_to_set(&mut self.group_names, c.old.as_ref().map(text), c.new.as_ref().map(text))
+                apply_to_set(
+                    &mut self.group_names,
+                    c.old.as_ref().map(text),
+                    c.new.as_ref().map(text),
+                )
             }
             CONVERSATIONS => {
                 let id = |v: &Value| v.as_str().and_then(|s| Uuid::parse_str(s).ok());
-                apply_to_set(&mut self.conversations, c.old.as_ref().map(id), c.new.as_ref().map(id))
+                apply_to_set(
+                    &mut self.conversations,
+                    c.old.as_ref().map(id),
+                    c.new.as_ref().map(id),
+                )
             }
             METADATA => {
                 let key = c.key.clone()?;
@@ -440,7 +458,11 @@ fn apply_element<T>(
     Some(())
 }
 
-fn apply_to_set<T: Ord>(set: &mut BTreeSet<T>, old: Option<Option<T>>, new: Option<Option<T>>) -> Option<()> {
+fn apply_to_set<T: Ord>(
+    set: &mut BTreeSet<T>,
+    old: Option<Option<T>>,
+    new: Option<Option<T>>,
+) -> Option<()> {
     if let Some(old) = old {
         if !set.remove(&old?) {
             return None;
@@ -495,7 +517,11 @@ mod tests {
         b.via[1].verified = true;
         b.via.push(handle("sms", "+4915123456789", false));
         let changes = b.changes_from(&a);
-        assert_eq!(changes.iter().filter(|c| c.field == VIA).count(), 2, "{changes:?}");
+        assert_eq!(
+            changes.iter().filter(|c| c.field == VIA).count(),
+            2,
+            "{changes:?}"
+        );
         assert_eq!(replayed(&a, &b), b);
 
         // A reordering replays in the new order.

@@ -49,10 +49,28 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Webhooks::Url).text().not_null())
                     .col(ColumnDef::new(Webhooks::Kinds).string().not_null())
                     .col(ColumnDef::new(Webhooks::Secret).string().not_null())
-                    .col(ColumnDef::new(Webhooks::PositionTx).big_integer().not_null())
-                    .col(ColumnDef::new(Webhooks::PositionSeq).big_integer().not_null())
-                    .col(ColumnDef::new(Webhooks::Paused).boolean().not_null().default(false))
-                    .col(ColumnDef::new(Webhooks::Failures).integer().not_null().default(0))
+                    .col(
+                        ColumnDef::new(Webhooks::PositionTx)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Webhooks::PositionSeq)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Webhooks::Paused)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .col(
+                        ColumnDef::new(Webhooks::Failures)
+                            .integer()
+                            .not_null()
+                            .default(0),
+                    )
                     .col(
                         ColumnDef::new(Webhooks::NextAttemptAt)
                             .timestamp_with_time_zone()
@@ -82,18 +100,42 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(WebhookDeliveries::WebhookId).uuid().not_null())
-                    .col(ColumnDef::new(WebhookDeliveries::EntryCursor).string().not_null())
-                    .col(ColumnDef::new(WebhookDeliveries::Attempt).integer().not_null())
+                    .col(
+                        ColumnDef::new(WebhookDeliveries::WebhookId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(WebhookDeliveries::EntryCursor)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(WebhookDeliveries::Attempt)
+                            .integer()
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(WebhookDeliveries::At)
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
-                    .col(ColumnDef::new(WebhookDeliveries::StatusCode).integer().null())
+                    .col(
+                        ColumnDef::new(WebhookDeliveries::StatusCode)
+                            .integer()
+                            .null(),
+                    )
                     .col(ColumnDef::new(WebhookDeliveries::Error).text().null())
-                    .col(ColumnDef::new(WebhookDeliveries::Delivered).boolean().not_null())
-                    .col(ColumnDef::new(WebhookDeliveries::DurationMs).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(WebhookDeliveries::Delivered)
+                            .boolean()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(WebhookDeliveries::DurationMs)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_webhook_deliveries_webhook")

@@ -21,9 +21,9 @@ use tokio::sync::mpsc;
 
 use crate::domain::{numbers, ContactInput, Mode, Rules, TEXT_FIELDS};
 use crate::graphql::input::CreateContactInput;
+use crate::service::changes;
 use crate::service::events::EventBus;
 use crate::service::import::{self, ImportRow, OnConflictMode, ReadBack, RowOutcome};
-use crate::service::changes;
 use crate::service::tx::{self, Decision};
 
 /// File formats `import` reads.

@@ -40,11 +40,8 @@ pub async fn command(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let progress = Reporter::new(total);
     // On PostgreSQL, running servers hear of the rows as they commit.
     let events = EventBus::announcer(&db).await?;
-    let summary = changes::with_origin(
-        Origin::cli(),
-        run(&db, &rules, &events, &opts, &progress),
-    )
-    .await;
+    let summary =
+        changes::with_origin(Origin::cli(), run(&db, &rules, &events, &opts, &progress)).await;
     events.drain(EVENTS_DRAIN).await;
     let summary = summary?;
     progress.finish();

@@ -28,8 +28,8 @@ use async_graphql::{
 };
 use futures_util::stream::{self, BoxStream, StreamExt};
 
-use access::Principal;
 use crate::service::changes::{self, ChangeSource, Origin};
+use access::Principal;
 use bounds::DocumentBounds;
 use gate::{Admitted, Gate, SessionPrincipal};
 use idempotent::Idempotency;

@@ -383,10 +383,7 @@ pub struct ChangeFilter {
 
 /// Inserts a write's changes in its transaction; returns the position of
 /// the last (what readers must reach to have seen them all).
-async fn append<C: ConnectionTrait>(
-    conn: &C,
-    changes: Vec<Change>,
-) -> AppResult<Option<Position>> {
+async fn append<C: ConnectionTrait>(conn: &C, changes: Vec<Change>) -> AppResult<Option<Position>> {
     if changes.is_empty() {
         return Ok(None);
     }
@@ -409,10 +406,10 @@ async fn append<C: ConnectionTrait>(
                 contact_change::Column::Source,
                 contact_change::Column::Changes,
             ])
-            .returning(Query::returning().columns([
-                contact_change::Column::Tx,
-                contact_change::Column::Position,
-            ]));
+            .returning(
+                Query::returning()
+                    .columns([contact_change::Column::Tx, contact_change::Column::Position]),
+            );
         for change in chunk {
             let values: [SimpleExpr; 8] = [
                 tx.clone(),
@@ -430,7 +427,9 @@ async fn append<C: ConnectionTrait>(
                 .values(values)
                 .map_err(|e| AppError::Internal(e.into()))?;
         }
-        let rows = conn.query_all_raw(StatementBuilder::build(&insert, &backend)).await?;
+        let rows = conn
+            .query_all_raw(StatementBuilder::build(&insert, &backend))
+            .await?;
         for row in rows {
             let position = Position {
                 tx: row.try_get("", "tx")?,
@@ -480,7 +479,8 @@ fn filtered(filter: &ChangeFilter) -> Condition {
         );
     }
     if let Some(kinds) = &filter.kinds {
-        condition = condition.add(contact_change::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
+        condition =
+            condition.add(contact_change::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
     }
     condition
 }

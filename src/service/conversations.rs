@@ -2,10 +2,10 @@
 
 use entity::contact_state::{conversation_value, FieldChange, CONVERSATIONS};
 use entity::conversation;
-use serde_json::Value;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect, Set,
 };
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::changes::{self, Change, ChangeKind};

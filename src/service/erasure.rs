@@ -90,10 +90,9 @@ async fn forget_responses<C: ConnectionTrait>(
     for chunk in needles.chunks(PATTERNS) {
         let mut any = Condition::any();
         for needle in chunk {
-            any = any.add(
-                Expr::col(idempotency_key::Column::Response)
-                    .like(LikeExpr::new(format!("%{}%", escape_like(&json_text(needle)))).escape('\\')),
-            );
+            any = any.add(Expr::col(idempotency_key::Column::Response).like(
+                LikeExpr::new(format!("%{}%", escape_like(&json_text(needle)))).escape('\\'),
+            ));
         }
         idempotency_key::Entity::update_many()
             .col_expr(

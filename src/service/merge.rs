@@ -144,9 +144,7 @@ pub async fn merge(
         db,
         events,
         &(source_id, destination_id),
-        |txn, (source_id, destination_id)| {
-            Box::pin(merge_in(txn, *source_id, *destination_id))
-        },
+        |txn, (source_id, destination_id)| Box::pin(merge_in(txn, *source_id, *destination_id)),
     )
     .await
 }
@@ -212,8 +210,12 @@ async fn merge_in<C: ConnectionTrait>(
         ..Change::new(ChangeKind::Merged, source.id, Vec::new()).from_source(ChangeSource::Merge)
     });
     changes::record(
-        Change::new(ChangeKind::Updated, destination.id, after.changes_from(&before))
-            .from_source(ChangeSource::Merge),
+        Change::new(
+            ChangeKind::Updated,
+            destination.id,
+            after.changes_from(&before),
+        )
+        .from_source(ChangeSource::Merge),
     );
     Ok(destination)
 }
@@ -511,8 +513,12 @@ async fn unmerge_in<C: ConnectionTrait>(conn: &C, record_id: Uuid) -> AppResult<
         .from_source(ChangeSource::Unmerge),
     );
     changes::record(
-        Change::new(ChangeKind::Updated, destination.id, kept.changes_from(&before))
-            .from_source(ChangeSource::Unmerge),
+        Change::new(
+            ChangeKind::Updated,
+            destination.id,
+            kept.changes_from(&before),
+        )
+        .from_source(ChangeSource::Unmerge),
     );
     Ok(source)
 }

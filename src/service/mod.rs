@@ -1,8 +1,8 @@
 //! Every database query and transaction of the service. Functions that run
 //! inside a caller's transaction are generic over `ConnectionTrait`.
 
-pub mod contacts;
 pub mod changes;
+pub mod contacts;
 pub mod conversations;
 pub mod erasure;
 pub mod events;

@@ -36,9 +36,7 @@ pub async fn create_or_update(
         events,
         &(keys, update, create),
         |txn, (keys, update, create)| {
-            Box::pin(async move {
-                attempt_once(txn, keys, update, create).await
-            })
+            Box::pin(async move { attempt_once(txn, keys, update, create).await })
         },
     )
     .await
@@ -73,9 +71,7 @@ async fn attempt_once<C: ConnectionTrait>(
         }
         None => {
             let create = create.as_ref().map_err(Clone::clone)?;
-            write::insert_contact(conn, create)
-                .await
-                .map(|m| (m, true))
+            write::insert_contact(conn, create).await.map(|m| (m, true))
         }
     };
     // find_target saw no key owned by another contact; a write that finds one

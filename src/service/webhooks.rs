@@ -68,7 +68,10 @@ pub async fn create(
 ) -> AppResult<webhook::Model> {
     let url = check_url(url)?;
     if kinds.is_empty() {
-        return Err(AppError::bad_input("events", "events: name at least one kind"));
+        return Err(AppError::bad_input(
+            "events",
+            "events: name at least one kind",
+        ));
     }
     let head = changes::head(db).await?;
     let mut key = [0u8; 32];
@@ -77,7 +80,11 @@ pub async fn create(
     let model = webhook::Model {
         id: Uuid::now_v7(),
         url,
-        kinds: kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(","),
+        kinds: kinds
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
         secret: format!(
             "whsec_{}",
             base64::engine::general_purpose::STANDARD.encode(key)
@@ -97,8 +104,8 @@ pub async fn create(
 
 /// An http or https URL with a host.
 fn check_url(url: &str) -> AppResult<String> {
-    let parsed = url::Url::parse(url.trim())
-        .map_err(|e| AppError::bad_input("url", format!("url: {e}")))?;
+    let parsed =
+        url::Url::parse(url.trim()).map_err(|e| AppError::bad_input("url", format!("url: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
         return Err(AppError::bad_input(
             "url",
@@ -310,7 +317,11 @@ struct Failure {
 }
 
 /// POSTs one entry; Ok with the status when it is 2xx.
-async fn post(client: &reqwest::Client, hook: &webhook::Model, entry: &Entry) -> Result<u16, Failure> {
+async fn post(
+    client: &reqwest::Client,
+    hook: &webhook::Model,
+    entry: &Entry,
+) -> Result<u16, Failure> {
     let id = entry.position.cursor();
     let body = body_of(entry).to_string();
     let timestamp = Utc::now().timestamp();
@@ -430,7 +441,10 @@ async fn moved_past(db: &DatabaseConnection, id: Uuid, position: Position) -> Ap
         .col_expr(webhook::Column::PositionTx, Expr::value(position.tx))
         .col_expr(webhook::Column::PositionSeq, Expr::value(position.seq))
         .col_expr(webhook::Column::Failures, Expr::value(0))
-        .col_expr(webhook::Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(
+            webhook::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(webhook::Column::LeasedUntil, Expr::value(until(LEASE)))
         .filter(webhook::Column::Id.eq(id))
         .exec(db)
@@ -453,7 +467,10 @@ async fn failed(
     webhook::Entity::update_many()
         .col_expr(webhook::Column::Failures, Expr::value(failures))
         .col_expr(webhook::Column::Paused, Expr::value(paused))
-        .col_expr(webhook::Column::LastError, Expr::value(failure.error.clone()))
+        .col_expr(
+            webhook::Column::LastError,
+            Expr::value(failure.error.clone()),
+        )
         .col_expr(
             webhook::Column::NextAttemptAt,
             Expr::value(until(pause_after(failures))),
@@ -500,7 +517,12 @@ mod tests {
     fn only_web_urls_are_endpoints() {
         assert!(check_url("https://example.org/hook").is_ok());
         assert!(check_url("http://127.0.0.1:9/x").is_ok());
-        for bad in ["ftp://example.org", "example.org", "http://", "javascript:alert(1)"] {
+        for bad in [
+            "ftp://example.org",
+            "example.org",
+            "http://",
+            "javascript:alert(1)",
+        ] {
             assert!(check_url(bad).is_err(), "{bad}");
         }
     }

@@ -3,13 +3,13 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use entity::{
-    contact, contact_group, contact_group_member, contact_handle, contact_metadata, conversation,
-    handle_move,
-};
 use entity::contact_state::{
     self, conversation_value, group_value, handle_changes, metadata_changes, row_changes,
     set_changes, FieldChange, StateHandle,
+};
+use entity::{
+    contact, contact_group, contact_group_member, contact_handle, contact_metadata, conversation,
+    handle_move,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -228,17 +228,19 @@ async fn replace_handles<C: ConnectionTrait>(
             }
         })
         .collect();
-    let rows = via.iter().zip(&new).enumerate().map(|(i, (h, state))| {
-        contact_handle::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            contact_id: Set(contact_id),
-            source: Set(h.handle.source.clone()),
-            handle: Set(h.handle.handle.clone()),
-            search_key: Set(h.handle.search_key.clone()),
-            position: Set(i as i32),
-            verified: Set(state.verified),
-        }
-    });
+    let rows =
+        via.iter()
+            .zip(&new)
+            .enumerate()
+            .map(|(i, (h, state))| contact_handle::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                contact_id: Set(contact_id),
+                source: Set(h.handle.source.clone()),
+                handle: Set(h.handle.handle.clone()),
+                search_key: Set(h.handle.search_key.clone()),
+                position: Set(i as i32),
+                verified: Set(state.verified),
+            });
     contact_handle::Entity::insert_many(rows)
         .exec_without_returning(conn)
         .await?;

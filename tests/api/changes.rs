@@ -71,9 +71,7 @@ async fn replayed(app: &TestApp, id: &str) -> ContactState {
     let mut state = ContactState::default();
     let mut after: Option<String> = None;
     loop {
-        let data = app
-            .data(HISTORY, json!({ "id": id, "after": after }))
-            .await;
+        let data = app.data(HISTORY, json!({ "id": id, "after": after })).await;
         let history = &data["contact"]["history"];
         for edge in history["edges"].as_array().unwrap() {
             let node = &edge["node"];
@@ -129,7 +127,8 @@ async fn every_change_is_logged_value_by_value() {
         "groupNames": ["staff"], "metadata": { "plan": { "tier": 2 }, "new": true } }))
         .await;
     // Nothing changed: no entry.
-    app.update(json!({ "id": a_id, "displayName": "Ada L." })).await;
+    app.update(json!({ "id": a_id, "displayName": "Ada L." }))
+        .await;
     let b = app.create(json!({ "displayName": "Bea" })).await;
     let b_id = s(&b["id"]).to_owned();
     let merged = app
@@ -199,7 +198,10 @@ async fn every_change_is_logged_value_by_value() {
         .into_iter()
         .find(|c| c["key"] == "plan")
         .unwrap();
-    assert_eq!((&plan["old"], &plan["new"]), (&json!({"tier": 1}), &json!({"tier": 2})));
+    assert_eq!(
+        (&plan["old"], &plan["new"]),
+        (&json!({"tier": 1}), &json!({"tier": 2}))
+    );
     assert_eq!(log[3]["mergedIntoId"], json!(a_id));
     assert_eq!(log[3]["changes"], json!([]));
     assert_eq!(log[8]["changes"], json!([]), "DELETED carries no values");
@@ -207,7 +209,12 @@ async fn every_change_is_logged_value_by_value() {
     // The filters.
     let of_b = all_changes(&app, None, json!({ "contactIds": [b_id] })).await;
     assert_eq!(of_b.len(), 4, "created, merged, unmerged, deleted");
-    let into_a = all_changes(&app, None, json!({ "contactIds": [a_id], "kinds": ["MERGED"] })).await;
+    let into_a = all_changes(
+        &app,
+        None,
+        json!({ "contactIds": [a_id], "kinds": ["MERGED"] }),
+    )
+    .await;
     assert_eq!(into_a.len(), 1, "the merge into it");
     // Paging after an entry gives what followed it.
     let rest = all_changes(&app, Some(s(&log[4]["cursor"]).to_owned()), json!(null)).await;
@@ -223,7 +230,8 @@ async fn history_reaches_merged_in_contacts() {
     let b = app
         .create(json!({ "displayName": "B", "via": [{ "source": "email", "handle": "b@example.org" }] }))
         .await;
-    app.update(json!({ "id": b["id"], "title": "before the merge" })).await;
+    app.update(json!({ "id": b["id"], "title": "before the merge" }))
+        .await;
     app.data(
         "mutation($s: ID!, $d: ID!) { mergeContacts(sourceId: $s, destinationId: $d) { id } }",
         json!({ "s": b["id"], "d": a["id"] }),
@@ -234,7 +242,12 @@ async fn history_reaches_merged_in_contacts() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (s(&e["node"]["contactId"]).to_owned(), s(&e["node"]["kind"]).to_owned()))
+        .map(|e| {
+            (
+                s(&e["node"]["contactId"]).to_owned(),
+                s(&e["node"]["kind"]).to_owned(),
+            )
+        })
         .collect();
     let (a, b) = (s(&a["id"]).to_owned(), s(&b["id"]).to_owned());
     assert_eq!(
@@ -260,7 +273,10 @@ async fn cursors_are_checked_and_expire_with_the_log() {
     let first = s(&log[0]["cursor"]).to_owned();
     for bad in ["", "nope", "bG9nOjA6MA"] {
         let (code, field, _) = app.error(CHANGES, json!({ "after": bad })).await;
-        assert_eq!((code.as_str(), field.as_deref()), ("BAD_USER_INPUT", Some("after")));
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("BAD_USER_INPUT", Some("after"))
+        );
     }
     let (code, field, _) = app
         .error(CHANGES, json!({ "filter": { "contactIds": ["x"] } }))
@@ -282,12 +298,18 @@ async fn cursors_are_checked_and_expire_with_the_log() {
     .unwrap();
     assert_eq!(purged, 2);
     let (code, field, message) = app.error(CHANGES, json!({ "after": first })).await;
-    assert_eq!((code.as_str(), field.as_deref()), ("CURSOR_EXPIRED", Some("after")), "{message}");
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("CURSOR_EXPIRED", Some("after")),
+        "{message}"
+    );
     let left = all_changes(&app, None, json!(null)).await;
     assert_eq!(left, log[2..]);
     // A subscription resuming after a purged position is told the same.
     let addr = app.listen().await;
-    let mut sub = Subscriber::connect(&addr, "/graphql/ws", json!({})).await.unwrap();
+    let mut sub = Subscriber::connect(&addr, "/graphql/ws", json!({}))
+        .await
+        .unwrap();
     sub.subscribe(
         "old",
         "subscription($a: String) { contactEvents(after: $a) { cursor } }",
@@ -295,13 +317,20 @@ async fn cursors_are_checked_and_expire_with_the_log() {
     )
     .await;
     let payload = next_payload(&mut sub).await;
-    assert_eq!(payload["errors"][0]["extensions"]["code"], "CURSOR_EXPIRED", "{payload}");
+    assert_eq!(
+        payload["errors"][0]["extensions"]["code"], "CURSOR_EXPIRED",
+        "{payload}"
+    );
 }
 
 /// The next message of a subscription, data or error.
 async fn next_payload(sub: &mut Subscriber) -> Value {
     loop {
-        match sub.message(Duration::from_secs(10)).await.expect("a message in time") {
+        match sub
+            .message(Duration::from_secs(10))
+            .await
+            .expect("a message in time")
+        {
             tokio_tungstenite::tungstenite::Message::Text(text) => {
                 let value: Value = serde_json::from_str(&text).unwrap();
                 match value["type"].as_str() {
@@ -321,8 +350,11 @@ const EVENTS_AFTER: &str =
 /// Resumes after `after` and reads `n` events: the ids they name, checked
 /// to come in log order without a duplicate.
 async fn resume(addr: &str, after: &str, n: usize) -> Vec<String> {
-    let mut sub = Subscriber::connect(addr, "/graphql/ws", json!({})).await.unwrap();
-    sub.subscribe("resume", EVENTS_AFTER, json!({ "after": after })).await;
+    let mut sub = Subscriber::connect(addr, "/graphql/ws", json!({}))
+        .await
+        .unwrap();
+    sub.subscribe("resume", EVENTS_AFTER, json!({ "after": after }))
+        .await;
     let mut ids = Vec::new();
     let mut last = Position::parse("after", after).unwrap();
     while ids.len() < n {
@@ -356,10 +388,13 @@ async fn a_resumed_subscription_gets_exactly_what_it_missed() {
         None
     };
     let anchor = s(&app.create(json!({ "displayName": "Anchor" })).await["id"]).to_owned();
-    let mut sub = Subscriber::connect(&addr, "/graphql/ws", json!({})).await.unwrap();
+    let mut sub = Subscriber::connect(&addr, "/graphql/ws", json!({}))
+        .await
+        .unwrap();
     sub.subscribe("live", EVENTS_AFTER, json!({})).await;
     sync_plain(&mut sub, &app, &anchor).await;
-    app.update(json!({ "id": anchor, "title": "last seen" })).await;
+    app.update(json!({ "id": anchor, "title": "last seen" }))
+        .await;
     let last = sub.next(Duration::from_secs(10)).await.unwrap();
     let cursor = s(&last["data"]["contactEvents"]["cursor"]).to_owned();
     drop(sub);
@@ -418,7 +453,8 @@ async fn a_resumed_subscription_gets_exactly_what_it_missed() {
 /// Waits until the subscription delivers an update of `anchor` made now.
 async fn sync_plain(sub: &mut Subscriber, app: &TestApp, anchor: &str) {
     for round in 0..50 {
-        app.update(json!({ "id": anchor, "title": format!("sync {round}") })).await;
+        app.update(json!({ "id": anchor, "title": format!("sync {round}") }))
+            .await;
         while let Some(payload) = sub.next(Duration::from_millis(300)).await {
             if payload["data"]["contactEvents"]["contactId"] == json!(anchor) {
                 return;
@@ -439,7 +475,9 @@ async fn a_paging_reader_sees_every_concurrent_change_once() {
         let app = app.clone();
         writers.push(tokio::spawn(async move {
             for i in 0..40 {
-                let c = app.create(json!({ "displayName": format!("w{w}-{i}") })).await;
+                let c = app
+                    .create(json!({ "displayName": format!("w{w}-{i}") }))
+                    .await;
                 app.update(json!({ "id": c["id"], "title": "t" })).await;
             }
         }));
@@ -471,12 +509,17 @@ async fn a_paging_reader_sees_every_concurrent_change_once() {
     }
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     let seen = reader.await.unwrap();
-    let full: Vec<String> = changes::read(&app.state.db, Position::START, 10_000, &ChangeFilter::default())
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.position.cursor())
-        .collect();
+    let full: Vec<String> = changes::read(
+        &app.state.db,
+        Position::START,
+        10_000,
+        &ChangeFilter::default(),
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|e| e.position.cursor())
+    .collect();
     assert_eq!(full.len(), 640);
     assert_eq!(seen, full);
 }
@@ -489,7 +532,9 @@ async fn command_line_imports_reach_subscribers() {
     let app = TestApp::new().await;
     let addr = app.listen().await;
     let anchor = s(&app.create(json!({ "displayName": "Anchor" })).await["id"]).to_owned();
-    let mut sub = Subscriber::connect(&addr, "/graphql/ws", json!({})).await.unwrap();
+    let mut sub = Subscriber::connect(&addr, "/graphql/ws", json!({}))
+        .await
+        .unwrap();
     sub.subscribe(
         "all",
         "subscription { contactEvents { kind contactId actor source contact { displayName } } }",
@@ -499,17 +544,28 @@ async fn command_line_imports_reach_subscribers() {
     sync_plain(&mut sub, &app, &anchor).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("rows.ndjson");
-    std::fs::write(&file, "{\"displayName\":\"Cli 1\"}\n{\"displayName\":\"Cli 2\"}\n").unwrap();
+    std::fs::write(
+        &file,
+        "{\"displayName\":\"Cli 1\"}\n{\"displayName\":\"Cli 2\"}\n",
+    )
+    .unwrap();
     let out = tokio::process::Command::new(bin())
         .args(["import", "--database-url", &app.database_url])
         .arg(&file)
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut names = Vec::new();
     while names.len() < 2 {
-        let payload = sub.next(Duration::from_secs(10)).await.expect("an import event");
+        let payload = sub
+            .next(Duration::from_secs(10))
+            .await
+            .expect("an import event");
         let e = &payload["data"]["contactEvents"];
         if e["kind"] == "CREATED" {
             assert!(e["contact"].is_object(), "{payload}");
@@ -564,7 +620,8 @@ async fn erasure_leaves_no_value_behind() {
             "metadata": { "plan": secret[3] }, "groupNames": [secret[4]], "links": [secret[5]] }))
         .await;
     let x_id = s(&x["id"]).to_owned();
-    app.update(json!({ "id": x_id, "title": null, "organizationName": secret[6] })).await;
+    app.update(json!({ "id": x_id, "title": null, "organizationName": secret[6] }))
+        .await;
     // A contact merged into it: its snapshot holds its own values too.
     let y = app
         .create(json!({ "displayName": "Merged Erasable Twin", "via": [{ "source": "email", "handle": "twin-erasable@example.org" }] }))
@@ -585,19 +642,33 @@ async fn erasure_leaves_no_value_behind() {
     assert_eq!(status, 200, "{body}");
     let other = app.create(json!({ "displayName": "Bystander" })).await;
 
-    app.data("mutation($id: ID!) { eraseContact(id: $id) }", json!({ "id": x_id }))
-        .await;
+    app.data(
+        "mutation($id: ID!) { eraseContact(id: $id) }",
+        json!({ "id": x_id }),
+    )
+    .await;
     let mut needles: Vec<&str> = secret.to_vec();
-    needles.extend(["Merged Erasable Twin", "twin-erasable@example.org", "kept in a response"]);
+    needles.extend([
+        "Merged Erasable Twin",
+        "twin-erasable@example.org",
+        "kept in a response",
+    ]);
     let db = &app.state.db;
     let backend = db.get_database_backend();
     for (table, column) in text_columns(&app).await {
         for needle in &needles {
-            let cast = if backend == sea_orm::DbBackend::Postgres { "::text" } else { "" };
-            let sql = format!(
-                "SELECT count(*) AS n FROM {table} WHERE {column}{cast} LIKE '%{needle}%'"
+            let cast = if backend == sea_orm::DbBackend::Postgres {
+                "::text"
+            } else {
+                ""
+            };
+            let sql =
+                format!("SELECT count(*) AS n FROM {table} WHERE {column}{cast} LIKE '%{needle}%'");
+            assert_eq!(
+                app.sql_count(&sql).await,
+                0,
+                "{needle:?} is still in {table}.{column}"
             );
-            assert_eq!(app.sql_count(&sql).await, 0, "{needle:?} is still in {table}.{column}");
         }
     }
     // What stays: that something happened, to whom and when.
@@ -605,7 +676,11 @@ async fn erasure_leaves_no_value_behind() {
     assert!(log.iter().all(|n| n["changes"] == json!([])), "{log:?}");
     assert_eq!(log.last().unwrap()["kind"], "DELETED");
     let others = all_changes(&app, None, json!({ "contactIds": [other["id"]] })).await;
-    assert_ne!(others[0]["changes"], json!([]), "other contacts keep theirs");
+    assert_ne!(
+        others[0]["changes"],
+        json!([]),
+        "other contacts keep theirs"
+    );
     // The retried request learns its response is gone rather than writing again.
     let (_, body) = app
         .post_with(
@@ -614,9 +689,15 @@ async fn erasure_leaves_no_value_behind() {
                     "variables": { "i": { "id": x_id, "description": "kept in a response" } } }),
         )
         .await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "CONFLICT", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "CONFLICT",
+        "{body}"
+    );
     let (code, field, _) = app
-        .error("mutation($id: ID!) { eraseContact(id: $id) }", json!({ "id": x_id }))
+        .error(
+            "mutation($id: ID!) { eraseContact(id: $id) }",
+            json!({ "id": x_id }),
+        )
         .await;
     assert_eq!((code.as_str(), field.as_deref()), ("NOT_FOUND", Some("id")));
 }
@@ -626,14 +707,21 @@ async fn erasure_leaves_no_value_behind() {
 #[tokio::test]
 async fn the_log_is_read_by_scope() {
     let app = TestApp::with_args(&["--identity-secret", "s3cret"]).await;
-    let read = tokens::create(&app.state.db, "sync-reader", Scope::Read).await.unwrap();
-    let write = tokens::create(&app.state.db, "crm-writer", Scope::Write).await.unwrap();
+    let read = tokens::create(&app.state.db, "sync-reader", Scope::Read)
+        .await
+        .unwrap();
+    let write = tokens::create(&app.state.db, "crm-writer", Scope::Write)
+        .await
+        .unwrap();
     let bearer = |t: &str| format!("Bearer {t}");
     let (read_h, write_h) = (bearer(&read), bearer(&write));
     let as_reader = [("authorization", read_h.as_str())];
     let as_writer = [("authorization", write_h.as_str())];
     let (_, body) = app
-        .post_with(&as_writer, json!({ "query": "mutation { createContact(input: { displayName: \"W\" }) { id } }" }))
+        .post_with(
+            &as_writer,
+            json!({ "query": "mutation { createContact(input: { displayName: \"W\" }) { id } }" }),
+        )
         .await;
     let id = s(&body["data"]["createContact"]["id"]).to_owned();
     let hash = crate::security::identifier_hash("s3cret", "visitor-v");
@@ -668,15 +756,200 @@ async fn the_log_is_read_by_scope() {
         .unwrap();
     reader.operation("erase", erase.clone()).await;
     let payload = next_payload(&mut reader).await;
-    assert_eq!(payload["errors"][0]["extensions"]["code"], "FORBIDDEN", "{payload}");
-    reader.subscribe("feed", "{ contactChanges { edges { cursor } } }", json!({})).await;
+    assert_eq!(
+        payload["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{payload}"
+    );
+    reader
+        .subscribe("feed", "{ contactChanges { edges { cursor } } }", json!({}))
+        .await;
     let payload = next_payload(&mut reader).await;
-    assert_eq!(payload["data"]["contactChanges"]["edges"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        payload["data"]["contactChanges"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     // A visitor has no WebSocket at all once tokens exist.
-    let refused = Subscriber::connect(&addr, "/graphql/ws", json!({})).await.err();
+    let refused = Subscriber::connect(&addr, "/graphql/ws", json!({}))
+        .await
+        .err();
     assert!(refused.is_some_and(|r| r.contains("missing API token")));
     let (_, body) = app
         .post_with(&as_reader, json!({ "query": "query($id: ID!) { contact(id: $id) { id } }", "variables": { "id": id } }))
         .await;
-    assert_eq!(body["data"]["contact"]["id"], json!(id), "not erased: {body}");
+    assert_eq!(
+        body["data"]["contact"]["id"],
+        json!(id),
+        "not erased: {body}"
+    );
+}
+
+/// One write of the property below.
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        name: String,
+        email: usize,
+        groups: Vec<usize>,
+    },
+    Update {
+        target: usize,
+        title: Option<String>,
+        emails: Vec<usize>,
+        key: usize,
+        links: Vec<usize>,
+    },
+    Merge {
+        source: usize,
+        destination: usize,
+    },
+    Unmerge {
+        target: usize,
+    },
+    Link {
+        conversation: usize,
+        target: usize,
+    },
+    Delete {
+        target: usize,
+    },
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        3 => ("[A-Za-zé ]{1,8}", 0..6usize, proptest::collection::vec(0..4usize, 0..3))
+            .prop_map(|(name, email, groups)| Op::Create { name, email, groups }),
+        4 => (0..8usize, proptest::option::of("[a-z]{1,5}"), proptest::collection::vec(0..6usize, 0..3), 0..3usize, proptest::collection::vec(0..4usize, 0..3))
+            .prop_map(|(target, title, emails, key, links)| Op::Update { target, title, emails, key, links }),
+        2 => (0..8usize, 0..8usize).prop_map(|(source, destination)| Op::Merge { source, destination }),
+        1 => (0..8usize).prop_map(|target| Op::Unmerge { target }),
+        1 => (0..4usize, 0..8usize).prop_map(|(conversation, target)| Op::Link { conversation, target }),
+        1 => (0..8usize).prop_map(|target| Op::Delete { target }),
+    ]
+}
+
+/// Runs one operation; errors other than INTERNAL_SERVER_ERROR are fine
+/// (a taken handle, a contact already gone).
+async fn apply(app: &TestApp, op: &Op) {
+    let ids: Vec<String> = {
+        let data = app
+            .data("{ contacts(first: 100) { nodes { id } } }", json!({}))
+            .await;
+        data["contacts"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| s(&n["id"]).to_owned())
+            .collect()
+    };
+    if ids.is_empty() && !matches!(op, Op::Create { .. }) {
+        return;
+    }
+    let pick = |i: usize| ids[i % ids.len()].clone();
+    let email = |i: usize| json!({ "source": "email", "handle": format!("p{i}@example.org") });
+    let (query, variables) = match op {
+        Op::Create {
+            name,
+            email: e,
+            groups,
+        } => (
+            "mutation($i: CreateContactInput!) { createContact(input: $i) { id } }",
+            json!({ "i": { "displayName": name, "via": [email(*e)], "groupNames": groups.iter().map(|g| format!("g{g}")).collect::<Vec<_>>() } }),
+        ),
+        Op::Update {
+            target,
+            title,
+            emails,
+            key,
+            links,
+        } => (
+            "mutation($i: UpdateContactInput!) { updateContact(input: $i) { id } }",
+            json!({ "i": { "id": pick(*target), "title": title,
+                "via": emails.iter().map(|e| email(*e)).collect::<Vec<_>>(),
+                "links": links.iter().map(|l| format!("https://l{l}.example")).collect::<Vec<_>>(),
+                "metadata": { format!("k{key}"): if *key == 2 { Value::Null } else { json!({ "v": title }) } } } }),
+        ),
+        Op::Merge {
+            source,
+            destination,
+        } => (
+            "mutation($s: ID!, $d: ID!) { mergeContacts(sourceId: $s, destinationId: $d) { id } }",
+            json!({ "s": pick(*source), "d": pick(*destination) }),
+        ),
+        Op::Unmerge { target } => {
+            let data = app
+                .data(
+                    "query($id: ID!) { contact(id: $id) { mergeHistory { id } } }",
+                    json!({ "id": pick(*target) }),
+                )
+                .await;
+            let Some(record) = data["contact"]["mergeHistory"][0]["id"].as_str() else {
+                return;
+            };
+            (
+                "mutation($id: ID!) { unmergeContact(mergeRecordId: $id) { id } }",
+                json!({ "id": record }),
+            )
+        }
+        Op::Link {
+            conversation,
+            target,
+        } => (
+            "mutation($i: LinkConversationInput!) { linkConversation(input: $i) { id } }",
+            json!({ "i": { "conversationId": format!("01a1fefa-217c-752c-bea3-{conversation:012}"), "channel": "email", "contactId": pick(*target) } }),
+        ),
+        Op::Delete { target } => (
+            "mutation($id: ID!) { deleteContact(id: $id) }",
+            json!({ "id": pick(*target) }),
+        ),
+    };
+    let response = app.gql(query, variables).await;
+    for error in response["errors"].as_array().into_iter().flatten() {
+        assert_ne!(
+            error["extensions"]["code"], "INTERNAL_SERVER_ERROR",
+            "{op:?}: {response}"
+        );
+    }
+}
+
+/// Property: after any sequence of writes, every contact's history replays
+/// to its stored state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_sequence_of_writes_replays_from_the_log() {
+    use proptest::test_runner::{Config, TestRunner};
+    let app = TestApp::new().await;
+    let handle = tokio::runtime::Handle::current();
+    let mut runner = TestRunner::new(Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&proptest::collection::vec(op(), 1..10), |ops| {
+        tokio::task::block_in_place(|| {
+            handle.block_on(async {
+                for op in &ops {
+                    apply(&app, op).await;
+                }
+                every_history_replays_to_its_contact(&app).await;
+            })
+        });
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let logged = app
+        .sql_count("SELECT count(*) AS n FROM contact_changes")
+        .await;
+    let merges = app
+        .sql_count("SELECT count(*) AS n FROM contact_changes WHERE kind IN ('MERGED', 'UNMERGED')")
+        .await;
+    eprintln!("{logged} entries, {merges} merges and unmerges");
+    assert!(
+        logged > 48 && merges > 0,
+        "the writes ran: {logged} entries, {merges} merges"
+    );
 }

@@ -327,7 +327,9 @@ async fn the_change_log_starts_with_every_existing_contact() {
     );
     crate::changes::every_history_replays_to_its_contact(&app).await;
     // New writes follow the baseline in the feed.
-    let c = app.create(serde_json::json!({ "displayName": "New" })).await;
+    let c = app
+        .create(serde_json::json!({ "displayName": "New" }))
+        .await;
     let data = app
         .data(
             "query($id: ID!) { contact(id: $id) { history { edges { node { kind source } } } } }",

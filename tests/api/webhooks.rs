@@ -53,7 +53,13 @@ async fn receiver(port: u16, status: StatusCode) -> Received {
 
 /// Checks a delivery's signature the way a receiver would (Standard
 /// Webhooks), with nothing of the server's code.
-fn signature_is_valid(secret: &str, id: &str, timestamp: &str, signature: &str, body: &str) -> bool {
+fn signature_is_valid(
+    secret: &str,
+    id: &str,
+    timestamp: &str,
+    signature: &str,
+    body: &str,
+) -> bool {
     let key = base64::engine::general_purpose::STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap())
         .unwrap();
@@ -80,15 +86,26 @@ async fn a_receiver_that_was_down_gets_every_entry_signed() {
     for i in 0..20 {
         made.push(s(&app.create(json!({ "displayName": format!("W{i}") })).await["id"]).to_owned());
     }
-    app.update(json!({ "id": made[0], "title": "updated" })).await;
+    app.update(json!({ "id": made[0], "title": "updated" }))
+        .await;
     // Down for a while: attempts fail (and are logged), then it comes back.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let failed = webhooks::deliveries(&app.state.db, hook.id, 100).await.unwrap();
-    assert!(!failed.is_empty() && failed.iter().all(|d| !d.delivered), "{failed:?}");
+    let failed = webhooks::deliveries(&app.state.db, hook.id, 100)
+        .await
+        .unwrap();
+    assert!(
+        !failed.is_empty() && failed.iter().all(|d| !d.delivered),
+        "{failed:?}"
+    );
     let received = receiver(port, StatusCode::NO_CONTENT).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let ids: HashSet<String> = received.lock().unwrap().iter().map(|r| r.0.clone()).collect();
+        let ids: HashSet<String> = received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.0.clone())
+            .collect();
         if ids.len() >= 21 || Instant::now() > deadline {
             break;
         }
@@ -99,7 +116,10 @@ async fn a_receiver_that_was_down_gets_every_entry_signed() {
     let mut last = Position::START;
     let mut kinds = Vec::new();
     for (id, timestamp, signature, body) in &got {
-        assert!(signature_is_valid(&hook.secret, id, timestamp, signature, body), "{id}");
+        assert!(
+            signature_is_valid(&hook.secret, id, timestamp, signature, body),
+            "{id}"
+        );
         let body: Value = serde_json::from_str(body).unwrap();
         assert_eq!(body["data"]["cursor"], json!(id));
         if seen.insert(id.clone()) {
@@ -113,7 +133,9 @@ async fn a_receiver_that_was_down_gets_every_entry_signed() {
     assert_eq!(seen.len(), 21, "{got:?}");
     assert_eq!(kinds.iter().filter(|k| *k == "contact.created").count(), 20);
     assert_eq!(kinds.last().map(String::as_str), Some("contact.updated"));
-    let log = webhooks::deliveries(&app.state.db, hook.id, 1000).await.unwrap();
+    let log = webhooks::deliveries(&app.state.db, hook.id, 1000)
+        .await
+        .unwrap();
     assert_eq!(log.iter().filter(|d| d.delivered).count(), got.len());
     let listed = webhooks::list(&app.state.db).await.unwrap();
     assert_eq!((listed[0].failures, listed[0].paused), (0, false));
@@ -135,8 +157,11 @@ async fn an_endpoint_that_keeps_failing_is_paused_until_resumed() {
     let c = app.create(json!({ "displayName": "Gone soon" })).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(received.lock().unwrap().is_empty());
-    app.data("mutation($id: ID!) { deleteContact(id: $id) }", json!({ "id": c["id"] }))
-        .await;
+    app.data(
+        "mutation($id: ID!) { deleteContact(id: $id) }",
+        json!({ "id": c["id"] }),
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(15);
     let paused = loop {
         let hook = webhooks::list(&app.state.db).await.unwrap().remove(0);
@@ -151,7 +176,11 @@ async fn an_endpoint_that_keeps_failing_is_paused_until_resumed() {
     let attempts = received.lock().unwrap().len();
     assert_eq!(attempts, 2);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(received.lock().unwrap().len(), 2, "paused: no more attempts");
+    assert_eq!(
+        received.lock().unwrap().len(),
+        2,
+        "paused: no more attempts"
+    );
     assert!(webhooks::resume(&app.state.db, hook.id).await.unwrap());
     let deadline = Instant::now() + Duration::from_secs(10);
     while received.lock().unwrap().len() < 3 && Instant::now() < deadline {
@@ -165,8 +194,14 @@ async fn webhooks_are_managed_from_the_command_line() {
     let app = TestApp::new().await;
     let url = app.database_url.clone();
     let (ok, out, err) = run(&[
-        "webhook", "create", "--url", "https://example.org/hook", "--events", "created,merged",
-        "--database-url", &url,
+        "webhook",
+        "create",
+        "--url",
+        "https://example.org/hook",
+        "--events",
+        "created,merged",
+        "--database-url",
+        &url,
     ])
     .await;
     assert!(ok, "{err}");
@@ -174,12 +209,33 @@ async fn webhooks_are_managed_from_the_command_line() {
     assert!(secret.starts_with("whsec_"), "{out}");
     let (ok, listed, _) = run(&["webhook", "list", "--database-url", &url]).await;
     assert!(ok);
-    assert!(listed.contains("https://example.org/hook\tCREATED,MERGED\tactive"), "{listed}");
+    assert!(
+        listed.contains("https://example.org/hook\tCREATED,MERGED\tactive"),
+        "{listed}"
+    );
     assert!(!listed.contains(secret), "the secret is shown once");
     let id = listed.split('\t').next().unwrap().to_owned();
-    let (ok, _, err) = run(&["webhook", "create", "--url", "ftp://x", "--database-url", &url]).await;
+    let (ok, _, err) = run(&[
+        "webhook",
+        "create",
+        "--url",
+        "ftp://x",
+        "--database-url",
+        &url,
+    ])
+    .await;
     assert!(!ok && err.contains("url"), "{err}");
-    let (ok, _, err) = run(&["webhook", "create", "--url", "http://x.org", "--events", "SOLD", "--database-url", &url]).await;
+    let (ok, _, err) = run(&[
+        "webhook",
+        "create",
+        "--url",
+        "http://x.org",
+        "--events",
+        "SOLD",
+        "--database-url",
+        &url,
+    ])
+    .await;
     assert!(!ok && err.contains("SOLD"), "{err}");
     let (ok, _, _) = run(&["webhook", "delete", &id, "--database-url", &url]).await;
     assert!(ok);

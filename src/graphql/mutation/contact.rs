@@ -12,9 +12,9 @@ use crate::graphql::state::ctx_state;
 use crate::graphql::types::{
     Contact, CreateOrUpdateContactPayload, ImportContactsPayload, ImportError,
 };
-use crate::service::{contacts, erasure};
 use crate::service::import::{self, ImportRow, OnConflictMode, ReadBack, RowOutcome};
 use crate::service::upsert::{self, UpsertKeys};
+use crate::service::{contacts, erasure};
 
 #[derive(Default)]
 pub struct ContactMutation;

@@ -30,9 +30,7 @@ impl ContactSubscription {
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ContactEvent>>> {
         let contact_ids = contact_ids("ids", ids)?;
-        let after = after
-            .map(|a| Position::parse("after", &a))
-            .transpose()?;
+        let after = after.map(|a| Position::parse("after", &a)).transpose()?;
         let state = ctx_state(ctx)?;
         if let Some(after) = after {
             changes::ensure_held(&state.db, "after", after).await?;

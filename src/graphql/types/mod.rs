@@ -16,8 +16,9 @@ pub use contact::{Address, Contact, Handle};
 pub use contact_event::{ContactChangeConnection, ContactEvent, ContactEventKind};
 pub use contact_type::ContactType;
 pub use conversation::Conversation;
-pub use list_pages::{list_page_size, 
-    ConversationConnection, GroupNameConnection, HandleConnection, MergeRecordConnection,
+pub use list_pages::{
+    list_page_size, ConversationConnection, GroupNameConnection, HandleConnection,
+    MergeRecordConnection,
 };
 pub use merge_record::MergeRecord;
 pub use node::Node;
