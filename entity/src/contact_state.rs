@@ -266,8 +266,8 @@ pub fn metadata_changes(old: &Map<String, Value>, new: &Map<String, Value>) -> V
         .collect()
 }
 
-pub fn group_value(name: &String) -> Value {
-    Value::String(name.clone())
+pub fn group_value(name: &str) -> Value {
+    Value::String(name.to_owned())
 }
 
 pub fn conversation_value(id: &Uuid) -> Value {
@@ -284,7 +284,7 @@ impl ContactState {
             GROUP_NAMES,
             &before.group_names,
             &self.group_names,
-            group_value,
+            |g| group_value(g),
         ));
         changes.extend(metadata_changes(&before.metadata, &self.metadata));
         changes.extend(set_changes(

@@ -463,8 +463,8 @@ fn settled(backend: DatabaseBackend) -> Condition {
 
 fn after_position(after: Position) -> SimpleExpr {
     Expr::tuple([
-        Expr::col((contact_change::Entity, contact_change::Column::Tx)).into(),
-        Expr::col((contact_change::Entity, contact_change::Column::Position)).into(),
+        Expr::col((contact_change::Entity, contact_change::Column::Tx)),
+        Expr::col((contact_change::Entity, contact_change::Column::Position)),
     ])
     .gt(Expr::tuple([Expr::value(after.tx), Expr::value(after.seq)]))
 }

@@ -399,7 +399,7 @@ async fn replace_groups<C: ConnectionTrait>(
         contact_state::GROUP_NAMES,
         &current,
         &wanted,
-        group_value,
+        |g| group_value(g),
     ))
 }
 
