@@ -20,7 +20,7 @@ use crate::http::{Auth, BodyLimits, HttpSettings, Metrics, RateLimits};
 use crate::service::events::EventBus;
 use crate::service::idempotency::KeyPolicy;
 use crate::service::tokens;
-use crate::service::webhooks::{self, WebhookPolicy};
+use crate::service::webhooks::WebhookPolicy;
 
 /// How long a request waits for a pooled connection before SERVER_BUSY (or
 /// DATABASE_UNAVAILABLE, when a probe finds the database gone): short enough
@@ -173,16 +173,11 @@ pub async fn assemble(
     );
     let health = events.health().clone();
     health.spawn_monitor(db.clone());
-    tokio::spawn(webhooks::deliver_forever(
-        db.clone(),
-        events.commits(),
+    events.spawn_background(
+        Duration::from_secs(config.change_retention_days.saturating_mul(24 * 3600)),
         WebhookPolicy {
             max_failures: config.webhook_max_failures,
         },
-    ));
-    events.spawn_retention(
-        db.clone(),
-        Duration::from_secs(config.change_retention_days.saturating_mul(24 * 3600)),
     );
     Ok(AppState {
         schema,

@@ -12,6 +12,12 @@
 //!   entries, skipping those at or before the last it delivered: no gap and
 //!   no duplicate at the seam. One that falls behind the broadcast (it keeps
 //!   CAPACITY entries) goes back to reading the log from where it was.
+//! - With no subscriber the tailer reads nothing (a write costs no read).
+//!   When one comes it jumps to the log's head and says it is *ready*; a
+//!   subscriber takes the tailer's entries only after one more read of the
+//!   log made once the tailer was ready, so the jump cannot skip an entry it
+//!   needs. The tailer goes idle only while nobody is subscribed, which a
+//!   lock shared with subscribing decides.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,6 +33,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::changes::{self, ChangeFilter, Entry, Position};
 use super::health::DbHealth;
+use super::webhooks::WebhookPolicy;
 use crate::error::AppError;
 
 /// Entries a subscriber may fall behind by before it reads the log instead.
@@ -61,6 +68,15 @@ struct Inner {
     known: watch::Sender<Position>,
     outbox: Option<mpsc::Sender<Position>>,
     stats: EventStats,
+    /// Whether the tailer reads the log (it has receivers and has jumped to
+    /// the head): what it broadcasts from now on follows its `head`.
+    ready: watch::Sender<bool>,
+    /// Held while a receiver subscribes and while the tailer decides to go
+    /// idle, so that the two never cross.
+    gate: std::sync::Mutex<()>,
+    /// The database a server's bus reads (see `for_database`), for the
+    /// background work it starts.
+    db: std::sync::OnceLock<DatabaseConnection>,
     /// Marked down when the LISTEN connection is lost (PostgreSQL stopping
     /// closes it at once): the quickest sign that the database is gone.
     health: DbHealth,
@@ -86,6 +102,9 @@ impl EventBus {
                 known: watch::channel(Position::START).0,
                 outbox,
                 stats: EventStats::default(),
+                ready: watch::channel(false).0,
+                gate: std::sync::Mutex::new(()),
+                db: std::sync::OnceLock::new(),
                 health: DbHealth::default(),
             }),
         }
@@ -110,6 +129,7 @@ impl EventBus {
             .context("reading the change log's head")?;
         bus.inner.head.send_replace(start);
         bus.inner.known.send_replace(start);
+        let _ = bus.inner.db.set(db.clone());
         tokio::spawn(tail(db.clone(), Arc::downgrade(&bus.inner), start, poll));
         Ok(bus)
     }
@@ -182,10 +202,26 @@ impl EventBus {
         self.inner.known.subscribe()
     }
 
-    /// The tailer's entries as they come, from now on. For tests and
-    /// diagnostics; subscribers use [`EventBus::follow`].
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Entry>> {
-        self.inner.entries.subscribe()
+    /// The tailer's entries as they come, from now on: waits (at most
+    /// `limit`) until the tailer reads for it. For tests and diagnostics;
+    /// subscribers use [`EventBus::follow`].
+    pub async fn subscribe(&self, limit: Duration) -> broadcast::Receiver<Arc<Entry>> {
+        let (receiver, _) = self.receiver();
+        let mut ready = self.inner.ready.subscribe();
+        let _ = tokio::time::timeout(limit, ready.wait_for(|r| *r)).await;
+        receiver
+    }
+
+    /// A receiver of the tailer's entries, and whether the tailer was ready
+    /// (and so stays ready while the receiver lives); wakes the tailer.
+    fn receiver(&self) -> (broadcast::Receiver<Arc<Entry>>, bool) {
+        let inner = &self.inner;
+        let receiver = {
+            let _gate = inner.gate.lock().unwrap_or_else(|e| e.into_inner());
+            (inner.entries.subscribe(), *inner.ready.borrow())
+        };
+        inner.known.send_modify(|_| {});
+        receiver
     }
 
     /// The entries after `after` (None: from now on) that `filter` wants,
@@ -200,16 +236,21 @@ impl EventBus {
     ) -> impl Stream<Item = Result<Arc<Entry>, (AppError, Position)>> + Send + 'static {
         // Subscribed before the position is read: whatever the tailer sends
         // from now on is heard (see the module's seam).
-        let live = self.inner.entries.subscribe();
+        let (live, ready) = self.receiver();
         let (last, catching_up) = match after {
-            Some(after) => (after, true),
-            None => (*self.inner.head.borrow(), false),
+            Some(after) => (Some(after), true),
+            // A ready tailer has sent everything up to its head.
+            None if ready => (Some(*self.inner.head.borrow()), false),
+            // Otherwise: from the log's head, read once the tailer is ready.
+            None => (None, true),
         };
         let follower = Follower {
             db,
             filter,
             last,
             catching_up,
+            tailer_ready: ready,
+            ready_rx: self.inner.ready.subscribe(),
             live,
             read: VecDeque::new(),
             failed: false,
@@ -220,10 +261,23 @@ impl EventBus {
         })
     }
 
-    /// Purges log entries older than `retention` in the background, a
-    /// batch at a time, until the bus is gone.
-    pub fn spawn_retention(&self, db: DatabaseConnection, retention: Duration) {
-        tokio::spawn(keep_retention(db, Arc::downgrade(&self.inner), retention));
+    /// Starts the log's other background work, until the bus is gone:
+    /// purging entries older than `retention` (a batch at a time) and
+    /// delivering webhooks. Nothing for a bus without a database.
+    pub fn spawn_background(&self, retention: Duration, webhooks: WebhookPolicy) {
+        let Some(db) = self.inner.db.get() else {
+            return;
+        };
+        tokio::spawn(keep_retention(
+            db.clone(),
+            Arc::downgrade(&self.inner),
+            retention,
+        ));
+        tokio::spawn(super::webhooks::deliver_forever(
+            db.clone(),
+            self.commits(),
+            webhooks,
+        ));
     }
 
     pub fn stats(&self) -> &EventStats {
@@ -269,10 +323,14 @@ fn raise(known: &mut Position, to: Position) -> bool {
 struct Follower {
     db: DatabaseConnection,
     filter: ChangeFilter,
-    /// The last entry delivered (or the start).
-    last: Position,
+    /// The last entry delivered (or the start); None: the log's head, not
+    /// yet read.
+    last: Option<Position>,
     /// Reading the log, not yet taking the tailer's entries.
     catching_up: bool,
+    /// The tailer was seen ready before the last read of the log began.
+    tailer_ready: bool,
+    ready_rx: watch::Receiver<bool>,
     live: broadcast::Receiver<Arc<Entry>>,
     /// Read from the log, not yet delivered.
     read: VecDeque<Arc<Entry>>,
@@ -286,26 +344,21 @@ impl Follower {
                 return None;
             }
             if let Some(entry) = self.read.pop_front() {
-                self.last = entry.position;
+                self.last = Some(entry.position);
                 return Some(Ok(entry));
             }
             if self.catching_up {
-                match changes::read(&self.db, self.last, PAGE, &self.filter).await {
-                    Ok(page) => {
-                        self.catching_up = page.len() as u64 == PAGE;
-                        self.read.extend(page.into_iter().map(Arc::new));
-                    }
-                    Err(error) => {
-                        self.failed = true;
-                        return Some(Err((error, self.last)));
-                    }
+                if let Err(error) = self.catch_up().await {
+                    self.failed = true;
+                    return Some(Err((error, self.last.unwrap_or(Position::START))));
                 }
                 continue;
             }
+            let last = self.last.unwrap_or(Position::START);
             match self.live.recv().await {
                 Ok(entry) => {
-                    if entry.position > self.last && entry.matches(&self.filter) {
-                        self.last = entry.position;
+                    if entry.position > last && entry.matches(&self.filter) {
+                        self.last = Some(entry.position);
                         return Some(Ok(entry));
                     }
                 }
@@ -316,6 +369,39 @@ impl Follower {
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
+    }
+}
+
+impl Follower {
+    /// One read of the log while catching up. Caught up, it goes live once
+    /// a read began after the tailer was ready; until then it waits for the
+    /// tailer and reads again.
+    async fn catch_up(&mut self) -> Result<(), AppError> {
+        let ready_before = self.tailer_ready || *self.ready_rx.borrow_and_update();
+        let after = match self.last {
+            Some(last) => last,
+            None => {
+                let head = changes::head(&self.db).await?;
+                self.last = Some(head);
+                head
+            }
+        };
+        let page = changes::read(&self.db, after, PAGE, &self.filter).await?;
+        let caught_up = (page.len() as u64) < PAGE;
+        self.read.extend(page.into_iter().map(Arc::new));
+        if caught_up {
+            if ready_before {
+                self.catching_up = false;
+            } else {
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(200),
+                    self.ready_rx.wait_for(|r| *r),
+                )
+                .await;
+                self.tailer_ready = *self.ready_rx.borrow_and_update();
+            }
+        }
+        Ok(())
     }
 }
 
@@ -331,6 +417,29 @@ async fn tail(db: DatabaseConnection, bus: Weak<Inner>, mut at: Position, poll: 
         let Some(inner) = bus.upgrade() else {
             return;
         };
+        if !wanted(&inner) {
+            drop(inner);
+            if known.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        if !*inner.ready.borrow() {
+            // Nobody needed what passed while idle: start from the head.
+            match changes::head(&db).await {
+                Ok(head) => {
+                    at = head;
+                    inner.head.send_replace(at);
+                    inner.ready.send_replace(true);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the change feed cannot read the log; retrying");
+                    drop(inner);
+                    tokio::time::sleep(poll).await;
+                    continue;
+                }
+            }
+        }
         match changes::read(&db, at, PAGE, &ChangeFilter::default()).await {
             Ok(page) => {
                 failing = false;
@@ -405,6 +514,17 @@ async fn keep_retention(db: DatabaseConnection, bus: Weak<Inner>, retention: Dur
         }
         tokio::time::sleep(PURGE_EVERY).await;
     }
+}
+
+/// Whether anyone receives the tailer's entries; when nobody does, the
+/// tailer stops being ready (under the gate: see the module).
+fn wanted(inner: &Inner) -> bool {
+    let _gate = inner.gate.lock().unwrap_or_else(|e| e.into_inner());
+    if inner.entries.receiver_count() > 0 {
+        return true;
+    }
+    inner.ready.send_replace(false);
+    false
 }
 
 async fn current_schema(db: &DatabaseConnection) -> anyhow::Result<String> {

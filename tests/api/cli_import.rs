@@ -322,7 +322,11 @@ async fn imports_publish_their_rows_after_commit() {
     } else {
         cli.app.events.clone()
     };
-    let mut heard = cli.app.events.subscribe();
+    let mut heard = cli
+        .app
+        .events
+        .subscribe(std::time::Duration::from_secs(10))
+        .await;
     for atomic in [false, true] {
         let path = cli.file(
             &format!("rows-{atomic}.ndjson"),

@@ -12,7 +12,10 @@ fn id(v: &serde_json::Value) -> Uuid {
 #[tokio::test]
 async fn every_committed_change_publishes_an_event() {
     let app = TestApp::new().await;
-    let mut rx = app.events.subscribe();
+    let mut rx = app
+        .events
+        .subscribe(std::time::Duration::from_secs(10))
+        .await;
     let mut want: Vec<(EventKind, Uuid)> = Vec::new();
 
     let a = app.create(json!({ "displayName": "A", "via": [{ "source": "email", "handle": "a@example.org" }] })).await;

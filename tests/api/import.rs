@@ -285,7 +285,10 @@ async fn batches_over_the_limit_are_refused() {
 #[tokio::test]
 async fn each_imported_contact_publishes_created() {
     let app = TestApp::new().await;
-    let mut rx = app.events.subscribe();
+    let mut rx = app
+        .events
+        .subscribe(std::time::Duration::from_secs(10))
+        .await;
     let out = import(&app, json!({ "contacts": [row(1), row(2)] })).await;
     let want: Vec<String> = out["contacts"]
         .as_array()

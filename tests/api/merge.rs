@@ -298,7 +298,10 @@ async fn crossed_concurrent_merges_lose_nothing() {
 async fn merges_publish_merged_events() {
     let app = TestApp::new().await;
     let (source, destination) = pair(&app).await;
-    let mut rx = app.events.subscribe();
+    let mut rx = app
+        .events
+        .subscribe(std::time::Duration::from_secs(10))
+        .await;
     merge(&app, &source, &destination).await;
     // On PostgreSQL the pair's CREATED events may still be on their way.
     let event = loop {
