@@ -3,23 +3,22 @@ use sea_orm::entity::prelude::*;
 /// One committed change to one contact: the change log (`contact_changes`),
 /// written in the transaction of the change itself.
 ///
-/// Readers order entries by (`tx`, `position`) and, on PostgreSQL, read
-/// only entries whose transaction is older than every transaction still
-/// running (`tx < pg_snapshot_xmin(pg_current_snapshot())`): that set never
-/// grows below what was read, so a reader paging with a cursor never skips
-/// an entry that commits later with a smaller number. On SQLite writers
-/// take turns (BEGIN IMMEDIATE) and `tx` is 0: `position` alone is commit
+/// Entries are read in `position` order. A position is taken as the
+/// writing transaction's last step, after it locked every contact it
+/// changes, so two writes of one contact get positions in the order they
+/// were applied. Writes of different contacts may commit out of position
+/// order: on PostgreSQL a reader therefore sees only positions below the
+/// lowest one a running transaction may still commit (see
+/// `service::changes`), and never skips an entry that commits later. On
+/// SQLite writers take turns (BEGIN IMMEDIATE): position order is commit
 /// order.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "contact_changes")]
 pub struct Model {
-    /// Assigned by the database (never reused: AUTOINCREMENT on SQLite, an
-    /// identity sequence on PostgreSQL).
+    /// Assigned by the database (never reused: AUTOINCREMENT on SQLite, a
+    /// sequence on PostgreSQL).
     #[sea_orm(primary_key)]
     pub position: i64,
-    /// The writing transaction's 64-bit id on PostgreSQL
-    /// (`pg_current_xact_id()`), 0 on SQLite.
-    pub tx: i64,
     pub at: DateTimeUtc,
     /// CREATED, UPDATED, DELETED, MERGED or UNMERGED.
     pub kind: String,

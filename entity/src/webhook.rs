@@ -12,9 +12,8 @@ pub struct Model {
     pub kinds: String,
     /// The Standard Webhooks signing secret, `whsec_` + base64 of the key.
     pub secret: String,
-    /// The last entry delivered (or skipped as not wanted): (tx, seq).
-    pub position_tx: i64,
-    pub position_seq: i64,
+    /// The last entry delivered (or passed over as not wanted).
+    pub position: i64,
     /// Paused after failing too often; `webhook resume` starts it again.
     pub paused: bool,
     /// Failed attempts since the last success.

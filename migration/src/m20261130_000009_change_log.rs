@@ -21,14 +21,12 @@ pub struct Migration;
 
 /// Contacts read (with their relations) per batch.
 const BATCH: u64 = 500;
-/// Entries per INSERT: 8 parameters each, within SQLite's 999.
+/// Entries per INSERT: 7 parameters each, within SQLite's 999.
 const INSERT_ROWS: usize = 100;
 
-const INDEXES: [&str; 4] = [
-    // Readers page by (tx, position).
-    "CREATE INDEX ix_contact_changes_order ON contact_changes (tx, position)",
+const INDEXES: [&str; 3] = [
     // A contact's history, and the feed filtered by contact.
-    "CREATE INDEX ix_contact_changes_contact ON contact_changes (contact_id, tx, position)",
+    "CREATE INDEX ix_contact_changes_contact ON contact_changes (contact_id, position)",
     "CREATE INDEX ix_contact_changes_merged_into ON contact_changes (merged_into_id) \
      WHERE merged_into_id IS NOT NULL",
     // Retention purges the oldest.
@@ -39,7 +37,6 @@ const INDEXES: [&str; 4] = [
 enum ContactChanges {
     Table,
     Position,
-    Tx,
     At,
     Kind,
     ContactId,
@@ -66,7 +63,6 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(ContactChanges::Table)
                     .col(position.not_null().auto_increment().primary_key())
-                    .col(ColumnDef::new(ContactChanges::Tx).big_integer().not_null())
                     .col(
                         ColumnDef::new(ContactChanges::At)
                             .timestamp_with_time_zone()
@@ -124,7 +120,6 @@ async fn write_baseline<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
             .filter_map(|id| Some((*id, states.remove(id)?)))
             .map(|(id, state)| contact_change::ActiveModel {
                 position: ActiveValue::NotSet,
-                tx: ActiveValue::Set(0),
                 at: ActiveValue::Set(at),
                 kind: ActiveValue::Set("CREATED".into()),
                 contact_id: ActiveValue::Set(id),

@@ -14,8 +14,7 @@ enum Webhooks {
     Url,
     Kinds,
     Secret,
-    PositionTx,
-    PositionSeq,
+    Position,
     Paused,
     Failures,
     NextAttemptAt,
@@ -49,16 +48,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Webhooks::Url).text().not_null())
                     .col(ColumnDef::new(Webhooks::Kinds).string().not_null())
                     .col(ColumnDef::new(Webhooks::Secret).string().not_null())
-                    .col(
-                        ColumnDef::new(Webhooks::PositionTx)
-                            .big_integer()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(Webhooks::PositionSeq)
-                            .big_integer()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(Webhooks::Position).big_integer().not_null())
                     .col(
                         ColumnDef::new(Webhooks::Paused)
                             .boolean()

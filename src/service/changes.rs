@@ -17,10 +17,10 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use entity::contact_change;
 use entity::contact_state::FieldChange;
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, StatementBuilder,
+    QueryOrder, QuerySelect, Statement, Value,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -280,16 +280,15 @@ pub(super) async fn log_rest<C: ConnectionTrait>(
     Ok(pending.last.max(last))
 }
 
-/// A place in the log: entries are read in (tx, seq) order.
+/// A place in the log: entries are read in `seq` order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Position {
-    pub tx: i64,
     pub seq: i64,
 }
 
 impl Position {
     /// Before every entry.
-    pub const START: Position = Position { tx: -1, seq: -1 };
+    pub const START: Position = Position { seq: 0 };
 
     const PREFIX: &'static str = "log:";
 
@@ -297,9 +296,8 @@ impl Position {
     /// `history` edges and subscription events share it).
     pub fn cursor(self) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-            "{}{}:{}",
+            "{}{}",
             Self::PREFIX,
-            self.tx,
             self.seq
         ))
     }
@@ -316,18 +314,14 @@ impl Position {
             .decode(cursor)
             .map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
-        let (tx, seq) = text
+        let seq: i64 = text
             .strip_prefix(Self::PREFIX)
-            .and_then(|rest| rest.split_once(':'))
+            .and_then(|seq| seq.parse().ok())
             .ok_or_else(bad)?;
-        let position = Position {
-            tx: tx.parse().map_err(|_| bad())?,
-            seq: seq.parse().map_err(|_| bad())?,
-        };
-        if position.tx < 0 || position.seq < 1 {
+        if seq < 1 {
             return Err(bad());
         }
-        Ok(position)
+        Ok(Position { seq })
     }
 }
 
@@ -348,7 +342,6 @@ impl Entry {
     fn of(model: contact_change::Model) -> Self {
         Self {
             position: Position {
-                tx: model.tx,
                 seq: model.position,
             },
             at: model.at,
@@ -382,91 +375,122 @@ pub struct ChangeFilter {
 }
 
 /// Inserts a write's changes in its transaction; returns the position of
-/// the last (what readers must reach to have seen them all).
+/// the last (what readers must reach to have seen them all). It comes last
+/// in a write, once every contact it changes is locked: two writes of one
+/// contact get positions in the order they were applied.
 async fn append<C: ConnectionTrait>(conn: &C, changes: Vec<Change>) -> AppResult<Option<Position>> {
     if changes.is_empty() {
         return Ok(None);
     }
     let origin = current_origin();
     let backend = conn.get_database_backend();
-    let tx = this_transaction(backend);
     let at = now();
     let mut last = None;
-    for chunk in changes.chunks(super::chunk_len(backend, 8)) {
-        let mut insert = Query::insert();
-        insert
-            .into_table(contact_change::Entity)
-            .columns([
-                contact_change::Column::Tx,
-                contact_change::Column::At,
-                contact_change::Column::Kind,
-                contact_change::Column::ContactId,
-                contact_change::Column::MergedIntoId,
-                contact_change::Column::Actor,
-                contact_change::Column::Source,
-                contact_change::Column::Changes,
-            ])
-            .returning(
-                Query::returning()
-                    .columns([contact_change::Column::Tx, contact_change::Column::Position]),
-            );
+    for chunk in changes.chunks(super::chunk_len(backend, COLUMNS.len())) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLUMNS.len());
         for change in chunk {
-            let values: [SimpleExpr; 8] = [
-                tx.clone(),
+            let json =
+                serde_json::to_value(&change.changes).map_err(|e| AppError::Internal(e.into()))?;
+            values.extend([
                 at.into(),
                 change.kind.as_str().into(),
                 change.contact_id.into(),
                 change.merged_into_id.into(),
                 origin.actor.to_string().into(),
                 change.source.unwrap_or(origin.source).as_str().into(),
-                serde_json::to_value(&change.changes)
-                    .map_err(|e| AppError::Internal(e.into()))?
-                    .into(),
-            ];
-            insert
-                .values(values)
-                .map_err(|e| AppError::Internal(e.into()))?;
+                json.into(),
+            ]);
         }
+        let sql = insert_sql(backend, chunk.len());
         let rows = conn
-            .query_all_raw(StatementBuilder::build(&insert, &backend))
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?;
         for row in rows {
-            let position = Position {
-                tx: row.try_get("", "tx")?,
-                seq: row.try_get("", "position")?,
-            };
-            last = std::cmp::max(last, Some(position));
+            let seq: i64 = row.try_get("", "position")?;
+            last = std::cmp::max(last, Some(Position { seq }));
         }
     }
     Ok(last)
 }
 
-/// The writing transaction's id on PostgreSQL; 0 on SQLite (see
-/// entity::contact_change).
-fn this_transaction(backend: DatabaseBackend) -> SimpleExpr {
+/// The columns an entry is inserted with (`position` is the database's).
+const COLUMNS: [&str; 7] = [
+    "at",
+    "kind",
+    "contact_id",
+    "merged_into_id",
+    "actor",
+    "source",
+    "changes",
+];
+
+/// Added to a position to make the advisory-lock key that announces it
+/// (bigint keys from 2^62 up: out of the way of small keys other tools
+/// use).
+const LOCK_OFFSET: i64 = 1 << 62;
+
+/// `INSERT ... RETURNING position` of `rows` entries. On PostgreSQL the
+/// statement first takes a shared advisory lock, until the commit, keyed by
+/// the sequence's current value: every position it then takes is above that
+/// key, and readers see no position at or above the lowest key held (see
+/// SETTLED), so an entry committing later never lands behind a cursor.
+fn insert_sql(backend: DatabaseBackend, rows: usize) -> String {
+    let mut n = 0;
+    let mut param = || {
+        n += 1;
+        match backend {
+            DatabaseBackend::Postgres => format!("${n}"),
+            _ => "?".to_owned(),
+        }
+    };
+    let tuples: Vec<String> = (0..rows)
+        .map(|_| {
+            let cells: Vec<String> = COLUMNS.iter().map(|_| param()).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    let columns = COLUMNS.join(", ");
     match backend {
-        DatabaseBackend::Postgres => Expr::cust("pg_current_xact_id()::text::bigint"),
-        _ => Expr::value(0i64),
+        DatabaseBackend::Postgres => format!(
+            "INSERT INTO contact_changes ({columns}) \
+             SELECT v.* FROM (VALUES {}) AS v({columns}) \
+             CROSS JOIN (SELECT pg_advisory_xact_lock_shared({LOCK_OFFSET} + last_value) \
+                         FROM contact_changes_position_seq) AS announced \
+             RETURNING position",
+            tuples.join(", ")
+        ),
+        _ => format!(
+            "INSERT INTO contact_changes ({columns}) VALUES {} RETURNING position",
+            tuples.join(", ")
+        ),
     }
 }
 
-/// Entries a reader may see: on PostgreSQL, those of transactions older
-/// than every transaction still running (entity::contact_change).
+/// The lowest position a running transaction may still commit, on
+/// PostgreSQL: the lowest key of the advisory locks announcing positions
+/// (see insert_sql) in this database, read after the statement's snapshot
+/// was taken. Entries below it are all committed or rolled back; a
+/// transaction that announces later takes positions above every entry this
+/// statement can see. NULL (no bound) when no log write is running.
+const SETTLED: &str = "contact_changes.position < COALESCE((\
+    SELECT min((l.classid::bigint << 32) | l.objid::bigint) - 4611686018427387904 \
+    FROM pg_locks l \
+    WHERE l.locktype = 'advisory' AND l.objsubid = 1 \
+      AND l.classid::bigint >= 1073741824 \
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())), \
+    9223372036854775807)";
+
+/// Entries a reader may see (on SQLite, every committed one: writers take
+/// turns, so position order is commit order).
 fn settled(backend: DatabaseBackend) -> Condition {
     match backend {
-        DatabaseBackend::Postgres => Condition::all().add(Expr::cust(
-            "contact_changes.tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        )),
+        DatabaseBackend::Postgres => Condition::all().add(Expr::cust(SETTLED)),
         _ => Condition::all(),
     }
 }
 
 fn after_position(after: Position) -> SimpleExpr {
-    Expr::tuple([
-        Expr::col((contact_change::Entity, contact_change::Column::Tx)),
-        Expr::col((contact_change::Entity, contact_change::Column::Position)),
-    ])
-    .gt(Expr::tuple([Expr::value(after.tx), Expr::value(after.seq)]))
+    contact_change::Column::Position.gt(after.seq)
 }
 
 fn filtered(filter: &ChangeFilter) -> Condition {
@@ -497,7 +521,6 @@ pub async fn read<C: ConnectionTrait>(
         .filter(settled(backend))
         .filter(after_position(after))
         .filter(filtered(filter))
-        .order_by_asc(contact_change::Column::Tx)
         .order_by_asc(contact_change::Column::Position)
         .limit(limit)
         .all(conn)
@@ -508,18 +531,16 @@ pub async fn read<C: ConnectionTrait>(
 /// The last entry readers may see now (START when the log is empty).
 pub async fn head<C: ConnectionTrait>(conn: &C) -> AppResult<Position> {
     let backend = conn.get_database_backend();
-    let last: Option<(i64, i64)> = contact_change::Entity::find()
+    let last: Option<i64> = contact_change::Entity::find()
         .select_only()
-        .column(contact_change::Column::Tx)
         .column(contact_change::Column::Position)
         .filter(settled(backend))
-        .order_by_desc(contact_change::Column::Tx)
         .order_by_desc(contact_change::Column::Position)
         .limit(1)
         .into_tuple()
         .one(conn)
         .await?;
-    Ok(last.map_or(Position::START, |(tx, seq)| Position { tx, seq }))
+    Ok(last.map_or(Position::START, |seq| Position { seq }))
 }
 
 /// Checks that the log still holds the entry `after` names, as `field`:
@@ -533,7 +554,6 @@ pub async fn ensure_held<C: ConnectionTrait>(
         .select_only()
         .column(contact_change::Column::Position)
         .filter(contact_change::Column::Position.eq(after.seq))
-        .filter(contact_change::Column::Tx.eq(after.tx))
         .into_tuple::<i64>()
         .one(conn)
         .await?;
@@ -575,7 +595,6 @@ pub async fn read_history<C: ConnectionTrait>(
         .filter(settled(backend))
         .filter(after_position(after))
         .filter(contact_change::Column::ContactId.is_in(ids.iter().copied()))
-        .order_by_asc(contact_change::Column::Tx)
         .order_by_asc(contact_change::Column::Position)
         .limit(limit)
         .all(conn)
@@ -633,9 +652,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_refuse_anything_else() {
-        let p = Position { tx: 812, seq: 5 };
+        let p = Position { seq: 812 };
         assert_eq!(Position::parse("after", &p.cursor()).ok(), Some(p));
-        for bad in ["", "abc", "bG9nOjE6MA", "bG9nOi0xOjE", "bG9nOng6eQ"] {
+        // "", "abc", "log:0", "log:-1", "log:x", "log:1:2"
+        for bad in ["", "abc", "bG9nOjA", "bG9nOi0x", "bG9nOng", "bG9nOjE6Mg"] {
             let e = Position::parse("after", bad).err();
             assert!(matches!(e, Some(AppError::BadUserInput { .. })), "{bad}");
         }

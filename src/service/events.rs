@@ -565,10 +565,7 @@ async fn listen(mut listener: PgListener, bus: Weak<Inner>) {
             Ok(notification) => {
                 let position = Position::parse("payload", notification.payload()).ok();
                 // An unreadable payload still says something was committed.
-                let to = position.unwrap_or(Position {
-                    tx: i64::MAX,
-                    seq: i64::MAX,
-                });
+                let to = position.unwrap_or(Position { seq: i64::MAX });
                 inner.known.send_if_modified(|known| raise(known, to));
             }
             Err(e) => {
@@ -652,9 +649,9 @@ mod tests {
 
     #[test]
     fn the_known_position_only_rises() {
-        let mut known = Position { tx: 5, seq: 9 };
-        assert!(!raise(&mut known, Position { tx: 5, seq: 8 }));
-        assert!(raise(&mut known, Position { tx: 6, seq: 1 }));
-        assert_eq!(known, Position { tx: 6, seq: 1 });
+        let mut known = Position { seq: 9 };
+        assert!(!raise(&mut known, Position { seq: 8 }));
+        assert!(raise(&mut known, Position { seq: 10 }));
+        assert_eq!(known, Position { seq: 10 });
     }
 }

@@ -89,8 +89,7 @@ pub async fn create(
             "whsec_{}",
             base64::engine::general_purpose::STANDARD.encode(key)
         ),
-        position_tx: head.tx,
-        position_seq: head.seq,
+        position: head.seq,
         paused: false,
         failures: 0,
         next_attempt_at: at,
@@ -280,10 +279,7 @@ async fn deliver_to(
         contact_ids: None,
         kinds: Some(kinds_of(&hook)),
     };
-    let mut position = Position {
-        tx: hook.position_tx,
-        seq: hook.position_seq,
-    };
+    let mut position = Position { seq: hook.position };
     let mut failures = hook.failures;
     loop {
         let entries = changes::read(db, position, PAGE, &filter).await?;
@@ -438,8 +434,7 @@ async fn log_attempt(
 
 async fn moved_past(db: &DatabaseConnection, id: Uuid, position: Position) -> AppResult<()> {
     webhook::Entity::update_many()
-        .col_expr(webhook::Column::PositionTx, Expr::value(position.tx))
-        .col_expr(webhook::Column::PositionSeq, Expr::value(position.seq))
+        .col_expr(webhook::Column::Position, Expr::value(position.seq))
         .col_expr(webhook::Column::Failures, Expr::value(0))
         .col_expr(
             webhook::Column::LastError,
