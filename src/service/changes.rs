@@ -424,10 +424,13 @@ const COLUMNS: [&str; 7] = [
     "changes",
 ];
 
-/// Added to a position to make the advisory-lock key that announces it
-/// (bigint keys from 2^62 up: out of the way of small keys other tools
-/// use).
-const LOCK_OFFSET: i64 = 1 << 62;
+/// The advisory-lock key that announces position 0 in this schema, in SQL:
+/// bit 62 set (out of the way of the small keys other tools use), 16 bits
+/// of the schema's hash (deployments in two schemas of one database do not
+/// hold each other's readers back; a collision only delays), 46 bits of
+/// position (70 trillion entries).
+const LOCK_BASE: &str =
+    "((1::bigint << 62) | ((hashtext(current_schema()) & 65535)::bigint << 46))";
 
 /// `INSERT ... RETURNING position` of `rows` entries. On PostgreSQL the
 /// statement first takes a shared advisory lock, until the commit, keyed by
@@ -454,7 +457,7 @@ fn insert_sql(backend: DatabaseBackend, rows: usize) -> String {
         DatabaseBackend::Postgres => format!(
             "INSERT INTO contact_changes ({columns}) \
              SELECT v.* FROM (VALUES {}) AS v({columns}) \
-             CROSS JOIN (SELECT pg_advisory_xact_lock_shared({LOCK_OFFSET} + last_value) \
+             CROSS JOIN (SELECT pg_advisory_xact_lock_shared({LOCK_BASE} + last_value) \
                          FROM contact_changes_position_seq) AS announced \
              RETURNING position",
             tuples.join(", ")
@@ -466,25 +469,30 @@ fn insert_sql(backend: DatabaseBackend, rows: usize) -> String {
     }
 }
 
-/// The lowest position a running transaction may still commit, on
-/// PostgreSQL: the lowest key of the advisory locks announcing positions
-/// (see insert_sql) in this database, read after the statement's snapshot
-/// was taken. Entries below it are all committed or rolled back; a
-/// transaction that announces later takes positions above every entry this
-/// statement can see. NULL (no bound) when no log write is running.
-const SETTLED: &str = "contact_changes.position < COALESCE((\
-    SELECT min((l.classid::bigint << 32) | l.objid::bigint) - 4611686018427387904 \
-    FROM pg_locks l \
-    WHERE l.locktype = 'advisory' AND l.objsubid = 1 \
-      AND l.classid::bigint >= 1073741824 \
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())), \
-    9223372036854775807)";
+/// `contact_changes.position` below the lowest position a running
+/// transaction may still commit, on PostgreSQL: the lowest announcing key
+/// (see insert_sql) of this database and schema, read after the
+/// statement's snapshot was taken. Entries below it are all committed or
+/// rolled back; a transaction that announces later takes positions above
+/// every entry this statement can see. No bound when no log write runs.
+fn settled_sql() -> String {
+    format!(
+        "contact_changes.position < COALESCE(( \
+         SELECT min((l.classid::bigint << 32) | l.objid::bigint) - {LOCK_BASE} \
+         FROM pg_locks l \
+         WHERE l.locktype = 'advisory' AND l.objsubid = 1 \
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+           AND ((l.classid::bigint << 32) | l.objid::bigint) >= {LOCK_BASE} \
+           AND ((l.classid::bigint << 32) | l.objid::bigint) < {LOCK_BASE} + (1::bigint << 46)), \
+         9223372036854775807)"
+    )
+}
 
 /// Entries a reader may see (on SQLite, every committed one: writers take
 /// turns, so position order is commit order).
 fn settled(backend: DatabaseBackend) -> Condition {
     match backend {
-        DatabaseBackend::Postgres => Condition::all().add(Expr::cust(SETTLED)),
+        DatabaseBackend::Postgres => Condition::all().add(Expr::cust(settled_sql())),
         _ => Condition::all(),
     }
 }
