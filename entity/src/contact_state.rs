@@ -43,9 +43,10 @@ pub struct FieldChange {
     pub field: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    #[serde(default)]
+    /// Left out when null (a field that was unset: a CREATED entry's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old: Option<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new: Option<Value>,
 }
 

@@ -24,13 +24,11 @@ const BATCH: u64 = 500;
 /// Entries per INSERT: 7 parameters each, within SQLite's 999.
 const INSERT_ROWS: usize = 100;
 
-const INDEXES: [&str; 3] = [
+const INDEXES: [&str; 2] = [
     // A contact's history, and the feed filtered by contact.
     "CREATE INDEX ix_contact_changes_contact ON contact_changes (contact_id, position)",
     "CREATE INDEX ix_contact_changes_merged_into ON contact_changes (merged_into_id) \
      WHERE merged_into_id IS NOT NULL",
-    // Retention purges the oldest.
-    "CREATE INDEX ix_contact_changes_at ON contact_changes (at)",
 ];
 
 #[derive(DeriveIden)]

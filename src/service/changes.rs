@@ -386,11 +386,12 @@ async fn append<C: ConnectionTrait>(conn: &C, changes: Vec<Change>) -> AppResult
     let backend = conn.get_database_backend();
     let at = now();
     let mut last = None;
-    for chunk in changes.chunks(super::chunk_len(backend, COLUMNS.len())) {
+    for chunk in changes.chunks(rows_per_insert(backend)) {
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLUMNS.len());
         for change in chunk {
+            // Text, cast to jsonb on PostgreSQL: no JSON tree built twice.
             let json =
-                serde_json::to_value(&change.changes).map_err(|e| AppError::Internal(e.into()))?;
+                serde_json::to_string(&change.changes).map_err(|e| AppError::Internal(e.into()))?;
             values.extend([
                 at.into(),
                 change.kind.as_str().into(),
@@ -411,6 +412,15 @@ async fn append<C: ConnectionTrait>(conn: &C, changes: Vec<Change>) -> AppResult
         }
     }
     Ok(last)
+}
+
+/// Entries per INSERT: on SQLite fewer than its parameter limit allows,
+/// since binding there costs the square of a statement's parameters.
+fn rows_per_insert(backend: DatabaseBackend) -> usize {
+    match backend {
+        DatabaseBackend::Postgres => super::chunk_len(backend, COLUMNS.len()),
+        _ => 50,
+    }
 }
 
 /// The columns an entry is inserted with (`position` is the database's).
@@ -448,7 +458,13 @@ fn insert_sql(backend: DatabaseBackend, rows: usize) -> String {
     };
     let tuples: Vec<String> = (0..rows)
         .map(|_| {
-            let cells: Vec<String> = COLUMNS.iter().map(|_| param()).collect();
+            let cells: Vec<String> = COLUMNS
+                .iter()
+                .map(|column| match (backend, *column) {
+                    (DatabaseBackend::Postgres, "changes") => format!("{}::jsonb", param()),
+                    _ => param(),
+                })
+                .collect();
             format!("({})", cells.join(", "))
         })
         .collect();
@@ -610,27 +626,35 @@ pub async fn read_history<C: ConnectionTrait>(
     Ok(rows.into_iter().map(Entry::of).collect())
 }
 
-/// Deletes entries older than `before`, at most `batch` of them; returns how
-/// many went. Retention calls it until it returns less than `batch`.
+/// Deletes the oldest entries written before `before`, at most `batch` of
+/// them, stopping at the first one written later; returns how many went.
+/// Retention calls it until it returns less than `batch`.
 pub async fn purge_older_than<C: ConnectionTrait>(
     conn: &C,
     before: DateTime<Utc>,
     batch: u64,
 ) -> AppResult<u64> {
-    let oldest: Vec<i64> = contact_change::Entity::find()
+    // The oldest by position (the primary key: no index on `at` for every
+    // write to keep up), up to the first one young enough to stay.
+    let oldest: Vec<(i64, DateTime<Utc>)> = contact_change::Entity::find()
         .select_only()
         .column(contact_change::Column::Position)
-        .filter(contact_change::Column::At.lt(before))
-        .order_by_asc(contact_change::Column::At)
+        .column(contact_change::Column::At)
+        .order_by_asc(contact_change::Column::Position)
         .limit(batch)
         .into_tuple()
         .all(conn)
         .await?;
-    if oldest.is_empty() {
+    let doomed: Vec<i64> = oldest
+        .iter()
+        .take_while(|(_, at)| *at < before)
+        .map(|(position, _)| *position)
+        .collect();
+    if doomed.is_empty() {
         return Ok(0);
     }
     let gone = contact_change::Entity::delete_many()
-        .filter(contact_change::Column::Position.is_in(oldest))
+        .filter(contact_change::Column::Position.is_in(doomed))
         .exec(conn)
         .await?;
     Ok(gone.rows_affected)

@@ -131,9 +131,14 @@ async fn a_receiver_that_was_down_gets_every_entry_signed() {
         }
     }
     if seen.len() != 21 {
-        let log = webhooks::deliveries(&app.state.db, hook.id, 1000).await.unwrap();
+        let log = webhooks::deliveries(&app.state.db, hook.id, 1000)
+            .await
+            .unwrap();
         let hooks = webhooks::list(&app.state.db).await.unwrap();
-        panic!("{} of 21 delivered: {got:?}\nattempts: {log:?}\nendpoint: {hooks:?}", seen.len());
+        panic!(
+            "{} of 21 delivered: {got:?}\nattempts: {log:?}\nendpoint: {hooks:?}",
+            seen.len()
+        );
     }
     assert_eq!(kinds.iter().filter(|k| *k == "contact.created").count(), 20);
     assert_eq!(kinds.last().map(String::as_str), Some("contact.updated"));
