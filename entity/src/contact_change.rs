@@ -25,6 +25,9 @@ pub struct Model {
     pub contact_id: Uuid,
     /// For MERGED: the contact it was merged into.
     pub merged_into_id: Option<Uuid>,
+    /// For the destination's UPDATED entry of a merge or an unmerge: the
+    /// other contact, whose values it holds (erasing that one scrubs it).
+    pub counterpart_id: Option<Uuid>,
     /// Who wrote it: an API token's name, `visitor`, `cli`, or `open` (a
     /// server running without tokens).
     pub actor: String,

@@ -21,14 +21,17 @@ pub struct Migration;
 
 /// Contacts read (with their relations) per batch.
 const BATCH: u64 = 500;
-/// Entries per INSERT: 7 parameters each, within SQLite's 999.
+/// Entries per INSERT: 8 parameters each, within SQLite's 999.
 const INSERT_ROWS: usize = 100;
 
-const INDEXES: [&str; 2] = [
+const INDEXES: [&str; 3] = [
     // A contact's history, and the feed filtered by contact.
     "CREATE INDEX ix_contact_changes_contact ON contact_changes (contact_id, position)",
     "CREATE INDEX ix_contact_changes_merged_into ON contact_changes (merged_into_id) \
      WHERE merged_into_id IS NOT NULL",
+    // Erasure finds a merge's other side.
+    "CREATE INDEX ix_contact_changes_counterpart ON contact_changes (counterpart_id) \
+     WHERE counterpart_id IS NOT NULL",
 ];
 
 #[derive(DeriveIden)]
@@ -39,6 +42,7 @@ enum ContactChanges {
     Kind,
     ContactId,
     MergedIntoId,
+    CounterpartId,
     Actor,
     Source,
     Changes,
@@ -69,6 +73,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(ContactChanges::Kind).string().not_null())
                     .col(ColumnDef::new(ContactChanges::ContactId).uuid().not_null())
                     .col(ColumnDef::new(ContactChanges::MergedIntoId).uuid().null())
+                    .col(ColumnDef::new(ContactChanges::CounterpartId).uuid().null())
                     .col(ColumnDef::new(ContactChanges::Actor).string().not_null())
                     .col(ColumnDef::new(ContactChanges::Source).string().not_null())
                     .col(
@@ -122,6 +127,7 @@ async fn write_baseline<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
                 kind: ActiveValue::Set("CREATED".into()),
                 contact_id: ActiveValue::Set(id),
                 merged_into_id: ActiveValue::Set(None),
+                counterpart_id: ActiveValue::Set(None),
                 actor: ActiveValue::Set("migration".into()),
                 source: ActiveValue::Set("migration".into()),
                 changes: ActiveValue::Set(changes_json(&state)),

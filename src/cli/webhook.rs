@@ -19,11 +19,10 @@ pub async fn run(
     let db = app::connect(&config.database_url, 1).await?;
     match command {
         WebhookCommand::Create { url, events } => {
-            let kinds = if events.is_empty() {
-                ChangeKind::ALL.to_vec()
-            } else {
-                events
-            };
+            let kinds: Vec<ChangeKind> = ChangeKind::ALL
+                .into_iter()
+                .filter(|k| events.is_empty() || events.contains(k))
+                .collect();
             let hook = webhooks::create(&db, &url, &kinds).await?;
             writeln!(
                 out,
@@ -67,6 +66,9 @@ pub async fn run(
             writeln!(out, "Deleted webhook {id}.")?;
         }
         WebhookCommand::Deliveries { id, limit } => {
+            if !webhooks::list(&db).await?.iter().any(|h| h.id == id) {
+                anyhow::bail!("no webhook {id}");
+            }
             for d in webhooks::deliveries(&db, id, limit).await? {
                 writeln!(
                     out,

@@ -161,6 +161,8 @@ pub struct Change {
     pub kind: ChangeKind,
     pub contact_id: Uuid,
     pub merged_into_id: Option<Uuid>,
+    /// For a merge's or unmerge's destination: the other contact.
+    pub counterpart_id: Option<Uuid>,
     /// Set by merges and unmerges; otherwise the origin's.
     pub source: Option<ChangeSource>,
     pub changes: Vec<FieldChange>,
@@ -172,6 +174,7 @@ impl Change {
             kind,
             contact_id,
             merged_into_id: None,
+            counterpart_id: None,
             source: None,
             changes,
         }
@@ -179,6 +182,12 @@ impl Change {
 
     pub fn from_source(mut self, source: ChangeSource) -> Self {
         self.source = Some(source);
+        self
+    }
+
+    /// The other contact of a merge or unmerge, whose values it holds.
+    pub fn with_counterpart(mut self, other: Uuid) -> Self {
+        self.counterpart_id = Some(other);
         self
     }
 }
@@ -397,6 +406,7 @@ async fn append<C: ConnectionTrait>(conn: &C, changes: Vec<Change>) -> AppResult
                 change.kind.as_str().into(),
                 change.contact_id.into(),
                 change.merged_into_id.into(),
+                change.counterpart_id.into(),
                 origin.actor.to_string().into(),
                 change.source.unwrap_or(origin.source).as_str().into(),
                 json.into(),
@@ -424,11 +434,12 @@ fn rows_per_insert(backend: DatabaseBackend) -> usize {
 }
 
 /// The columns an entry is inserted with (`position` is the database's).
-const COLUMNS: [&str; 7] = [
+const COLUMNS: [&str; 8] = [
     "at",
     "kind",
     "contact_id",
     "merged_into_id",
+    "counterpart_id",
     "actor",
     "source",
     "changes",
@@ -533,23 +544,85 @@ fn filtered(filter: &ChangeFilter) -> Condition {
     condition
 }
 
-/// Up to `limit` entries after `after` that `filter` wants, in log order.
+/// What one read returns: entries in log order, and whether it stopped
+/// early because they reached PAGE_BYTES (more may follow even when fewer
+/// than asked came back).
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub entries: Vec<Entry>,
+    pub cut: bool,
+}
+
+/// Bytes of values (roughly) one read returns at most; always at least one
+/// entry, whatever its size. A contact with thousands of long values makes
+/// entries of megabytes: a page of a thousand of them must not be read
+/// into memory at once.
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Rows fetched per statement while filling a read.
+const FETCH_ROWS: u64 = 50;
+
+/// Up to `limit` entries after `after` that `filter` wants, in log order,
+/// within PAGE_BYTES.
 pub async fn read<C: ConnectionTrait>(
     conn: &C,
     after: Position,
     limit: u64,
     filter: &ChangeFilter,
-) -> AppResult<Vec<Entry>> {
+) -> AppResult<Batch> {
+    read_where(conn, after, limit, filtered(filter)).await
+}
+
+/// Up to `limit` entries after `after` matching `condition`, fetched
+/// FETCH_ROWS at a time until `limit` or PAGE_BYTES is reached.
+async fn read_where<C: ConnectionTrait>(
+    conn: &C,
+    after: Position,
+    limit: u64,
+    condition: Condition,
+) -> AppResult<Batch> {
     let backend = conn.get_database_backend();
-    let rows = contact_change::Entity::find()
-        .filter(settled(backend))
-        .filter(after_position(after))
-        .filter(filtered(filter))
-        .order_by_asc(contact_change::Column::Position)
-        .limit(limit)
-        .all(conn)
-        .await?;
-    Ok(rows.into_iter().map(Entry::of).collect())
+    let mut batch = Batch::default();
+    let mut bytes = 0;
+    let mut from = after;
+    while (batch.entries.len() as u64) < limit {
+        let want = (limit - batch.entries.len() as u64).min(FETCH_ROWS);
+        let rows = contact_change::Entity::find()
+            .filter(settled(backend))
+            .filter(after_position(from))
+            .filter(condition.clone())
+            .order_by_asc(contact_change::Column::Position)
+            .limit(want)
+            .all(conn)
+            .await?;
+        let got = rows.len() as u64;
+        for row in rows {
+            bytes += json_bytes(&row.changes);
+            from = Position { seq: row.position };
+            batch.entries.push(Entry::of(row));
+            if bytes >= PAGE_BYTES {
+                batch.cut = true;
+                return Ok(batch);
+            }
+        }
+        if got < want {
+            break;
+        }
+    }
+    Ok(batch)
+}
+
+/// About how many bytes a JSON value takes (its texts and a few per item).
+fn json_bytes(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::String(s) => s.len() + 2,
+        serde_json::Value::Array(items) => items.iter().map(json_bytes).sum::<usize>() + 2,
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| k.len() + 3 + json_bytes(v))
+            .sum::<usize>()
+            .saturating_add(2),
+        _ => 8,
+    }
 }
 
 /// The last entry readers may see now (START when the log is empty).
@@ -607,23 +680,16 @@ pub async fn history_ids<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Ve
     Ok(ids)
 }
 
-/// Entries of `ids` only (no MERGED destinations): a contact's history.
+/// Entries of `ids` only (no MERGED destinations): a contact's history,
+/// within PAGE_BYTES.
 pub async fn read_history<C: ConnectionTrait>(
     conn: &C,
     ids: &[Uuid],
     after: Position,
     limit: u64,
-) -> AppResult<Vec<Entry>> {
-    let backend = conn.get_database_backend();
-    let rows = contact_change::Entity::find()
-        .filter(settled(backend))
-        .filter(after_position(after))
-        .filter(contact_change::Column::ContactId.is_in(ids.iter().copied()))
-        .order_by_asc(contact_change::Column::Position)
-        .limit(limit)
-        .all(conn)
-        .await?;
-    Ok(rows.into_iter().map(Entry::of).collect())
+) -> AppResult<Batch> {
+    let of_ids = Condition::all().add(contact_change::Column::ContactId.is_in(ids.iter().copied()));
+    read_where(conn, after, limit, of_ids).await
 }
 
 /// Deletes the oldest entries written before `before`, at most `batch` of
@@ -660,8 +726,9 @@ pub async fn purge_older_than<C: ConnectionTrait>(
     Ok(gone.rows_affected)
 }
 
-/// Replaces the values of `ids`' entries with nothing (erasure): ids,
-/// kinds, times and actors stay.
+/// Replaces the values of `ids`' entries, and of the merge and unmerge
+/// entries of other contacts that hold their values, with nothing
+/// (erasure): ids, kinds, times and actors stay.
 pub(super) async fn scrub<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> Result<u64, DbErr> {
     let mut scrubbed = 0;
     for chunk in ids.chunks(500) {
@@ -670,7 +737,11 @@ pub(super) async fn scrub<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> Result<
                 contact_change::Column::Changes,
                 Expr::value(serde_json::Value::Array(Vec::new())),
             )
-            .filter(contact_change::Column::ContactId.is_in(chunk.iter().copied()))
+            .filter(
+                Condition::any()
+                    .add(contact_change::Column::ContactId.is_in(chunk.iter().copied()))
+                    .add(contact_change::Column::CounterpartId.is_in(chunk.iter().copied())),
+            )
             .exec(conn)
             .await?;
         scrubbed += done.rows_affected;

@@ -33,10 +33,19 @@ pub async fn erase(db: &DatabaseConnection, events: &EventBus, id: Uuid) -> AppR
 }
 
 async fn erase_in<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<()> {
+    // Locked first: a merge into it either committed before (its source is
+    // then among the ids below) or waits until the erasure is done.
+    let locked = contact::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?;
+    if locked.is_none() {
+        return Err(not_here(conn, id).await?);
+    }
     let state = ContactState::load(conn, &[id])
         .await?
         .remove(&id)
-        .ok_or_else(|| AppError::not_found("id", format!("id: no contact with id {id}")))?;
+        .unwrap_or_default();
     // Itself and the contacts merged into it: one person, erased together.
     let ids = changes::history_ids(conn, id).await?;
     forget_responses(conn, &ids, &state).await?;
@@ -58,6 +67,25 @@ async fn erase_in<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<()> {
     changes::scrub(conn, &ids).await?;
     changes::record(Change::new(ChangeKind::Deleted, id, Vec::new()));
     Ok(())
+}
+
+/// Why there is nothing to erase at `id`: no such contact, or one merged
+/// into another (whose values now live there).
+async fn not_here<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<AppError> {
+    let redirect = entity::contact_redirect::Entity::find_by_id(id)
+        .one(conn)
+        .await?;
+    Ok(match redirect {
+        Some(r) => AppError::not_found(
+            "id",
+            format!(
+                "id: contact {id} was merged into {}; unmerge it first (unmergeContact), \
+                 then erase it, or erase {}",
+                r.contact_id, r.contact_id
+            ),
+        ),
+        None => AppError::not_found("id", format!("id: no contact with id {id}")),
+    })
 }
 
 /// Groups the contact was the last member of: their names were its values.

@@ -36,8 +36,9 @@ use super::health::DbHealth;
 use super::webhooks::WebhookPolicy;
 use crate::error::AppError;
 
-/// Entries a subscriber may fall behind by before it reads the log instead.
-const CAPACITY: usize = 4096;
+/// Entries a subscriber may fall behind by before it reads the log instead
+/// (in reads of bounded size). Entries can be megabytes each: few are kept.
+const CAPACITY: usize = 256;
 /// Wake-ups waiting for `pg_notify`; they are coalesced (only the newest
 /// position is sent), so a full queue loses nothing a later one does not say.
 const OUTBOX: usize = 1024;
@@ -386,9 +387,9 @@ impl Follower {
                 head
             }
         };
-        let page = changes::read(&self.db, after, PAGE, &self.filter).await?;
-        let caught_up = (page.len() as u64) < PAGE;
-        self.read.extend(page.into_iter().map(Arc::new));
+        let batch = changes::read(&self.db, after, PAGE, &self.filter).await?;
+        let caught_up = !batch.cut && (batch.entries.len() as u64) < PAGE;
+        self.read.extend(batch.entries.into_iter().map(Arc::new));
         if caught_up {
             if ready_before {
                 self.catching_up = false;
@@ -441,9 +442,10 @@ async fn tail(db: DatabaseConnection, bus: Weak<Inner>, mut at: Position, poll: 
             }
         }
         match changes::read(&db, at, PAGE, &ChangeFilter::default()).await {
-            Ok(page) => {
+            Ok(batch) => {
                 failing = false;
-                let full = page.len() as u64 == PAGE;
+                let full = batch.cut || batch.entries.len() as u64 == PAGE;
+                let page = batch.entries;
                 if let Some(last) = page.last() {
                     // Moved before sending: a subscriber reading the head
                     // after subscribing hears every entry past it.

@@ -215,7 +215,8 @@ async fn merge_in<C: ConnectionTrait>(
             destination.id,
             after.changes_from(&before),
         )
-        .from_source(ChangeSource::Merge),
+        .from_source(ChangeSource::Merge)
+        .with_counterpart(source.id),
     );
     Ok(destination)
 }
@@ -518,7 +519,8 @@ async fn unmerge_in<C: ConnectionTrait>(conn: &C, record_id: Uuid) -> AppResult<
             destination.id,
             kept.changes_from(&before),
         )
-        .from_source(ChangeSource::Unmerge),
+        .from_source(ChangeSource::Unmerge)
+        .with_counterpart(source.id),
     );
     Ok(source)
 }

@@ -20,6 +20,8 @@
 //! is kept in `webhook_deliveries`. Servers sharing the database take turns
 //! through a lease on each endpoint, so one endpoint sees one sender.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -49,6 +51,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const LEASE: Duration = Duration::from_secs(60);
 /// Entries read per statement.
 const PAGE: u64 = 100;
+/// Longest endpoint URL.
+const MAX_URL_BYTES: usize = 2048;
 /// How often due endpoints are looked for without a commit to wake us.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
 
@@ -109,6 +113,19 @@ fn check_url(url: &str) -> AppResult<String> {
         return Err(AppError::bad_input(
             "url",
             "url: must be an http:// or https:// URL with a host",
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(AppError::bad_input(
+            "url",
+            "url: must not carry credentials (user:password@): they would be listed \
+             in the clear; let the receiver check the signature instead",
+        ));
+    }
+    if parsed.port() == Some(0) || url.len() > MAX_URL_BYTES {
+        return Err(AppError::bad_input(
+            "url",
+            format!("url: port 0, or longer than {MAX_URL_BYTES} bytes"),
         ));
     }
     Ok(parsed.to_string())
@@ -182,8 +199,9 @@ pub async fn deliver_forever(
             return;
         }
     };
+    let in_flight = InFlight::default();
     loop {
-        let active = match deliver_due(&db, &client, policy).await {
+        let active = match deliver_due(&db, &client, policy, &in_flight).await {
             Ok(active) => active,
             Err(e) => {
                 tracing::warn!(error = %e, "webhooks: a delivery round failed");
@@ -205,12 +223,18 @@ pub async fn deliver_forever(
     }
 }
 
-/// One round: every endpoint due now that this server can lease. Returns
+/// Endpoints this server is delivering to right now.
+type InFlight = Arc<Mutex<HashSet<Uuid>>>;
+
+/// One round: starts delivering, each in a task of its own, to every
+/// endpoint due now that is not already being delivered to here and that
+/// this server can lease (a slow endpoint holds up only itself). Returns
 /// whether any endpoint is active.
 async fn deliver_due(
     db: &DatabaseConnection,
     client: &reqwest::Client,
     policy: WebhookPolicy,
+    in_flight: &InFlight,
 ) -> AppResult<bool> {
     let at = now();
     let active = webhook::Entity::find()
@@ -221,18 +245,40 @@ async fn deliver_due(
     let due = active.into_iter().filter(|hook| {
         hook.next_attempt_at <= at && hook.leased_until.is_none_or(|until| until < at)
     });
-    let rounds = due.into_iter().map(|hook| async move {
-        if lease(db, hook.id).await? {
-            let delivered = deliver_to(db, client, policy, hook.clone()).await;
-            release(db, hook.id).await?;
-            delivered?;
+    for hook in due {
+        if !lock(in_flight).insert(hook.id) {
+            continue;
         }
-        Ok::<(), AppError>(())
-    });
-    for result in futures_util::future::join_all(rounds).await {
-        result?;
+        let (db, client, in_flight) = (db.clone(), client.clone(), in_flight.clone());
+        tokio::spawn(async move {
+            let id = hook.id;
+            if let Err(e) = deliver_leased(&db, &client, policy, hook).await {
+                tracing::warn!(webhook = %id, error = %e, "webhooks: a delivery failed");
+            }
+            lock(&in_flight).remove(&id);
+        });
     }
     Ok(any_active)
+}
+
+fn lock(in_flight: &InFlight) -> std::sync::MutexGuard<'_, HashSet<Uuid>> {
+    in_flight.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Delivers to one endpoint if this server can lease it.
+async fn deliver_leased(
+    db: &DatabaseConnection,
+    client: &reqwest::Client,
+    policy: WebhookPolicy,
+    hook: webhook::Model,
+) -> AppResult<()> {
+    if !lease(db, hook.id).await? {
+        return Ok(());
+    }
+    let id = hook.id;
+    let delivered = deliver_to(db, client, policy, hook).await;
+    release(db, id).await?;
+    delivered
 }
 
 /// Takes the endpoint for LEASE, unless another server holds it.
@@ -282,7 +328,7 @@ async fn deliver_to(
     let mut position = Position { seq: hook.position };
     let mut failures = hook.failures;
     loop {
-        let entries = changes::read(db, position, PAGE, &filter).await?;
+        let entries = changes::read(db, position, PAGE, &filter).await?.entries;
         if entries.is_empty() {
             return Ok(());
         }
@@ -383,7 +429,7 @@ pub fn body_of(entry: &Entry) -> serde_json::Value {
             "contactId": entry.contact_id,
             "mergedIntoId": entry.merged_into_id,
             "actor": entry.actor,
-            "source": entry.source.as_str(),
+            "source": entry.source.as_str().to_ascii_uppercase(),
             "at": entry.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "changes": entry.changes,
         }
@@ -517,6 +563,8 @@ mod tests {
             "example.org",
             "http://",
             "javascript:alert(1)",
+            "https://user:pw@example.org/",
+            "http://example.org:0/",
         ] {
             assert!(check_url(bad).is_err(), "{bad}");
         }

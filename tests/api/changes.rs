@@ -517,6 +517,7 @@ async fn a_paging_reader_sees_every_concurrent_change_once() {
     )
     .await
     .unwrap()
+    .entries
     .iter()
     .map(|e| e.position.cursor())
     .collect();
@@ -1016,6 +1017,7 @@ async fn subscribers_coming_and_going_under_writes_miss_nothing() {
         )
         .await
         .unwrap()
+        .entries
         .iter()
         .map(|e| e.position.cursor())
         .collect();
@@ -1023,4 +1025,82 @@ async fn subscribers_coming_and_going_under_writes_miss_nothing() {
     }
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     writer.await.unwrap();
+}
+
+/// A page of the log is bounded by its size as well as by `first`: entries
+/// of a megabyte each come a few at a time, the page saying more follow.
+#[tokio::test]
+async fn large_entries_come_in_pages_of_bounded_size() {
+    let app = TestApp::new().await;
+    // 250 links of 2,000 characters: half a megabyte an entry.
+    let links: Vec<String> = (0..250)
+        .map(|l| format!("https://example.org/{l}/{}", "x".repeat(1_980)))
+        .collect();
+    for i in 0..10 {
+        app.create(json!({ "displayName": format!("Big {i}"), "links": links }))
+            .await;
+    }
+    let first = app.data(CHANGES, json!({ "first": 100 })).await;
+    let page = &first["contactChanges"];
+    let got = page["edges"].as_array().unwrap().len();
+    assert!(
+        (1..10).contains(&got),
+        "{got} entries of 0.5 MB in one page"
+    );
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    // Paging on gets every one of them, once.
+    assert_eq!(all_changes(&app, None, json!(null)).await.len(), 10);
+}
+
+/// Erasing a contact that was merged into another and unmerged leaves none
+/// of its values in the other's merge and unmerge entries; an id merged
+/// away is refused with what to do instead.
+#[tokio::test]
+async fn erasure_reaches_the_entries_of_a_past_merge() {
+    let app = TestApp::new().await;
+    let d = app.create(json!({ "displayName": "Keeper" })).await;
+    let s = app
+        .create(
+            json!({ "displayName": "Leaver", "title": "Unmergeable Secret Title",
+            "via": [{ "source": "email", "handle": "leaver-secret@example.org" }],
+            "groupNames": ["leaver-secret-group"], "metadata": { "k": "leaver-secret-value" } }),
+        )
+        .await;
+    let merged = app
+        .data(
+            "mutation($s: ID!, $d: ID!) { mergeContacts(sourceId: $s, destinationId: $d) { mergeHistory { id } } }",
+            json!({ "s": s["id"], "d": d["id"] }),
+        )
+        .await;
+    let (code, field, message) = app
+        .error(
+            "mutation($id: ID!) { eraseContact(id: $id) }",
+            json!({ "id": s["id"] }),
+        )
+        .await;
+    assert_eq!((code.as_str(), field.as_deref()), ("NOT_FOUND", Some("id")));
+    assert!(message.contains("unmerge"), "{message}");
+    app.data(
+        "mutation($id: ID!) { unmergeContact(mergeRecordId: $id) { id } }",
+        json!({ "id": merged["mergeContacts"]["mergeHistory"][0]["id"] }),
+    )
+    .await;
+    app.data(
+        "mutation($id: ID!) { eraseContact(id: $id) }",
+        json!({ "id": s["id"] }),
+    )
+    .await;
+    let cast = if app.database_url.starts_with("postgres") {
+        "::text"
+    } else {
+        ""
+    };
+    for needle in ["Unmergeable Secret Title", "leaver-secret"] {
+        let n = app
+            .sql_count(&format!(
+                "SELECT count(*) AS n FROM contact_changes WHERE changes{cast} LIKE '%{needle}%'"
+            ))
+            .await;
+        assert_eq!(n, 0, "{needle} is still in the log");
+    }
 }

@@ -251,3 +251,46 @@ async fn webhooks_are_managed_from_the_command_line() {
     let (_, listed, _) = run(&["webhook", "list", "--database-url", &url]).await;
     assert_eq!(listed.trim(), "no webhooks");
 }
+
+/// An endpoint that answers slowly holds up only itself.
+#[tokio::test]
+async fn a_slow_endpoint_does_not_hold_up_another() {
+    let app = TestApp::new().await;
+    let slow_port = free_port();
+    let slow = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(|| async {
+            tokio::time::sleep(Duration::from_secs(8)).await;
+            StatusCode::NO_CONTENT
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", slow_port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, slow).await });
+    let fast_port = free_port();
+    let fast = receiver(fast_port, StatusCode::NO_CONTENT).await;
+    for port in [slow_port, fast_port] {
+        webhooks::create(
+            &app.state.db,
+            &format!("http://127.0.0.1:{port}/hook"),
+            &ChangeKind::ALL,
+        )
+        .await
+        .unwrap();
+    }
+    let started = Instant::now();
+    for i in 0..3 {
+        app.create(json!({ "displayName": format!("F{i}") })).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    while fast.lock().unwrap().len() < 3 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(fast.lock().unwrap().len(), 3);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the fast endpoint waited for the slow one: {:?}",
+        started.elapsed()
+    );
+}

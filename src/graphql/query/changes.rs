@@ -40,8 +40,7 @@ impl ChangeQuery {
         if let Some(after) = after {
             changes::ensure_held(db, "after", after).await?;
         }
-        let entries =
-            changes::read(db, after.unwrap_or(Position::START), limit + 1, &filter).await?;
-        Ok(ContactChangeConnection::of(entries, limit))
+        let batch = changes::read(db, after.unwrap_or(Position::START), limit + 1, &filter).await?;
+        Ok(ContactChangeConnection::of(batch, limit))
     }
 }

@@ -372,21 +372,21 @@ impl Contact {
             .map(|a| changes::Position::parse("after", &a))
             .transpose()?;
         if is_visitor(ctx) {
-            return Ok(ContactChangeConnection::of(Vec::new(), limit));
+            return Ok(ContactChangeConnection::of(Default::default(), limit));
         }
         let (db, _slot) = db_slot(ctx).await?;
         if let Some(after) = after {
             changes::ensure_held(db, "after", after).await?;
         }
         let ids = changes::history_ids(db, self.model.id).await?;
-        let entries = changes::read_history(
+        let batch = changes::read_history(
             db,
             &ids,
             after.unwrap_or(changes::Position::START),
             limit + 1,
         )
         .await?;
-        Ok(ContactChangeConnection::of(entries, limit))
+        Ok(ContactChangeConnection::of(batch, limit))
     }
 
     /// When the contact was created.

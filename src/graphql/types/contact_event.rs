@@ -8,7 +8,7 @@ use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use super::scalars::Json;
 use super::{Contact, DateTime, PageInfo};
 use crate::graphql::loader::{loaders, ContactById};
-use crate::service::changes::{ChangeKind, ChangeSource, Entry};
+use crate::service::changes::{Batch, ChangeKind, ChangeSource, Entry};
 
 /// What happened to a contact.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -199,10 +199,11 @@ pub struct ContactChangeEdge {
 }
 
 impl ContactChangeConnection {
-    /// The page of `entries`, read with one more than `limit` to tell
-    /// whether more follow.
-    pub fn of(mut entries: Vec<Entry>, limit: u64) -> Self {
-        let has_next = entries.len() as u64 > limit;
+    /// The page of a read of one more than `limit` entries (to tell whether
+    /// more follow); one cut short by its size has more too.
+    pub fn of(batch: Batch, limit: u64) -> Self {
+        let Batch { mut entries, cut } = batch;
+        let has_next = cut || entries.len() as u64 > limit;
         entries.truncate(limit as usize);
         let edges: Vec<ContactChangeEdge> = entries
             .into_iter()
