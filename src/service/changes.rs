@@ -455,9 +455,9 @@ const LOCK_BASE: &str =
 
 /// `INSERT ... RETURNING position` of `rows` entries. On PostgreSQL the
 /// statement first takes a shared advisory lock, until the commit, keyed by
-/// the sequence's current value: every position it then takes is above that
-/// key, and readers see no position at or above the lowest key held (see
-/// SETTLED), so an entry committing later never lands behind a cursor.
+/// the sequence's last position: every position it then takes is above that
+/// key, and readers see no position above the lowest key held (see
+/// horizon_sql), so an entry committing later never lands behind a cursor.
 fn insert_sql(backend: DatabaseBackend, rows: usize) -> String {
     let mut n = 0;
     let mut param = || {
@@ -484,7 +484,7 @@ fn insert_sql(backend: DatabaseBackend, rows: usize) -> String {
         DatabaseBackend::Postgres => format!(
             "INSERT INTO contact_changes ({columns}) \
              SELECT v.* FROM (VALUES {}) AS v({columns}) \
-             CROSS JOIN (SELECT pg_advisory_xact_lock_shared({LOCK_BASE} + last_value) \
+             CROSS JOIN (SELECT pg_advisory_xact_lock_shared({LOCK_BASE} + {LAST_TAKEN}) \
                          FROM contact_changes_position_seq) AS announced \
              RETURNING position",
             tuples.join(", ")
@@ -496,32 +496,49 @@ fn insert_sql(backend: DatabaseBackend, rows: usize) -> String {
     }
 }
 
-/// `contact_changes.position` below the lowest position a running
-/// transaction may still commit, on PostgreSQL: the lowest announcing key
-/// (see insert_sql) of this database and schema, read after the
-/// statement's snapshot was taken. Entries below it are all committed or
-/// rolled back; a transaction that announces later takes positions above
-/// every entry this statement can see. No bound when no log write runs.
-fn settled_sql() -> String {
+/// The last position the sequence handed out (0 before the first), read
+/// from `contact_changes_position_seq`.
+const LAST_TAKEN: &str = "CASE WHEN is_called THEN last_value ELSE 0 END";
+
+/// The highest position below which (inclusive) every entry is committed
+/// or rolled back, on PostgreSQL; readers read it in a statement of its own,
+/// *before* the statement that reads entries (whose snapshot then holds
+/// every commit up to it):
+/// - first the sequence's last position `L`: a write that starts later takes
+///   positions above it;
+/// - then (after: the subquery depends on `L`) the announcing locks: a write
+///   that took a position up to `L` announced a key below that position
+///   before taking it, so while it runs the bound stays under it.
+fn horizon_sql() -> String {
     format!(
-        "contact_changes.position < COALESCE(( \
-         SELECT min((l.classid::bigint << 32) | l.objid::bigint) - {LOCK_BASE} \
-         FROM pg_locks l \
-         WHERE l.locktype = 'advisory' AND l.objsubid = 1 \
-           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-           AND ((l.classid::bigint << 32) | l.objid::bigint) >= {LOCK_BASE} \
-           AND ((l.classid::bigint << 32) | l.objid::bigint) < {LOCK_BASE} + (1::bigint << 46)), \
-         9223372036854775807)"
+        "SELECT LEAST(s.taken, ( \
+           SELECT min((l.classid::bigint << 32) | l.objid::bigint) - {LOCK_BASE} \
+           FROM pg_locks l \
+           WHERE s.taken IS NOT NULL AND l.locktype = 'advisory' AND l.objsubid = 1 \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND ((l.classid::bigint << 32) | l.objid::bigint) >= {LOCK_BASE} \
+             AND ((l.classid::bigint << 32) | l.objid::bigint) < {LOCK_BASE} + (1::bigint << 46) \
+         )) AS horizon \
+         FROM (SELECT {LAST_TAKEN} AS taken FROM contact_changes_position_seq) AS s"
     )
 }
 
-/// Entries a reader may see (on SQLite, every committed one: writers take
+/// Which entries a reader may see now: on PostgreSQL those up to the
+/// horizon (see horizon_sql); on SQLite every committed one (writers take
 /// turns, so position order is commit order).
-fn settled(backend: DatabaseBackend) -> Condition {
-    match backend {
-        DatabaseBackend::Postgres => Condition::all().add(Expr::cust(settled_sql())),
-        _ => Condition::all(),
+async fn settled<C: ConnectionTrait>(conn: &C) -> AppResult<Condition> {
+    let backend = conn.get_database_backend();
+    if backend != DatabaseBackend::Postgres {
+        return Ok(Condition::all());
     }
+    let row = conn
+        .query_one_raw(Statement::from_string(backend, horizon_sql()))
+        .await?;
+    let horizon: i64 = match row {
+        Some(row) => row.try_get("", "horizon")?,
+        None => 0,
+    };
+    Ok(Condition::all().add(contact_change::Column::Position.lte(horizon)))
 }
 
 fn after_position(after: Position) -> SimpleExpr {
@@ -580,14 +597,14 @@ async fn read_where<C: ConnectionTrait>(
     limit: u64,
     condition: Condition,
 ) -> AppResult<Batch> {
-    let backend = conn.get_database_backend();
+    let settled = settled(conn).await?;
     let mut batch = Batch::default();
     let mut bytes = 0;
     let mut from = after;
     while (batch.entries.len() as u64) < limit {
         let want = (limit - batch.entries.len() as u64).min(FETCH_ROWS);
         let rows = contact_change::Entity::find()
-            .filter(settled(backend))
+            .filter(settled.clone())
             .filter(after_position(from))
             .filter(condition.clone())
             .order_by_asc(contact_change::Column::Position)
@@ -627,11 +644,10 @@ fn json_bytes(value: &serde_json::Value) -> usize {
 
 /// The last entry readers may see now (START when the log is empty).
 pub async fn head<C: ConnectionTrait>(conn: &C) -> AppResult<Position> {
-    let backend = conn.get_database_backend();
     let last: Option<i64> = contact_change::Entity::find()
         .select_only()
         .column(contact_change::Column::Position)
-        .filter(settled(backend))
+        .filter(settled(conn).await?)
         .order_by_desc(contact_change::Column::Position)
         .limit(1)
         .into_tuple()
