@@ -656,13 +656,26 @@ pub async fn head<C: ConnectionTrait>(conn: &C) -> AppResult<Position> {
     Ok(last.map_or(Position::START, |seq| Position { seq }))
 }
 
-/// Checks that the log still holds the entry `after` names, as `field`:
-/// CURSOR_EXPIRED once retention purged it.
-pub async fn ensure_held<C: ConnectionTrait>(
+/// Where a reader given `cursor` as `field` resumes: after the position it
+/// names (BAD_USER_INPUT if it names none, CURSOR_EXPIRED once retention
+/// purged it), or None without one. The one reading of `after` for
+/// contactChanges, history and contactEvents.
+pub async fn resume_after<C: ConnectionTrait>(
     conn: &C,
     field: &str,
-    after: Position,
-) -> AppResult<()> {
+    cursor: Option<&str>,
+) -> AppResult<Option<Position>> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let after = Position::parse(field, cursor)?;
+    ensure_held(conn, field, after).await?;
+    Ok(Some(after))
+}
+
+/// Checks that the log still holds the entry `after` names, as `field`:
+/// CURSOR_EXPIRED once retention purged it.
+async fn ensure_held<C: ConnectionTrait>(conn: &C, field: &str, after: Position) -> AppResult<()> {
     let held = contact_change::Entity::find()
         .select_only()
         .column(contact_change::Column::Position)

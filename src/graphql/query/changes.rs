@@ -23,9 +23,7 @@ impl ChangeQuery {
     /// older than the kept log (--change-retention-days) is
     /// CURSOR_EXPIRED: read everything again, then sync from the newest
     /// cursor. `first`: 0 to 1,000, default 100.
-    #[graphql(
-        complexity = "cost::STATEMENT + first.unwrap_or(100).clamp(0, 1000) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "cost::log_page(first, child_complexity)")]
     async fn contact_changes(
         &self,
         ctx: &Context<'_>,
@@ -34,12 +32,9 @@ impl ChangeQuery {
         filter: Option<ContactChangeFilter>,
     ) -> async_graphql::Result<ContactChangeConnection> {
         let limit = list_page_size(first)?;
-        let after = after.map(|a| Position::parse("after", &a)).transpose()?;
         let filter = filter.unwrap_or_default().into_filter("filter")?;
         let (db, _slot) = db_slot(ctx).await?;
-        if let Some(after) = after {
-            changes::ensure_held(db, "after", after).await?;
-        }
+        let after = changes::resume_after(db, "after", after.as_deref()).await?;
         let batch = changes::read(db, after.unwrap_or(Position::START), limit + 1, &filter).await?;
         Ok(ContactChangeConnection::of(batch, limit))
     }

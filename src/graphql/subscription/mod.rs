@@ -6,7 +6,7 @@ use futures_util::{Stream, StreamExt};
 use crate::graphql::input::contact_ids;
 use crate::graphql::state::ctx_state;
 use crate::graphql::types::ContactEvent;
-use crate::service::changes::{self, ChangeFilter, Position};
+use crate::service::changes::{self, ChangeFilter};
 
 #[derive(Default)]
 pub struct ContactSubscription;
@@ -30,11 +30,8 @@ impl ContactSubscription {
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ContactEvent>>> {
         let contact_ids = contact_ids("ids", ids)?;
-        let after = after.map(|a| Position::parse("after", &a)).transpose()?;
         let state = ctx_state(ctx)?;
-        if let Some(after) = after {
-            changes::ensure_held(&state.db, "after", after).await?;
-        }
+        let after = changes::resume_after(&state.db, "after", after.as_deref()).await?;
         let filter = ChangeFilter {
             contact_ids,
             kinds: None,

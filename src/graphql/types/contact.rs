@@ -358,9 +358,7 @@ impl Contact {
     /// nothing gives the contact's current state, as far back as the log
     /// keeps (--change-retention-days). Empty for a caller without a token.
     /// `first`: 0 to 1,000, default 100; `after`: an edge's `cursor`.
-    #[graphql(
-        complexity = "cost::STATEMENT + first.unwrap_or(100).clamp(0, 1000) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "cost::log_page(first, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -368,16 +366,11 @@ impl Contact {
         after: Option<String>,
     ) -> async_graphql::Result<ContactChangeConnection> {
         let limit = list_page_size(first)?;
-        let after = after
-            .map(|a| changes::Position::parse("after", &a))
-            .transpose()?;
         if is_visitor(ctx) {
             return Ok(ContactChangeConnection::of(Default::default(), limit));
         }
         let (db, _slot) = db_slot(ctx).await?;
-        if let Some(after) = after {
-            changes::ensure_held(db, "after", after).await?;
-        }
+        let after = changes::resume_after(db, "after", after.as_deref()).await?;
         let ids = changes::history_ids(db, self.model.id).await?;
         let batch = changes::read_history(
             db,
