@@ -419,7 +419,7 @@ def measure(name, url, script, proc, args):
     rss_reset(proc.pid)
     result = wrk(url, script(), args.duration, args.concurrency)
     result["rss"] = rss_peak_mib(proc.pid)
-    log(f"  {name}: {result['rps']:.0f} req/s, p50 {result['p50']:.2f} ms, p99 {result['p99']:.2f} ms, "
+    log(f"  {name}: {result['rps']:.1f} req/s, p50 {result['p50']:.2f} ms, p99 {result['p99']:.2f} ms, "
         f"peak RSS {result['rss']:.1f} MiB")
     return result
 
@@ -641,6 +641,8 @@ CASE_TITLES = {
 def fmt(r, key, digits=0):
     if r is None or r.get(key) is None:
         return "-"
+    if key == "rps" and r[key] < 100:
+        digits = max(digits, 1)  # M2 runs ~10-30 req/s: whole numbers hide a 10% change
     return f"{r[key]:,.{digits}f}"
 
 

@@ -38,6 +38,31 @@ pub struct Model {
     pub search_text: String,
 }
 
+/// The optional text columns of `$model`, each borrowed as `$borrow`, in
+/// the order of [`TEXT_FIELDS`]: written once for both borrows.
+macro_rules! text_columns {
+    ($model:ident, $($borrow:tt)+) => {
+        [
+            $($borrow)+ $model.display_name,
+            $($borrow)+ $model.avatar_url,
+            $($borrow)+ $model.title,
+            $($borrow)+ $model.timezone,
+            $($borrow)+ $model.gender,
+            $($borrow)+ $model.locale,
+            $($borrow)+ $model.organization_name,
+            $($borrow)+ $model.description,
+            $($borrow)+ $model.external_id,
+            $($borrow)+ $model.address_organization_name,
+            $($borrow)+ $model.address_line1,
+            $($borrow)+ $model.address_line2,
+            $($borrow)+ $model.address_postcode,
+            $($borrow)+ $model.address_city,
+            $($borrow)+ $model.address_state,
+            $($borrow)+ $model.address_country,
+        ]
+    };
+}
+
 impl Model {
     /// Recomputes the columns derived from the text fields (sort and search
     /// keys); every write calls it after changing the fields.
@@ -54,24 +79,13 @@ impl Model {
     /// input paths): the one list that writes, merges, the change log and
     /// the command line's CSV columns go through.
     pub fn text_columns_mut(&mut self) -> [&mut Option<String>; 16] {
-        [
-            &mut self.display_name,
-            &mut self.avatar_url,
-            &mut self.title,
-            &mut self.timezone,
-            &mut self.gender,
-            &mut self.locale,
-            &mut self.organization_name,
-            &mut self.description,
-            &mut self.external_id,
-            &mut self.address_organization_name,
-            &mut self.address_line1,
-            &mut self.address_line2,
-            &mut self.address_postcode,
-            &mut self.address_city,
-            &mut self.address_state,
-            &mut self.address_country,
-        ]
+        text_columns!(self, &mut)
+    }
+
+    /// The same columns, to read (the change log reads them on every write:
+    /// no copy of the row).
+    pub fn text_columns(&self) -> [&Option<String>; 16] {
+        text_columns!(self, &)
     }
 }
 

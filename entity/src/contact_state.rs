@@ -109,25 +109,117 @@ impl StateHandle {
     }
 }
 
-/// Everything a contact holds that the API returns as its own.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Stored in a state snapshot as `[source, handle, verified]`.
+impl Serialize for StateHandle {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.source, &self.handle, self.verified).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for StateHandle {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (source, handle, verified) = <(String, String, bool)>::deserialize(d)?;
+        Ok(Self {
+            source,
+            handle,
+            verified,
+        })
+    }
+}
+
+/// Everything a contact holds that the API returns as its own. Serialized
+/// (a log entry's snapshot, see [`LoggedChanges`]) as one object, empty
+/// parts left out; a part this version does not know (written by a newer
+/// replica during a rolling upgrade) is passed over, not an error.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContactState {
     /// The contacts row's fields by name; unset fields are absent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub via: Vec<StateHandle>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub group_names: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub metadata: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub conversations: BTreeSet<Uuid>,
+}
+
+/// What a log entry's `changes` column holds, as JSON:
+/// - an array of [`FieldChange`]s (any kind of entry), or
+/// - an object: a whole [`ContactState`], which reads back as the changes
+///   from the empty state. CREATED and UNMERGED entries are stored so: the
+///   same values in under half the bytes (keys named once, no `field`
+///   and `new` per value), which is most of what logging costs an import.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoggedChanges {
+    List(Vec<FieldChange>),
+    State(Box<ContactState>),
+}
+
+impl LoggedChanges {
+    /// A new contact's values, given as changes from the empty state: kept
+    /// as a state when they replay onto it, as the list otherwise.
+    pub fn from_empty(changes: Vec<FieldChange>) -> Self {
+        let mut state = ContactState::default();
+        match state.apply(&changes) {
+            Ok(()) => Self::State(Box::new(state)),
+            Err(_) => Self::List(changes),
+        }
+    }
+
+    /// Joins later changes of the same write (a conversation linked to the
+    /// contact the write created): applied to a state when they fit it.
+    pub fn extend(&mut self, more: LoggedChanges) {
+        let more = more.into_changes();
+        if let Self::State(state) = self {
+            let mut grown = (**state).clone();
+            if grown.apply(&more).is_ok() {
+                **state = grown;
+                return;
+            }
+            *self = Self::List(state.changes_from(&ContactState::default()));
+        }
+        if let Self::List(list) = self {
+            list.extend(more);
+        }
+    }
+
+    /// The changes themselves, in the API's order.
+    pub fn into_changes(self) -> Vec<FieldChange> {
+        match self {
+            Self::List(list) => list,
+            Self::State(state) => state.changes_from(&ContactState::default()),
+        }
+    }
+
+    /// The column's JSON text.
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        match self {
+            Self::List(list) => serde_json::to_string(list),
+            Self::State(state) => serde_json::to_string(state),
+        }
+    }
+
+    /// Reads the column back (either shape).
+    pub fn from_json(value: Value) -> serde_json::Result<Self> {
+        Ok(match value {
+            Value::Object(_) => Self::State(Box::new(serde_json::from_value(value)?)),
+            _ => Self::List(serde_json::from_value(value)?),
+        })
+    }
 }
 
 /// The row's fields by name (unset ones left out).
 pub fn row_fields(model: &contact::Model) -> BTreeMap<String, Value> {
-    let mut row = model.clone();
     let mut fields: BTreeMap<String, Value> = contact::TEXT_FIELDS
         .into_iter()
-        .zip(row.text_columns_mut())
-        .filter_map(|(name, value)| Some((name.to_owned(), Value::String(value.take()?))))
+        .zip(model.text_columns())
+        .filter_map(|(name, value)| Some((name.to_owned(), Value::String(value.clone()?))))
         .collect();
     fields.insert(
         CONTACT_TYPE.to_owned(),
@@ -541,6 +633,61 @@ mod tests {
         assert_eq!(v["handle"], "+16172531000");
         assert_eq!(v["extension"], "201");
         assert_eq!(StateHandle::from_value(&v), Some(h));
+    }
+
+    #[test]
+    fn a_state_is_logged_compactly_and_reads_back_as_its_changes() {
+        let mut a = ContactState::default();
+        a.fields.insert("displayName".into(), json!("Ada"));
+        a.fields.insert(IS_SPAMMER.into(), json!(false));
+        a.via = vec![
+            handle("email", "a@x.org", true),
+            handle("phone", "+16172531000;ext=201", false),
+        ];
+        a.links = vec!["https://a".into()];
+        a.group_names.insert("vip".into());
+        a.metadata.insert("plan".into(), json!({"tier": 2}));
+        a.conversations.insert(Uuid::nil());
+        let as_list = a.changes_from(&ContactState::default());
+        let logged = LoggedChanges::from_empty(as_list.clone());
+        assert_eq!(logged, LoggedChanges::State(Box::new(a.clone())));
+        let text = logged.to_json().unwrap();
+        let list_text = LoggedChanges::List(as_list.clone()).to_json().unwrap();
+        assert!(
+            text.len() * 5 < list_text.len() * 3,
+            "{text} vs {list_text}"
+        );
+        let read = LoggedChanges::from_json(serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(read.into_changes(), as_list);
+        let read = LoggedChanges::from_json(serde_json::from_str(&list_text).unwrap()).unwrap();
+        assert_eq!(read.into_changes(), as_list);
+        assert_eq!(
+            LoggedChanges::from_json(json!({})).unwrap().into_changes(),
+            Vec::new()
+        );
+        let newer = json!({"fields": {"displayName": "Ada"}, "partOfANewerVersion": 1});
+        assert_eq!(
+            LoggedChanges::from_json(newer).unwrap().into_changes(),
+            vec![FieldChange::new("displayName", None, Some(json!("Ada")))]
+        );
+        assert!(LoggedChanges::from_json(json!({"via": "not a list"})).is_err());
+    }
+
+    #[test]
+    fn later_changes_join_a_state_or_turn_it_into_a_list() {
+        let mut a = ContactState::default();
+        a.fields.insert("displayName".into(), json!("Ada"));
+        let mut logged = LoggedChanges::State(Box::new(a.clone()));
+        let linked = FieldChange::new(CONVERSATIONS, None, Some(conversation_value(&Uuid::nil())));
+        logged.extend(LoggedChanges::List(vec![linked.clone()]));
+        a.conversations.insert(Uuid::nil());
+        assert_eq!(logged, LoggedChanges::State(Box::new(a.clone())));
+        // A change that does not fit the state is kept as it came.
+        let misfit = FieldChange::new(GROUP_NAMES, Some(json!("vip")), None);
+        logged.extend(LoggedChanges::List(vec![misfit.clone()]));
+        let mut expected = a.changes_from(&ContactState::default());
+        expected.push(misfit);
+        assert_eq!(logged, LoggedChanges::List(expected));
     }
 
     #[test]

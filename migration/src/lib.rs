@@ -14,6 +14,7 @@ mod m20261130_000007_idempotency_keys;
 mod m20261130_000008_text_keys;
 mod m20261130_000009_change_log;
 mod m20261130_000010_webhooks;
+mod m20261130_000011_change_log_json;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_text_keys::Migration),
             Box::new(m20261130_000009_change_log::Migration),
             Box::new(m20261130_000010_webhooks::Migration),
+            Box::new(m20261130_000011_change_log_json::Migration),
         ]
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use entity::contact_change;
-use entity::contact_state::FieldChange;
+use entity::contact_state::{ContactState, FieldChange, LoggedChanges};
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter,
@@ -165,7 +165,7 @@ pub struct Change {
     pub counterpart_id: Option<Uuid>,
     /// Set by merges and unmerges; otherwise the origin's.
     pub source: Option<ChangeSource>,
-    pub changes: Vec<FieldChange>,
+    pub changes: LoggedChanges,
 }
 
 impl Change {
@@ -176,7 +176,16 @@ impl Change {
             merged_into_id: None,
             counterpart_id: None,
             source: None,
-            changes,
+            changes: LoggedChanges::List(changes),
+        }
+    }
+
+    /// A contact that now holds `state` and held nothing before (CREATED,
+    /// UNMERGED): logged as the state, compactly.
+    pub fn whole(kind: ChangeKind, contact_id: Uuid, state: ContactState) -> Self {
+        Self {
+            changes: LoggedChanges::State(Box::new(state)),
+            ..Self::new(kind, contact_id, Vec::new())
         }
     }
 
@@ -361,7 +370,9 @@ impl Entry {
             source: ChangeSource::parse(&model.source),
             // Entries are written by this code: a shape it cannot read is
             // shown without its changes rather than failing the page.
-            changes: serde_json::from_value(model.changes).unwrap_or_default(),
+            changes: LoggedChanges::from_json(model.changes)
+                .map(LoggedChanges::into_changes)
+                .unwrap_or_default(),
         }
     }
 
@@ -398,9 +409,11 @@ async fn append<C: ConnectionTrait>(conn: &C, changes: Vec<Change>) -> AppResult
     for chunk in changes.chunks(rows_per_insert(backend)) {
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLUMNS.len());
         for change in chunk {
-            // Text, cast to jsonb on PostgreSQL: no JSON tree built twice.
-            let json =
-                serde_json::to_string(&change.changes).map_err(|e| AppError::Internal(e.into()))?;
+            // Text, cast to json on PostgreSQL: no JSON tree built twice.
+            let json = change
+                .changes
+                .to_json()
+                .map_err(|e| AppError::Internal(e.into()))?;
             values.extend([
                 at.into(),
                 change.kind.as_str().into(),
@@ -472,7 +485,7 @@ fn insert_sql(backend: DatabaseBackend, rows: usize) -> String {
             let cells: Vec<String> = COLUMNS
                 .iter()
                 .map(|column| match (backend, *column) {
-                    (DatabaseBackend::Postgres, "changes") => format!("{}::jsonb", param()),
+                    (DatabaseBackend::Postgres, "changes") => format!("{}::json", param()),
                     _ => param(),
                 })
                 .collect();
@@ -613,9 +626,10 @@ async fn read_where<C: ConnectionTrait>(
             .await?;
         let got = rows.len() as u64;
         for row in rows {
-            bytes += json_bytes(&row.changes);
             from = Position { seq: row.position };
-            batch.entries.push(Entry::of(row));
+            let entry = Entry::of(row);
+            bytes += entry_bytes(&entry);
+            batch.entries.push(entry);
             if bytes >= PAGE_BYTES {
                 batch.cut = true;
                 return Ok(batch);
@@ -626,6 +640,23 @@ async fn read_where<C: ConnectionTrait>(
         }
     }
     Ok(batch)
+}
+
+/// About what an entry takes in memory and in a response, once its stored
+/// form is expanded into changes (a state becomes one change per value).
+fn entry_bytes(entry: &Entry) -> usize {
+    entry
+        .changes
+        .iter()
+        .map(|c| {
+            let value = |v: &Option<serde_json::Value>| v.as_ref().map_or(0, json_bytes);
+            32 + c.field.len()
+                + c.key.as_ref().map_or(0, String::len)
+                + value(&c.old)
+                + value(&c.new)
+        })
+        .sum::<usize>()
+        + 128
 }
 
 /// About how many bytes a JSON value takes (its texts and a few per item).

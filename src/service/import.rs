@@ -552,8 +552,8 @@ async fn insert_batch<C: ConnectionTrait>(
         .map(|((_, c), m)| (*c, m.id))
         .collect();
     for ((_, c), model) in creates.iter().zip(&models) {
-        let logged = created_state(model, c).changes_from(&ContactState::default());
-        changes::record(Change::new(ChangeKind::Created, model.id, logged));
+        let state = created_state(model, c);
+        changes::record(Change::whole(ChangeKind::Created, model.id, state));
     }
     insert_contacts(conn, models).await?;
     insert_chunked(conn, handle_rows(&made)).await?;

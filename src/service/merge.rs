@@ -506,12 +506,7 @@ async fn unmerge_in<C: ConnectionTrait>(conn: &C, record_id: Uuid) -> AppResult<
     let restored = after.remove(&source.id).unwrap_or_default();
     let kept = after.remove(&destination.id).unwrap_or_default();
     changes::record(
-        Change::new(
-            ChangeKind::Unmerged,
-            source.id,
-            restored.changes_from(&ContactState::default()),
-        )
-        .from_source(ChangeSource::Unmerge),
+        Change::whole(ChangeKind::Unmerged, source.id, restored).from_source(ChangeSource::Unmerge),
     );
     changes::record(
         Change::new(
