@@ -636,7 +636,7 @@ mod tests {
     }
 
     #[test]
-    fn a_state_is_logged_compactly_and_reads_back_as_its_changes() {
+    fn a_state_is_logged_compactly_and_reads_back_as_its_changes() -> serde_json::Result<()> {
         let mut a = ContactState::default();
         a.fields.insert("displayName".into(), json!("Ada"));
         a.fields.insert(IS_SPAMMER.into(), json!(false));
@@ -651,26 +651,27 @@ mod tests {
         let as_list = a.changes_from(&ContactState::default());
         let logged = LoggedChanges::from_empty(as_list.clone());
         assert_eq!(logged, LoggedChanges::State(Box::new(a.clone())));
-        let text = logged.to_json().unwrap();
-        let list_text = LoggedChanges::List(as_list.clone()).to_json().unwrap();
+        let text = logged.to_json()?;
+        let list_text = LoggedChanges::List(as_list.clone()).to_json()?;
         assert!(
             text.len() * 5 < list_text.len() * 3,
             "{text} vs {list_text}"
         );
-        let read = LoggedChanges::from_json(serde_json::from_str(&text).unwrap()).unwrap();
+        let read = LoggedChanges::from_json(serde_json::from_str(&text)?)?;
         assert_eq!(read.into_changes(), as_list);
-        let read = LoggedChanges::from_json(serde_json::from_str(&list_text).unwrap()).unwrap();
+        let read = LoggedChanges::from_json(serde_json::from_str(&list_text)?)?;
         assert_eq!(read.into_changes(), as_list);
         assert_eq!(
-            LoggedChanges::from_json(json!({})).unwrap().into_changes(),
+            LoggedChanges::from_json(json!({}))?.into_changes(),
             Vec::new()
         );
         let newer = json!({"fields": {"displayName": "Ada"}, "partOfANewerVersion": 1});
         assert_eq!(
-            LoggedChanges::from_json(newer).unwrap().into_changes(),
+            LoggedChanges::from_json(newer)?.into_changes(),
             vec![FieldChange::new("displayName", None, Some(json!("Ada")))]
         );
         assert!(LoggedChanges::from_json(json!({"via": "not a list"})).is_err());
+        Ok(())
     }
 
     #[test]
