@@ -33,11 +33,9 @@ pub struct Model {
     pub actor: String,
     /// api, import, cli, merge, unmerge or migration.
     pub source: String,
-    /// [`crate::contact_state::LoggedChanges`]: a JSON array of field
-    /// changes (`[]` for DELETED and MERGED entries, and for entries
-    /// scrubbed by erasure), or for CREATED and UNMERGED entries the
-    /// contact's whole state as one object. `json` on PostgreSQL (text as
-    /// written: nothing queries inside it).
+    /// JSON array of [`crate::contact_state::FieldChange`]; `[]` for DELETED
+    /// and MERGED entries, and for entries scrubbed by erasure. `json` on
+    /// PostgreSQL: text as written, since nothing queries inside it.
     pub changes: Json,
 }
 

@@ -109,52 +109,26 @@ impl StateHandle {
     }
 }
 
-/// Stored in a state snapshot as `[source, handle, verified]`.
-impl Serialize for StateHandle {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (&self.source, &self.handle, self.verified).serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for StateHandle {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (source, handle, verified) = <(String, String, bool)>::deserialize(d)?;
-        Ok(Self {
-            source,
-            handle,
-            verified,
-        })
-    }
-}
-
-/// Everything a contact holds that the API returns as its own. Serialized
-/// (a log entry's snapshot, see [`LoggedChanges`]) as one object, empty
-/// parts left out; a part this version does not know (written by a newer
-/// replica during a rolling upgrade) is passed over, not an error.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Everything a contact holds that the API returns as its own.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContactState {
     /// The contacts row's fields by name; unset fields are absent.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub via: Vec<StateHandle>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub group_names: BTreeSet<String>,
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub metadata: Map<String, Value>,
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub conversations: BTreeSet<Uuid>,
 }
 
-/// What a log entry's `changes` column holds, as JSON:
-/// - an array of [`FieldChange`]s (any kind of entry), or
-/// - an object: a whole [`ContactState`], which reads back as the changes
-///   from the empty state. CREATED and UNMERGED entries are stored so: the
-///   same values in under half the bytes (keys named once, no `field`
-///   and `new` per value), which is most of what logging costs an import.
+/// The changes a write logs for one contact: a list, or for a contact that
+/// starts from nothing (CREATED, UNMERGED) its state, which stands for the
+/// changes from the empty state. Either is stored as the same JSON array of
+/// [`FieldChange`]s (every release reads the log in that one shape: a
+/// replica of the previous release still running during a rolling upgrade
+/// reads what this one writes); the state is written straight from its
+/// values, without building the list (the log's cost on an import is mostly
+/// that list), and later changes of the same write are applied to it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LoggedChanges {
     List(Vec<FieldChange>),
@@ -162,16 +136,6 @@ pub enum LoggedChanges {
 }
 
 impl LoggedChanges {
-    /// A new contact's values, given as changes from the empty state: kept
-    /// as a state when they replay onto it, as the list otherwise.
-    pub fn from_empty(changes: Vec<FieldChange>) -> Self {
-        let mut state = ContactState::default();
-        match state.apply(&changes) {
-            Ok(()) => Self::State(Box::new(state)),
-            Err(_) => Self::List(changes),
-        }
-    }
-
     /// Joins later changes of the same write (a conversation linked to the
     /// contact the write created): applied to a state when they fit it.
     pub fn extend(&mut self, more: LoggedChanges) {
@@ -197,20 +161,81 @@ impl LoggedChanges {
         }
     }
 
-    /// The column's JSON text.
+    /// The column's JSON text: an array of field changes.
     pub fn to_json(&self) -> serde_json::Result<String> {
         match self {
             Self::List(list) => serde_json::to_string(list),
-            Self::State(state) => serde_json::to_string(state),
+            Self::State(state) => serde_json::to_string(&FromEmpty(state)),
         }
     }
+}
 
-    /// Reads the column back (either shape).
-    pub fn from_json(value: Value) -> serde_json::Result<Self> {
-        Ok(match value {
-            Value::Object(_) => Self::State(Box::new(serde_json::from_value(value)?)),
-            _ => Self::List(serde_json::from_value(value)?),
-        })
+/// A state serialized as its changes from the empty state, in the order of
+/// [`ContactState::changes_from`], from borrowed values.
+struct FromEmpty<'a>(&'a ContactState);
+
+/// One value set from nothing: a [`FieldChange`] with only `new`.
+#[derive(Serialize)]
+struct Setting<'a, V> {
+    field: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
+    new: V,
+}
+
+/// `field` set to `new`, from nothing.
+fn set<V>(field: &str, new: V) -> Setting<'_, V> {
+    Setting {
+        field,
+        key: None,
+        new,
+    }
+}
+
+/// A handle in the API's shape (see [`StateHandle::to_value`]).
+#[derive(Serialize)]
+struct HandleValue<'a> {
+    source: &'a str,
+    handle: &'a str,
+    extension: Option<&'a str>,
+    verified: bool,
+}
+
+impl Serialize for FromEmpty<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let state = self.0;
+        let mut seq = serializer.serialize_seq(None)?;
+        for (name, value) in &state.fields {
+            seq.serialize_element(&set(name, value))?;
+        }
+        for h in &state.via {
+            let (handle, extension) = contact_handle::split_phone(&h.source, &h.handle);
+            let new = HandleValue {
+                source: &h.source,
+                handle,
+                extension,
+                verified: h.verified,
+            };
+            seq.serialize_element(&set(VIA, new))?;
+        }
+        for link in &state.links {
+            seq.serialize_element(&set(LINKS, link))?;
+        }
+        for group in &state.group_names {
+            seq.serialize_element(&set(GROUP_NAMES, group))?;
+        }
+        for (key, value) in &state.metadata {
+            seq.serialize_element(&Setting {
+                field: METADATA,
+                key: Some(key),
+                new: value,
+            })?;
+        }
+        for id in &state.conversations {
+            seq.serialize_element(&set(CONVERSATIONS, id))?;
+        }
+        seq.end()
     }
 }
 
@@ -636,41 +661,35 @@ mod tests {
     }
 
     #[test]
-    fn a_state_is_logged_compactly_and_reads_back_as_its_changes() -> serde_json::Result<()> {
+    fn a_state_is_logged_as_its_changes_from_nothing() -> serde_json::Result<()> {
         let mut a = ContactState::default();
         a.fields.insert("displayName".into(), json!("Ada"));
         a.fields.insert(IS_SPAMMER.into(), json!(false));
+        a.fields
+            .insert("address.city".into(), json!("Zürich \"Nord\""));
         a.via = vec![
             handle("email", "a@x.org", true),
             handle("phone", "+16172531000;ext=201", false),
+            handle("custom", "odd;ext=7", false),
         ];
-        a.links = vec!["https://a".into()];
+        a.links = vec!["https://a".into(), "https://a".into()];
         a.group_names.insert("vip".into());
-        a.metadata.insert("plan".into(), json!({"tier": 2}));
+        a.metadata
+            .insert("plan".into(), json!({"tier": 2, "x": [1, null]}));
+        a.metadata.insert("".into(), json!(""));
         a.conversations.insert(Uuid::nil());
         let as_list = a.changes_from(&ContactState::default());
-        let logged = LoggedChanges::from_empty(as_list.clone());
-        assert_eq!(logged, LoggedChanges::State(Box::new(a.clone())));
-        let text = logged.to_json()?;
-        let list_text = LoggedChanges::List(as_list.clone()).to_json()?;
-        assert!(
-            text.len() * 5 < list_text.len() * 3,
-            "{text} vs {list_text}"
-        );
-        let read = LoggedChanges::from_json(serde_json::from_str(&text)?)?;
-        assert_eq!(read.into_changes(), as_list);
-        let read = LoggedChanges::from_json(serde_json::from_str(&list_text)?)?;
-        assert_eq!(read.into_changes(), as_list);
+        let written = LoggedChanges::State(Box::new(a.clone())).to_json()?;
+        let read: Vec<FieldChange> = serde_json::from_str(&written)?;
+        assert_eq!(read, as_list);
         assert_eq!(
-            LoggedChanges::from_json(json!({}))?.into_changes(),
-            Vec::new()
+            LoggedChanges::List(as_list.clone()).to_json()?,
+            serde_json::to_string(&as_list)?
         );
-        let newer = json!({"fields": {"displayName": "Ada"}, "partOfANewerVersion": 1});
-        assert_eq!(
-            LoggedChanges::from_json(newer)?.into_changes(),
-            vec![FieldChange::new("displayName", None, Some(json!("Ada")))]
-        );
-        assert!(LoggedChanges::from_json(json!({"via": "not a list"})).is_err());
+        let mut replayed = ContactState::default();
+        replayed.apply(&read).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(replayed, a);
+        assert_eq!(LoggedChanges::State(Box::default()).to_json()?, "[]");
         Ok(())
     }
 

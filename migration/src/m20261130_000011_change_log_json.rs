@@ -2,7 +2,9 @@
 //! of `jsonb` on PostgreSQL. Nothing queries inside an entry: the server
 //! writes it once and reads it whole, so jsonb's parse into a tree on every
 //! insert was pure cost (a third of a 1,000-row import's log insert). The
-//! values are unchanged; SQLite keeps JSON as text already.
+//! values and their shape are unchanged (a server of the previous release
+//! still running reads and writes the column as before: PostgreSQL casts
+//! its jsonb parameters on assignment); SQLite keeps JSON as text already.
 //!
 //! One `ALTER TABLE ... TYPE json USING changes::json`: PostgreSQL rewrites
 //! the table row by row on disk (memory stays flat whatever its size), under

@@ -181,7 +181,8 @@ impl Change {
     }
 
     /// A contact that now holds `state` and held nothing before (CREATED,
-    /// UNMERGED): logged as the state, compactly.
+    /// UNMERGED): its changes are those from the empty state, written
+    /// straight from the state.
     pub fn whole(kind: ChangeKind, contact_id: Uuid, state: ContactState) -> Self {
         Self {
             changes: LoggedChanges::State(Box::new(state)),
@@ -370,9 +371,7 @@ impl Entry {
             source: ChangeSource::parse(&model.source),
             // Entries are written by this code: a shape it cannot read is
             // shown without its changes rather than failing the page.
-            changes: LoggedChanges::from_json(model.changes)
-                .map(LoggedChanges::into_changes)
-                .unwrap_or_default(),
+            changes: serde_json::from_value(model.changes).unwrap_or_default(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use entity::contact_state::{
     self, conversation_value, group_value, handle_changes, metadata_changes, row_changes,
-    set_changes, FieldChange, LoggedChanges, StateHandle,
+    set_changes, FieldChange, StateHandle,
 };
 use entity::{
     contact, contact_group, contact_group_member, contact_handle, contact_metadata, conversation,
@@ -36,10 +36,7 @@ pub(super) async fn insert_contact<C: ConnectionTrait>(
     model.clone().into_active_model().insert(conn).await?;
     let mut logged = row_changes(None, &model);
     logged.extend(write_related(conn, model.id, changes, false).await?);
-    changes::record(Change {
-        changes: LoggedChanges::from_empty(logged),
-        ..Change::new(ChangeKind::Created, model.id, Vec::new())
-    });
+    changes::record(Change::new(ChangeKind::Created, model.id, logged));
     Ok(model)
 }
 

@@ -110,6 +110,43 @@ pub async fn every_history_replays_to_its_contact(app: &TestApp) {
         let stored = states.remove(id).unwrap();
         assert_eq!(replayed(app, &id.to_string()).await, stored, "contact {id}");
     }
+    every_entry_is_stored_in_the_shape_every_release_reads(app).await;
+}
+
+/// Every stored entry is a JSON array of `{field, key?, old?, new?}`: the
+/// one shape every release reads, so a replica of the previous release
+/// still running during a rolling upgrade shows what this one wrote (a
+/// compact shape it did not know once read as no changes at all).
+async fn every_entry_is_stored_in_the_shape_every_release_reads(app: &TestApp) {
+    let entries = entity::contact_change::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    for entry in entries {
+        let changes = entry.changes.as_array().unwrap_or_else(|| {
+            panic!(
+                "entry {} is not an array: {}",
+                entry.position, entry.changes
+            )
+        });
+        for change in changes {
+            let object = change.as_object().unwrap();
+            assert!(
+                object.get("field").is_some_and(|f| f.is_string()),
+                "{change}"
+            );
+            assert!(
+                object
+                    .keys()
+                    .all(|k| ["field", "key", "old", "new"].contains(&k.as_str())),
+                "{change}"
+            );
+            assert!(
+                object.contains_key("old") || object.contains_key("new"),
+                "{change}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
