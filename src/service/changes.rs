@@ -625,10 +625,9 @@ async fn read_where<C: ConnectionTrait>(
             .await?;
         let got = rows.len() as u64;
         for row in rows {
+            bytes += json_bytes(&row.changes);
             from = Position { seq: row.position };
-            let entry = Entry::of(row);
-            bytes += entry_bytes(&entry);
-            batch.entries.push(entry);
+            batch.entries.push(Entry::of(row));
             if bytes >= PAGE_BYTES {
                 batch.cut = true;
                 return Ok(batch);
@@ -639,23 +638,6 @@ async fn read_where<C: ConnectionTrait>(
         }
     }
     Ok(batch)
-}
-
-/// About what an entry takes in memory and in a response, once its stored
-/// form is expanded into changes (a state becomes one change per value).
-fn entry_bytes(entry: &Entry) -> usize {
-    entry
-        .changes
-        .iter()
-        .map(|c| {
-            let value = |v: &Option<serde_json::Value>| v.as_ref().map_or(0, json_bytes);
-            32 + c.field.len()
-                + c.key.as_ref().map_or(0, String::len)
-                + value(&c.old)
-                + value(&c.new)
-        })
-        .sum::<usize>()
-        + 128
 }
 
 /// About how many bytes a JSON value takes (its texts and a few per item).
