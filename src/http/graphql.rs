@@ -321,6 +321,11 @@ fn finish(
     state
         .metrics
         .observe(operation, outcome, started.elapsed(), trusted);
+    let refused = match outcome {
+        "UNAUTHENTICATED" => Some(StatusCode::UNAUTHORIZED),
+        "FORBIDDEN" => Some(StatusCode::FORBIDDEN),
+        _ => None,
+    };
     // Nothing answered and a retry may succeed: say so in HTTP terms too,
     // for load balancers and clients that retry on 503.
     let retry = matches!(
@@ -333,7 +338,24 @@ fn finish(
             .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
         return http;
     }
-    json(response)
+    // Nothing ran for want of a token or of its scope: say so in HTTP terms.
+    match refused.filter(|_| response.data == async_graphql::Value::Null) {
+        Some(StatusCode::UNAUTHORIZED) => unauthorized(json(response)),
+        Some(status) => (status, json(response)).into_response(),
+        None => json(response),
+    }
+}
+
+/// HTTP 401 with the RFC 6750 challenge: nothing ran because the request
+/// carried no token where one is needed, or one that is not valid (client
+/// interceptors keyed on 401 can then ask for a token).
+fn unauthorized(body: Response) -> Response {
+    let mut http = (StatusCode::UNAUTHORIZED, body).into_response();
+    http.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"contacts-api\""),
+    );
+    http
 }
 
 fn json(response: GqlResponse) -> Response {

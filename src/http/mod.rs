@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -160,6 +160,29 @@ async fn graphql_ws(State(state): State<AppState>, request: axum::extract::Reque
     }
 }
 
+/// Headers a page on an allowed origin may send: the request's own, the
+/// request id, the tracing headers of W3C Trace Context and Baggage and of
+/// Sentry, Apollo's client identification, and the CSRF-prevention headers
+/// (guard::check_content_type).
+const CORS_REQUEST_HEADERS: [&str; 12] = [
+    "content-type",
+    "authorization",
+    graphql::IDEMPOTENCY_KEY,
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "sentry-trace",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+];
+
+/// Response headers a page may read: the request id (to quote in a report)
+/// and when to retry.
+const CORS_EXPOSED_HEADERS: [&str; 2] = ["x-request-id", "retry-after"];
+
 fn cors_layer(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
     if origins.is_empty() {
         return Ok(None);
@@ -180,11 +203,8 @@ fn cors_layer(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
         CorsLayer::new()
             .allow_origin(allow)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([
-                header::CONTENT_TYPE,
-                header::AUTHORIZATION,
-                HeaderName::from_static(graphql::IDEMPOTENCY_KEY),
-            ])
+            .allow_headers(CORS_REQUEST_HEADERS.map(HeaderName::from_static))
+            .expose_headers(CORS_EXPOSED_HEADERS.map(HeaderName::from_static))
             .max_age(Duration::from_secs(3600)),
     ))
 }

@@ -28,7 +28,7 @@ async fn post(app: &TestApp, token: Option<&str>, query: &str, variables: Value)
     let (status, body) = app
         .post_with(&headers, json!({ "query": query, "variables": variables }))
         .await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, crate::common::status_for(&body), "{body}");
     body
 }
 
@@ -294,4 +294,36 @@ async fn token_names_cannot_forge_list_lines() {
     assert!(tokens::create(&app.state.db, &"x".repeat(100), Scope::Read)
         .await
         .is_ok());
+}
+
+#[tokio::test]
+async fn refusals_carry_their_http_status_and_challenge() {
+    use tower::ServiceExt;
+    let app = TestApp::new().await;
+    let read = tokens::create(&app.state.db, "reader", Scope::Read)
+        .await
+        .unwrap();
+    let send = |token: Option<String>, query: &'static str| {
+        let mut request = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request
+            .body(Body::from(json!({ "query": query }).to_string()))
+            .unwrap();
+        app.router.clone().oneshot(request)
+    };
+    // No token, and a made-up one: 401 with RFC 6750's challenge.
+    for token in [None, Some("ct_madeup".to_owned())] {
+        let response = send(token.clone(), QUERY).await.unwrap();
+        assert_eq!(response.status(), 401, "{token:?}");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(challenge.starts_with("Bearer "), "{challenge}");
+    }
+    // A read token writing: 403. Reading: 200.
+    assert_eq!(
+        send(Some(read.clone()), MUTATION).await.unwrap().status(),
+        403
+    );
+    assert_eq!(send(Some(read), QUERY).await.unwrap().status(), 200);
 }

@@ -252,9 +252,11 @@ impl TestApp {
         response["data"].clone()
     }
 
-    /// Posts a document that must fail; returns (code, field, message) of the first error.
+    /// Posts a document that must fail; returns (code, field, message) of the
+    /// first error. The HTTP status must be the one its code calls for.
     pub async fn error(&self, query: &str, variables: Value) -> (String, Option<String>, String) {
-        let response = self.gql(query, variables).await;
+        let (status, response) = self.gql_status(query, variables).await;
+        assert_eq!(status, status_for(&response), "{response:#}");
         let error = &response["errors"][0];
         assert!(error.is_object(), "expected an error: {response:#}");
         (
@@ -339,4 +341,16 @@ pub async fn next_bus_event(
         .await
         .expect("an event in time")
         .expect("the bus is open")
+}
+
+/// The HTTP status a GraphQL response is answered with: 401 or 403 when
+/// nothing ran for want of a token or of its scope, 200 otherwise (the
+/// refusals made before GraphQL have their own tests).
+pub fn status_for(response: &Value) -> StatusCode {
+    let code = response["errors"][0]["extensions"]["code"].as_str();
+    match (code, response["data"].is_null()) {
+        (Some("UNAUTHENTICATED"), true) => StatusCode::UNAUTHORIZED,
+        (Some("FORBIDDEN"), true) => StatusCode::FORBIDDEN,
+        _ => StatusCode::OK,
+    }
 }

@@ -165,6 +165,47 @@ async fn cors_allows_only_the_listed_origins() {
         Some("https://admin.example.com")
     );
     assert_eq!(allowed(&app, "https://evil.example.com").await, None);
+    // What browsers and client libraries add may be sent, and the request id
+    // read back.
+    let sent = "content-type,authorization,idempotency-key,x-request-id,traceparent,tracestate,\
+                baggage,sentry-trace,apollographql-client-name,apollographql-client-version,\
+                apollo-require-preflight,x-apollo-operation-name";
+    let request = Request::options("/graphql")
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", sent)
+        .body(Body::empty())
+        .unwrap();
+    let response = {
+        use tower::ServiceExt;
+        app.router.clone().oneshot(request).await.unwrap()
+    };
+    let allowed_headers = response.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for header in sent.split(',') {
+        assert!(
+            allowed_headers.contains(header),
+            "{header} in {allowed_headers}"
+        );
+    }
+    let request = Request::post("/graphql")
+        .header("origin", "https://app.example.com")
+        .header("content-type", "application/json")
+        .header("x-request-id", "trace-me-42")
+        .body(Body::from(r#"{"query":"{ contacts { totalCount } }"}"#))
+        .unwrap();
+    let response = {
+        use tower::ServiceExt;
+        app.router.clone().oneshot(request).await.unwrap()
+    };
+    assert_eq!(response.headers()["x-request-id"], "trace-me-42");
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(exposed.contains("x-request-id"), "{exposed}");
     let closed = TestApp::new().await;
     assert_eq!(allowed(&closed, "https://app.example.com").await, None);
 }
