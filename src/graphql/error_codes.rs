@@ -61,6 +61,11 @@ pub fn classify(error: &mut ServerError) {
             ("LIMIT_EXCEEDED", None)
         } else if let Some(arg) = quoted_after(message, "argument \"") {
             ("BAD_USER_INPUT", Some(arg))
+        } else if let Some(name) = undefined_variable(message) {
+            // Raised at execution (with a path) for an input object argument
+            // whose variable was never sent: the client's mistake, named as
+            // the place in the request body it should be.
+            ("BAD_USER_INPUT", Some(format!("variables.{name}")))
         } else if error.path.is_empty() || message.starts_with("Failed to parse") {
             // No path: the document or its variables were rejected before execution.
             ("BAD_USER_INPUT", None)
@@ -106,8 +111,31 @@ fn set(error: &mut ServerError, code: &str, field: Option<String>) {
     }
 }
 
+/// The variable of async-graphql's "Variable NAME is not defined." (the
+/// message both validation and execution give a variable the request does
+/// not carry).
+fn undefined_variable(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("Variable ")?
+        .strip_suffix(" is not defined.")
+        .filter(|name| !name.is_empty() && !name.contains(char::is_whitespace))
+}
+
 fn quoted_after(message: &str, marker: &str) -> Option<String> {
     let start = message.find(marker)? + marker.len();
     let end = message[start..].find('"')?;
     Some(message[start..start + end].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_undefined_variable_is_named() {
+        assert_eq!(undefined_variable("Variable i is not defined."), Some("i"));
+        assert_eq!(undefined_variable("Variable  is not defined."), None);
+        assert_eq!(undefined_variable("Variable a b is not defined."), None);
+        assert_eq!(undefined_variable("Something else."), None);
+    }
 }

@@ -127,3 +127,25 @@ async fn nul_in_lookups_and_cursors_is_bad_input() {
         ("BAD_USER_INPUT", Some("after"))
     );
 }
+
+#[tokio::test]
+async fn a_variable_the_request_does_not_carry_is_bad_input_naming_it() {
+    let app = TestApp::new().await;
+    for (query, name) in [
+        // An input object argument: async-graphql notices only at execution.
+        (
+            "mutation($i: CreateContactInput!) { createContact(input: $i) { id } }",
+            "variables.i",
+        ),
+        // A scalar: refused by validation.
+        (
+            "query($n: Int!) { contacts(first: $n) { totalCount } }",
+            "variables.n",
+        ),
+    ] {
+        let (code, field, message) = app.error(query, json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{query}: {message}");
+        assert_eq!(field.as_deref(), Some(name), "{query}: {message}");
+    }
+    assert_eq!(app.sql_count("SELECT count(*) AS n FROM contacts").await, 0);
+}
