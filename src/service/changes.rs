@@ -521,6 +521,10 @@ const LAST_TAKEN: &str = "CASE WHEN is_called THEN last_value ELSE 0 END";
 /// - then (after: the subquery depends on `L`) the announcing locks: a write
 ///   that took a position up to `L` announced a key below that position
 ///   before taking it, so while it runs the bound stays under it.
+///
+/// A key is this schema's when its bits above the 46 of position are the
+/// base's (compared shifted: `LOCK_BASE + 2^46` overflows a bigint for a
+/// schema whose 16 hash bits are all set).
 fn horizon_sql() -> String {
     format!(
         "SELECT LEAST(s.taken, ( \
@@ -528,8 +532,7 @@ fn horizon_sql() -> String {
            FROM pg_locks l \
            WHERE s.taken IS NOT NULL AND l.locktype = 'advisory' AND l.objsubid = 1 \
              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             AND ((l.classid::bigint << 32) | l.objid::bigint) >= {LOCK_BASE} \
-             AND ((l.classid::bigint << 32) | l.objid::bigint) < {LOCK_BASE} + (1::bigint << 46) \
+             AND (((l.classid::bigint << 32) | l.objid::bigint) >> 46) = ({LOCK_BASE} >> 46) \
          )) AS horizon \
          FROM (SELECT {LAST_TAKEN} AS taken FROM contact_changes_position_seq) AS s"
     )

@@ -70,16 +70,7 @@ impl Store {
         match std::env::var("TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
                 let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
-                let admin = Database::connect(&admin_url)
-                    .await
-                    .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL");
-                admin
-                    .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
-                    .await
-                    .expect("create test schema");
-                let sep = if admin_url.contains('?') { '&' } else { '?' };
-                let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
-                (url, Store::Postgres { admin_url, schema })
+                Self::create_schema(admin_url, schema).await
             }
             _ => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -87,6 +78,20 @@ impl Store {
                 (url, Store::Sqlite(dir))
             }
         }
+    }
+
+    /// A fresh PostgreSQL schema of this name, and its URL.
+    pub async fn create_schema(admin_url: String, schema: String) -> (String, Self) {
+        let admin = Database::connect(&admin_url)
+            .await
+            .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .expect("create test schema");
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        (url, Store::Postgres { admin_url, schema })
     }
 }
 
