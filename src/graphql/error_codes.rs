@@ -62,9 +62,9 @@ pub fn classify(error: &mut ServerError) {
         } else if let Some(arg) = quoted_after(message, "argument \"") {
             ("BAD_USER_INPUT", Some(arg))
         } else if let Some(name) = undefined_variable(message) {
-            // Raised at execution (with a path) for an input object argument
-            // whose variable was never sent: the client's mistake, named as
-            // the place in the request body it should be.
+            // A variable the request never sent (found by validation for a
+            // scalar, at execution, with a path, for an input object): the
+            // client's mistake, named as the place in the body it belongs.
             ("BAD_USER_INPUT", Some(format!("variables.{name}")))
         } else if error.path.is_empty() || message.starts_with("Failed to parse") {
             // No path: the document or its variables were rejected before execution.
