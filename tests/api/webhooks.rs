@@ -284,14 +284,16 @@ async fn a_slow_endpoint_does_not_hold_up_another() {
     tokio::spawn(async move { axum::serve(listener, slow).await });
     let fast_port = free_port();
     let fast = receiver(fast_port, StatusCode::NO_CONTENT).await;
+    let mut hooks = Vec::new();
     for port in [slow_port, fast_port] {
-        webhooks::create(
+        let hook = webhooks::create(
             &app.state.db,
             &format!("http://127.0.0.1:{port}/hook"),
             &ChangeKind::ALL,
         )
         .await
         .unwrap();
+        hooks.push(hook.id);
     }
     for i in 0..3 {
         app.create(json!({ "displayName": format!("F{i}") })).await;
@@ -308,4 +310,11 @@ async fn a_slow_endpoint_does_not_hold_up_another() {
         !slow_answered.load(std::sync::atomic::Ordering::SeqCst),
         "the fast endpoint's deliveries came only after the slow one answered"
     );
+    // Nor after the slow one's first attempt gave up (the client's timeout
+    // is shorter than the slow answer): that attempt is still in flight,
+    // so none of the slow endpoint's attempts is logged yet.
+    let slow_attempts = webhooks::deliveries(&app.state.db, hooks[0], 100)
+        .await
+        .unwrap();
+    assert!(slow_attempts.is_empty(), "{slow_attempts:?}");
 }
