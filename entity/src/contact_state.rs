@@ -154,7 +154,7 @@ impl LoggedChanges {
     }
 
     /// The changes themselves, in the API's order.
-    pub fn into_changes(self) -> Vec<FieldChange> {
+    fn into_changes(self) -> Vec<FieldChange> {
         match self {
             Self::List(list) => list,
             Self::State(state) => state.changes_from(&ContactState::default()),
