@@ -13,8 +13,7 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -33,7 +32,10 @@ pub(super) async fn insert_contact<C: ConnectionTrait>(
 ) -> AppResult<contact::Model> {
     let model = new_contact(changes, now());
     ensure_external_id_free(conn, &model, changes).await?;
-    model.clone().into_active_model().insert(conn).await?;
+    // The row is in hand: nothing to read back.
+    contact::Entity::insert(model.clone().into_active_model())
+        .exec_without_returning(conn)
+        .await?;
     let mut logged = row_changes(None, &model);
     logged.extend(write_related(conn, model.id, changes, false).await?);
     changes::record(Change::new(ChangeKind::Created, model.id, logged));

@@ -42,3 +42,31 @@ async fn a_page_costs_a_constant_number_of_statements() {
         "token check + page query + via + metadata + groupNames"
     );
 }
+
+/// A create with two handles costs one statement per step it needs: the
+/// token check, the contact row, the handles' owners, the handles, the log
+/// entry. No row is read back after it is written (SeaORM does that with a
+/// second statement unless told to use RETURNING), on either database.
+#[tokio::test]
+async fn a_create_costs_one_statement_per_step() {
+    let app = TestApp::new().await;
+    let mutation = "mutation($input: CreateContactInput!) { createContact(input: $input) { id } }";
+    let mut counts = Vec::new();
+    for i in 0..3 {
+        let input = json!({
+            "displayName": format!("Person {i}"),
+            "via": [
+                { "source": "email", "handle": format!("p{i}@example.org") },
+                { "source": "phone", "handle": format!("+1 415 555 01{i:02}") }
+            ]
+        });
+        app.take_statement_count();
+        app.data(mutation, json!({ "input": input })).await;
+        counts.push(app.take_statement_count());
+    }
+    assert_eq!(
+        counts,
+        [5, 5, 5],
+        "token check + contact + handles' owners + handles + log entry"
+    );
+}
