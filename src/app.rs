@@ -152,6 +152,7 @@ pub async fn assemble(
             max_depth: config.max_depth,
             max_complexity: config.max_complexity,
             introspection: !config.disable_introspection,
+            trusted_documents: config.trusted_documents,
             bounds: DocumentBounds {
                 max_bytes: config.max_document_bytes,
                 max_fields: config.max_fields,
@@ -208,6 +209,7 @@ pub async fn assemble(
             cors_origins: config.cors_origins.clone(),
             allowed_hosts: config.allowed_hosts.clone(),
             client_ip_header: config.client_ip_header.clone(),
+            max_batch_operations: usize::from(config.max_batch_operations),
         }),
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),

@@ -178,6 +178,13 @@ pub struct Config {
     #[arg(long, env = "CONTACTS_DISABLE_INTROSPECTION", global = true)]
     pub disable_introspection: bool,
 
+    /// Run only registered documents (`contacts-api documents register`),
+    /// sent as text or by their persisted-query hash; anything else is
+    /// FORBIDDEN, and clients cannot register hashes of their own. For
+    /// production apps whose documents are known at build time.
+    #[arg(long, env = "CONTACTS_TRUSTED_DOCUMENTS", global = true)]
+    pub trusted_documents: bool,
+
     /// Origins browsers may call the API from (repeatable; * for any). None:
     /// same-origin only.
     #[arg(
@@ -261,6 +268,20 @@ pub struct Config {
         global = true
     )]
     pub max_root_fields: usize,
+
+    /// Most operations in one batched POST (a JSON array of requests, as
+    /// Apollo's BatchHttpLink sends); 0 turns batching off. A batch runs
+    /// its operations in order, each authorised and bounded on its own;
+    /// it counts as that many requests against the rate limits and has one
+    /// body limit and one --request-timeout.
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_BATCH_OPERATIONS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u16).range(0..=100),
+        global = true
+    )]
+    pub max_batch_operations: u16,
 
     /// Most aliased fields in a document, fragments expanded (LIMIT_EXCEEDED beyond).
     #[arg(

@@ -66,6 +66,12 @@ pub enum AppError {
     /// cursor.
     #[error("{message}")]
     CursorExpired { field: String, message: String },
+    /// A request named a persisted query by its hash alone and this server
+    /// does not know it (PERSISTED_QUERY_NOT_FOUND, Apollo's protocol): send
+    /// the hash with the document's text. The message is the one Apollo's
+    /// PersistedQueryLink matches.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
     /// The database's storage is full (SQLite's SQLITE_FULL, PostgreSQL's
     /// disk_full): the write was rolled back. INTERNAL_SERVER_ERROR, reason
     /// STORAGE_FULL (HTTP 503): an operator must free space; reads still work.
@@ -119,6 +125,7 @@ impl AppError {
             | Self::ServerBusy(_)
             | Self::RateLimited(_) => "LIMIT_EXCEEDED",
             Self::CursorExpired { .. } => "CURSOR_EXPIRED",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::Internal(_) | Self::Unavailable(_) | Self::StorageFull => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -201,6 +208,7 @@ impl Clone for AppError {
             Self::KeyInUse => Self::KeyInUse,
             Self::StorageFull => Self::StorageFull,
             Self::ResponseLost => Self::ResponseLost,
+            Self::PersistedQueryNotFound => Self::PersistedQueryNotFound,
             Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
             Self::Forbidden(m) => Self::Forbidden(m.clone()),
             Self::LimitExceeded(m) => Self::LimitExceeded(m.clone()),

@@ -54,6 +54,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(command) => {
             contacts_api::cli::token::run(&cli.config, command, &mut std::io::stdout()).await
         }
+        Command::Documents(command) => {
+            contacts_api::cli::documents::run(&cli.config, command, &mut std::io::stdout()).await
+        }
         Command::Webhook(command) => {
             contacts_api::cli::webhook::run(&cli.config, command, &mut std::io::stdout()).await
         }

@@ -17,5 +17,6 @@ pub mod handle_move;
 pub mod idempotency_key;
 pub mod merge_record;
 pub mod text_keys;
+pub mod trusted_document;
 pub mod webhook;
 pub mod webhook_delivery;

@@ -15,6 +15,7 @@ mod m20261130_000008_text_keys;
 mod m20261130_000009_change_log;
 mod m20261130_000010_webhooks;
 mod m20261130_000011_change_log_json;
+mod m20261130_000012_trusted_documents;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_change_log::Migration),
             Box::new(m20261130_000010_webhooks::Migration),
             Box::new(m20261130_000011_change_log_json::Migration),
+            Box::new(m20261130_000012_trusted_documents::Migration),
         ]
     }
 }

@@ -29,6 +29,10 @@ pub enum Command {
     /// change log), and show their delivery log.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Register or list the GraphQL documents an app sends (persisted
+    /// queries; all that runs under --trusted-documents).
+    #[command(subcommand)]
+    Documents(DocumentsCommand),
     /// Print the GraphQL schema (SDL, sorted) without touching a database.
     ExportSchema {
         /// Write to this file instead of standard output.
@@ -56,6 +60,21 @@ pub enum TokenCommand {
         /// The token's name.
         name: String,
     },
+}
+
+/// `contacts-api documents ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum DocumentsCommand {
+    /// Register every document of a manifest, in one transaction: Apollo's
+    /// persisted query manifest, or a JSON object of SHA-256 hash to
+    /// document text (graphql-codegen's persisted-documents.json). Prints
+    /// how many were new.
+    Register {
+        /// The manifest file.
+        manifest: std::path::PathBuf,
+    },
+    /// List registered documents: hash, name, registration time.
+    List,
 }
 
 /// `contacts-api webhook ...`.

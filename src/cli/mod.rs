@@ -1,6 +1,7 @@
 //! The command line: its arguments, and the work it does besides serving.
 
 pub mod args;
+pub mod documents;
 pub mod import;
 pub mod import_command;
 mod progress;

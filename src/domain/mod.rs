@@ -7,6 +7,7 @@ mod handle;
 mod identity;
 mod metadata;
 pub mod numbers;
+pub mod persisted;
 pub mod phone;
 mod search;
 pub mod token;

@@ -67,6 +67,30 @@ fn operation<'a>(
     }
 }
 
+/// The first variable the selected operation requires (a non-null type
+/// without a default) that `variables` does not carry, or carries as null:
+/// a request error found before execution (GraphQL, "Coercing Variable
+/// Values"), named `variables.NAME`. Values of the wrong type are left to
+/// validation, which names them.
+pub fn missing_variable(
+    doc: &ExecutableDocument,
+    name: Option<&str>,
+    variables: &async_graphql::Variables,
+) -> Option<String> {
+    let op = operation(doc, name)?;
+    op.variable_definitions
+        .iter()
+        .map(|definition| &definition.node)
+        .find(|definition| {
+            !definition.var_type.node.nullable
+                && definition.default_value.is_none()
+                && variables
+                    .get(definition.name.node.as_str())
+                    .is_none_or(|value| *value == async_graphql::Value::Null)
+        })
+        .map(|definition| definition.name.node.to_string())
+}
+
 /// Checks that `principal` may run the operation. An operation that cannot be
 /// picked out is left for the executor to reject with its own message.
 pub fn authorize(

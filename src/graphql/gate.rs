@@ -11,6 +11,7 @@ use async_graphql::{Request, ServerError};
 use super::access::{self, Principal};
 use super::bounds::DocumentBounds;
 use super::documents::Documents;
+use super::persisted::Persisted;
 use super::state::RequestSlots;
 use crate::domain::numbers;
 use crate::error::AppError;
@@ -44,14 +45,16 @@ pub struct Gate {
     documents: Documents,
     bounds: DocumentBounds,
     introspection: bool,
+    persisted: Persisted,
 }
 
 impl Gate {
-    pub fn new(bounds: DocumentBounds, introspection: bool) -> Self {
+    pub fn new(bounds: DocumentBounds, introspection: bool, persisted: Persisted) -> Self {
         Self {
             documents: Documents::default(),
             bounds,
             introspection,
+            persisted,
         }
     }
 
@@ -68,6 +71,11 @@ impl Gate {
                 "no caller was identified for this operation".into(),
             )));
         };
+        // A persisted query's text first: the bounds apply to it as sent.
+        self.persisted
+            .resolve(request)
+            .await
+            .map_err(|e| server_error(&e))?;
         self.bounds
             .check_size(&request.query)
             .map_err(|e| server_error(&e))?;
@@ -78,8 +86,17 @@ impl Gate {
             request.set_parsed_query(doc);
         }
         let name = request.operation_name.clone();
+        // Lent out while the parsed document is borrowed; given back below
+        // (an early return refuses the request, which then never runs).
+        let variables = std::mem::take(&mut request.variables);
         let doc = request.parsed_query()?;
         access::authorize(&principal, doc, name.as_deref()).map_err(|e| server_error(&e))?;
+        if let Some(missing) = access::missing_variable(doc, name.as_deref(), &variables) {
+            return Err(server_error(&AppError::bad_input(
+                format!("variables.{missing}"),
+                format!("variables.{missing}: required by the operation and not given"),
+            )));
+        }
         // The schema answers such fields with null; say why instead.
         if !self.introspection && access::introspects(doc, name.as_deref()) {
             return Err(server_error(&AppError::BadUserInput {
@@ -92,6 +109,7 @@ impl Gate {
             operation_type: access::operation_type(doc, name.as_deref()),
             label: name.or_else(|| access::operation_label(doc)),
         };
+        request.variables = variables;
         request.data.insert(principal);
         request.data.insert(RequestSlots::default());
         Ok(admitted)

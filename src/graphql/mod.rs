@@ -12,6 +12,7 @@ pub mod input;
 pub mod loader;
 mod mutation;
 pub mod pagination;
+mod persisted;
 mod query;
 pub mod state;
 mod subscription;
@@ -33,6 +34,7 @@ use access::Principal;
 use bounds::DocumentBounds;
 use gate::{Admitted, Gate, SessionPrincipal};
 use idempotent::Idempotency;
+use persisted::Persisted;
 
 use crate::error::AppError;
 use crate::service::idempotency::KeyPolicy;
@@ -44,9 +46,13 @@ const MAX_DIRECTIVES_PER_FIELD: usize = 8;
 pub use error_codes::server_error;
 pub use state::GqlState;
 
+/// What can be read: contacts (by id, selector or page), the change log,
+/// and the values the schema accepts.
 #[derive(MergedObject, Default)]
 pub struct Query(query::ContactQuery, query::ChangeQuery);
 
+/// What can be written: each mutation is one transaction, retried on
+/// contention, logged in the change log, and announced after its commit.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::ContactMutation,
@@ -54,6 +60,8 @@ pub struct Mutation(
     mutation::MergeMutation,
 );
 
+/// Live changes, over the WebSocket at /graphql/ws (graphql-transport-ws,
+/// or the older graphql-ws protocol).
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(subscription::ContactSubscription);
 
@@ -221,6 +229,8 @@ pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub introspection: bool,
+    /// Only registered documents run (see persisted.rs).
+    pub trusted_documents: bool,
     pub bounds: DocumentBounds,
     pub request_timeout: Duration,
     pub idempotency: KeyPolicy,
@@ -249,7 +259,11 @@ pub fn build_schema(state: GqlState, limits: Limits) -> AppSchema {
             .data(loader::DbLoader::new_loader(state.db.clone()))
             .data(state.clone())
             .finish(),
-        gate: Arc::new(Gate::new(limits.bounds, limits.introspection)),
+        gate: Arc::new(Gate::new(
+            limits.bounds,
+            limits.introspection,
+            Persisted::new(state.db.clone(), limits.trusted_documents),
+        )),
         keys: Idempotency {
             db: state.db.clone(),
             policy: limits.idempotency,

@@ -1,13 +1,14 @@
-//! POST /graphql: the header checks, authentication before the body is
-//! read, a bounded body, then the gate and execution within the time limit,
-//! counted.
+//! GraphQL over HTTP: POST /graphql (the header checks, authentication
+//! before the body is read, a bounded body) and GET /graphql with the
+//! request in the query string (queries only), then the gate and execution
+//! within the time limit, counted, answered in the media type the client
+//! accepts (media.rs) with the status GraphQL over HTTP gives it.
 
 use std::net::IpAddr;
 use std::time::Instant;
 
 use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchResponse, Response as GqlResponse};
-use async_graphql_axum::GraphQLResponse;
+use async_graphql::{BatchRequest, Response as GqlResponse};
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -17,7 +18,8 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::body::BodyError;
 use super::guard::{self, RateKey};
-use super::AppState;
+use super::media::{self, Media};
+use super::{params, AppState};
 use crate::domain::numbers;
 use crate::error::AppError;
 use crate::graphql::access::Principal;
@@ -30,42 +32,80 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// At most one large request per core is parsed and executed at a time.
 const LARGE_BODY_BYTES: usize = 64 * 1024;
 
+/// The media types a GraphQL response is sent as.
+pub const RESPONSE_MEDIA: [Media; 2] = [Media::GraphQlResponse, Media::Json];
+
 pub async fn post(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     let started = Instant::now();
-    if state.health.is_down() {
-        return unavailable(&state, started);
-    }
     let (parts, body) = request.into_parts();
-    let principal = match caller(&state, &parts, started).await {
+    let Some(media) = media::negotiate(&parts.headers, &RESPONSE_MEDIA) else {
+        return not_acceptable(&state, started);
+    };
+    if state.health.is_down() {
+        return unavailable(&state, media, started);
+    }
+    let principal = match caller(&state, &parts, media, started, true).await {
         Ok(principal) => principal,
         Err(refusal) => return *refusal,
     };
-    let (request, permit) = match read_request(&state, &parts, body, started).await {
+    let (request, permit) = match read_request(&state, &parts, body, media, started).await {
         Ok(read) => read,
         Err(refusal) => return *refusal,
     };
-    let trusted = principal != Principal::Visitor;
-    let (label, mut response) = run(&state, request, principal, permit, started).await;
-    if reason(&response) == Some("SERVER_BUSY") && !state.health.probe(&state.db).await {
-        // Not busy: the database is gone (see service::health).
-        response = error_response(&AppError::Unavailable(sea_orm::DbErr::Custom(
-            "the database does not accept connections".into(),
-        )));
+    match request {
+        BatchRequest::Single(request) => {
+            answer(
+                &state,
+                request,
+                principal,
+                permit,
+                media,
+                started,
+                Method::Post,
+            )
+            .await
+        }
+        BatchRequest::Batch(requests) => {
+            answer_batch(&state, &parts, requests, principal, permit, media, started).await
+        }
     }
-    finish(&state, label.as_deref(), response, started, trusted)
 }
 
-/// Who is calling, from the headers alone (Host, Content-Type, rates, the
-/// token), before a byte of the body is read: a bad token or a foreign page
-/// costs the server no memory.
-async fn caller(
+/// A batch (a JSON array of requests): at most --max-batch-operations, no
+/// Idempotency-Key (it names one operation), counted as that many requests
+/// against the rate limits before any runs; then each is admitted and run
+/// in order, within the one --request-timeout, and answered as an array.
+async fn answer_batch(
     state: &AppState,
     parts: &Parts,
+    requests: Vec<async_graphql::Request>,
+    principal: Principal,
+    permit: Option<OwnedSemaphorePermit>,
+    media: Media,
     started: Instant,
-) -> Result<Principal, Box<Response>> {
-    let open = state.check_host(&parts.headers, &parts.uri).await?;
-    if let Err((status, error)) = guard::check_content_type(&parts.headers) {
-        return Err(Box::new(refuse(state, status, &error, started)));
+) -> Response {
+    let max = state.settings.max_batch_operations;
+    let refusal = if requests.is_empty() {
+        Some(AppError::bad_input("body", "body: an empty batch"))
+    } else if requests.len() > max {
+        Some(AppError::LimitExceeded(if max == 0 {
+            "batched requests are turned off on this server (--max-batch-operations 0)".into()
+        } else {
+            format!(
+                "at most {max} operations per batch (--max-batch-operations), {} sent",
+                requests.len()
+            )
+        }))
+    } else if parts.headers.contains_key(IDEMPOTENCY_KEY) {
+        Some(AppError::bad_input(
+            IDEMPOTENCY_KEY,
+            "Idempotency-Key names one operation: send the mutation alone, not in a batch",
+        ))
+    } else {
+        None
+    };
+    if let Some(error) = refusal {
+        return refuse(state, StatusCode::BAD_REQUEST, &error, media, started);
     }
     let authorization = parts.headers.get(header::AUTHORIZATION);
     let address = guard::client_address(
@@ -73,7 +113,144 @@ async fn caller(
         &parts.extensions,
         state.settings.client_ip_header.as_deref(),
     );
-    if let Some(refusal) = rate_limited(state, address, authorization, open, started) {
+    let open = principal == Principal::Open;
+    // The first was counted with the headers (caller).
+    for _ in 1..requests.len() {
+        if let Some(refusal) = rate_limited(state, address, authorization, open, media, started) {
+            return refusal;
+        }
+    }
+    let trusted = principal != Principal::Visitor;
+    let mut bodies = Vec::with_capacity(requests.len());
+    for request in requests {
+        let (label, response) = match run(
+            state,
+            request,
+            principal.clone(),
+            None,
+            started,
+            Method::Post,
+        )
+        .await
+        {
+            Ran::Done(label, response) => (label, response),
+            Ran::NotOverGet(error) => (None, error_response(&error)),
+        };
+        observe(state, label.as_deref(), &response, started, trusted);
+        match body_of(&response) {
+            Ok(body) => bodies.push(body),
+            Err(refusal) => return refusal,
+        }
+    }
+    drop(permit);
+    let mut body =
+        Vec::with_capacity(bodies.iter().map(Vec::len).sum::<usize>() + bodies.len() + 1);
+    body.push(b'[');
+    for (i, one) in bodies.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(one);
+    }
+    body.push(b']');
+    ([(header::CONTENT_TYPE, media.content_type())], body).into_response()
+}
+
+/// GET /graphql with `query`, `variables`, `operationName` and `extensions`
+/// in the query string, for a client that accepts JSON (mod.rs sends
+/// browsers the playground): queries only; a mutation answers 405 with
+/// `Allow: POST`.
+pub async fn get(state: AppState, parts: Parts, media: Media) -> Response {
+    let started = Instant::now();
+    if state.health.is_down() {
+        return unavailable(&state, media, started);
+    }
+    let principal = match caller(&state, &parts, media, started, false).await {
+        Ok(principal) => principal,
+        Err(refusal) => return *refusal,
+    };
+    let request = match params::from_query_string(parts.uri.query().unwrap_or("")) {
+        Ok(request) => request,
+        Err(error) => return refuse(&state, StatusCode::BAD_REQUEST, &error, media, started),
+    };
+    answer(
+        &state,
+        request,
+        principal,
+        None,
+        media,
+        started,
+        Method::Get,
+    )
+    .await
+}
+
+/// How the request came: GET runs queries only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
+/// Runs an admitted caller's request and answers it.
+async fn answer(
+    state: &AppState,
+    request: async_graphql::Request,
+    principal: Principal,
+    permit: Option<OwnedSemaphorePermit>,
+    media: Media,
+    started: Instant,
+    method: Method,
+) -> Response {
+    let trusted = principal != Principal::Visitor;
+    let (label, mut response) = match run(state, request, principal, permit, started, method).await
+    {
+        Ran::Done(label, response) => (label, response),
+        Ran::NotOverGet(error) => {
+            let mut http = refuse(
+                state,
+                StatusCode::METHOD_NOT_ALLOWED,
+                &error,
+                media,
+                started,
+            );
+            http.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return http;
+        }
+    };
+    if reason(&response) == Some("SERVER_BUSY") && !state.health.probe(&state.db).await {
+        // Not busy: the database is gone (see service::health).
+        response = error_response(&AppError::Unavailable(sea_orm::DbErr::Custom(
+            "the database does not accept connections".into(),
+        )));
+    }
+    finish(state, label.as_deref(), response, media, started, trusted)
+}
+
+/// Who is calling, from the headers alone (Host, Content-Type of a POST,
+/// rates, the token), before a byte of the body is read: a bad token or a
+/// foreign page costs the server no memory.
+async fn caller(
+    state: &AppState,
+    parts: &Parts,
+    media: Media,
+    started: Instant,
+    has_body: bool,
+) -> Result<Principal, Box<Response>> {
+    let open = state.check_host(&parts.headers, &parts.uri, media).await?;
+    if has_body {
+        if let Err((status, error)) = guard::check_content_type(&parts.headers) {
+            return Err(Box::new(refuse(state, status, &error, media, started)));
+        }
+    }
+    let authorization = parts.headers.get(header::AUTHORIZATION);
+    let address = guard::client_address(
+        &parts.headers,
+        &parts.extensions,
+        state.settings.client_ip_header.as_deref(),
+    );
+    if let Some(refusal) = rate_limited(state, address, authorization, open, media, started) {
         return Err(Box::new(refusal));
     }
     match authorization {
@@ -85,13 +262,14 @@ async fn caller(
                 // Made-up tokens count against the address they come from.
                 if let (Some(address), AppError::Unauthenticated(_)) = (address, &error) {
                     if let Err(wait) = state.rates.failed(address) {
-                        return Err(Box::new(too_many(state, wait, started)));
+                        return Err(Box::new(too_many(state, wait, media, started)));
                     }
                 }
                 Err(Box::new(finish(
                     state,
                     None,
                     error_response(&error),
+                    media,
                     started,
                     false,
                 )))
@@ -108,8 +286,9 @@ async fn read_request(
     state: &AppState,
     parts: &Parts,
     body: axum::body::Body,
+    media: Media,
     started: Instant,
-) -> Result<(async_graphql::Request, Option<OwnedSemaphorePermit>), Box<Response>> {
+) -> Result<(BatchRequest, Option<OwnedSemaphorePermit>), Box<Response>> {
     let body = match state.body.read(&parts.headers, body).await {
         Ok(body) => body,
         Err(BodyError::Aborted) => return Err(Box::new(StatusCode::BAD_REQUEST.into_response())),
@@ -118,7 +297,7 @@ async fn read_request(
             error,
             retry_after,
         }) => {
-            let mut response = refuse(state, status, &error, started);
+            let mut response = refuse(state, status, &error, media, started);
             if let Some(seconds) = retry_after {
                 response
                     .headers_mut()
@@ -146,15 +325,42 @@ async fn read_request(
         field: None,
         message: format!("the body must be a JSON GraphQL request: {e}"),
     });
-    match decoded.map(|request| with_header_key(&parts.headers, request)) {
+    let decoded = decoded.and_then(|request| {
+        let missing = match &request {
+            BatchRequest::Single(one) => lacks_query(one),
+            BatchRequest::Batch(all) => all.iter().any(lacks_query),
+        };
+        if missing {
+            return Err(AppError::bad_input(
+                "query",
+                "query: missing (a request needs a query, or a persisted query's hash in \
+                 extensions.persistedQuery)",
+            ));
+        }
+        Ok(request)
+    });
+    let decoded = decoded.map(|request| match request {
+        BatchRequest::Single(request) => {
+            BatchRequest::Single(with_header_key(&parts.headers, request))
+        }
+        batch => batch,
+    });
+    match decoded {
         Ok(request) => Ok((request, permit)),
         Err(error) => Err(Box::new(refuse(
             state,
             StatusCode::BAD_REQUEST,
             &error,
+            media,
             started,
         ))),
     }
+}
+
+/// A request with neither a document nor a persisted query's hash: its
+/// parameters are wrong (400 whatever the media type), not its document.
+fn lacks_query(request: &async_graphql::Request) -> bool {
+    request.query.is_empty() && !request.extensions.contains_key("persistedQuery")
 }
 
 /// Hands the `Idempotency-Key` header values to the schema, which checks
@@ -181,10 +387,11 @@ pub(super) fn rate_limited(
     address: Option<IpAddr>,
     authorization: Option<&HeaderValue>,
     open: bool,
+    media: Media,
     started: Instant,
 ) -> Option<Response> {
     if let Some(wait) = address.and_then(|a| state.rates.penalty(a)) {
-        return Some(too_many(state, wait, started));
+        return Some(too_many(state, wait, media, started));
     }
     let key = match authorization.and_then(|v| v.to_str().ok()) {
         Some(value) => RateKey::Token(Sha256::digest(value.trim().as_bytes()).into()),
@@ -198,13 +405,18 @@ pub(super) fn rate_limited(
         .rates
         .check(key)
         .err()
-        .map(|wait| too_many(state, wait, started))
+        .map(|wait| too_many(state, wait, media, started))
 }
 
 /// HTTP 429 with Retry-After.
-fn too_many(state: &AppState, wait: std::time::Duration, started: Instant) -> Response {
+fn too_many(
+    state: &AppState,
+    wait: std::time::Duration,
+    media: Media,
+    started: Instant,
+) -> Response {
     let (status, error, seconds) = guard::too_many(wait);
-    let mut response = refuse(state, status, &error, started);
+    let mut response = refuse(state, status, &error, media, started);
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -222,7 +434,8 @@ async fn run(
     principal: Principal,
     permit: Option<OwnedSemaphorePermit>,
     started: Instant,
-) -> (Option<String>, GqlResponse) {
+    method: Method,
+) -> Ran {
     let limit = state.settings.request_timeout;
     let deadline = tokio::time::Instant::from_std(started) + limit;
     let timed_out = |mutation: bool| {
@@ -240,10 +453,20 @@ async fn run(
         match tokio::time::timeout_at(deadline, state.schema.admit(&mut request, Some(principal)))
             .await
         {
-            Err(_) => return (None, timed_out(false)),
-            Ok(Err(error)) => return (None, GqlResponse::from_errors(vec![error])),
+            Err(_) => return Ran::Done(None, timed_out(false)),
+            Ok(Err(error)) => return Ran::Done(None, GqlResponse::from_errors(vec![error])),
             Ok(Ok(admitted)) => admitted,
         };
+    // A GET must be safe (RFC 9110): it runs no mutation, and a
+    // subscription has no stream over plain HTTP.
+    if method == Method::Get && admitted.operation_type != Some(OperationType::Query) {
+        return Ran::NotOverGet(AppError::BadUserInput {
+            field: None,
+            message: "GET runs queries only: send mutations with POST, and subscriptions over \
+                      the WebSocket at /graphql/ws"
+                .into(),
+        });
+    }
     let schema = state.schema.clone();
     let run_as = admitted.clone();
     // Tracked, so that shutdown waits for a mutation that outran its client.
@@ -265,23 +488,62 @@ async fn run(
             timed_out(mutation)
         }
     };
-    (admitted.label, response)
+    Ran::Done(admitted.label, response)
+}
+
+/// What running a request came to.
+enum Ran {
+    /// The operation's label (for metrics) and the GraphQL response.
+    Done(Option<String>, GqlResponse),
+    /// A mutation or subscription sent with GET: 405.
+    NotOverGet(AppError),
 }
 
 /// Answers a refusal made before the request reached GraphQL.
-fn refuse(state: &AppState, status: StatusCode, error: &AppError, started: Instant) -> Response {
+fn refuse(
+    state: &AppState,
+    status: StatusCode,
+    error: &AppError,
+    media: Media,
+    started: Instant,
+) -> Response {
     state
         .metrics
         .observe(None, error.code(), started.elapsed(), false);
-    (status, json(error_response(error))).into_response()
+    (status, encode(media, error_response(error))).into_response()
+}
+
+/// 406: the client accepts none of the media types a GraphQL response is
+/// sent as; the error says which are (in plain JSON, as no type fits).
+pub fn not_acceptable(state: &AppState, started: Instant) -> Response {
+    let error = AppError::BadUserInput {
+        field: None,
+        message: format!(
+            "Accept: a GraphQL response is sent as {} or application/json",
+            media::GRAPHQL_RESPONSE_JSON
+        ),
+    };
+    refuse(
+        state,
+        StatusCode::NOT_ACCEPTABLE,
+        &error,
+        Media::Json,
+        started,
+    )
 }
 
 /// DATABASE_UNAVAILABLE at once, while the database is known to be down.
-fn unavailable(state: &AppState, started: Instant) -> Response {
+fn unavailable(state: &AppState, media: Media, started: Instant) -> Response {
     let error = AppError::Unavailable(sea_orm::DbErr::Custom(
         "the database was marked down".into(),
     ));
-    let mut response = refuse(state, StatusCode::SERVICE_UNAVAILABLE, &error, started);
+    let mut response = refuse(
+        state,
+        StatusCode::SERVICE_UNAVAILABLE,
+        &error,
+        media,
+        started,
+    );
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
@@ -301,11 +563,59 @@ fn finish(
     state: &AppState,
     operation: Option<&str>,
     response: GqlResponse,
+    media: Media,
     started: Instant,
     trusted: bool,
 ) -> Response {
+    let outcome = observe(state, operation, &response, started, trusted);
+    let refused = match outcome {
+        "UNAUTHENTICATED" => Some(StatusCode::UNAUTHORIZED),
+        "FORBIDDEN" => Some(StatusCode::FORBIDDEN),
+        _ => None,
+    };
+    let internal = outcome == "INTERNAL_SERVER_ERROR";
     let reason = reason(&response).map(str::to_owned);
-    if reason.as_deref() == Some("DATABASE_UNAVAILABLE") {
+    // Nothing answered and a retry may succeed: say so in HTTP terms too,
+    // for load balancers and clients that retry on 503.
+    let retry = matches!(
+        reason.as_deref(),
+        Some("DATABASE_UNAVAILABLE" | "SERVER_BUSY" | "STORAGE_FULL")
+    );
+    if retry && response.data == async_graphql::Value::Null {
+        let mut http = (StatusCode::SERVICE_UNAVAILABLE, encode(media, response)).into_response();
+        http.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+        return http;
+    }
+    // Nothing ran for want of a token or of its scope: say so in HTTP terms.
+    match refused.filter(|_| response.data == async_graphql::Value::Null) {
+        Some(StatusCode::UNAUTHORIZED) => unauthorized(encode(media, response)),
+        Some(status) => (status, encode(media, response)).into_response(),
+        // A request error (nothing was executed) is the client's: 400 to a
+        // client that speaks application/graphql-response+json; one that
+        // asked for plain JSON expects 200 whatever the errors.
+        None if media == Media::GraphQlResponse && !executed(&response) => {
+            let status = if internal {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            (status, encode(media, response)).into_response()
+        }
+        None => encode(media, response),
+    }
+}
+
+/// Counts a response in the metrics (and marks the database down when it
+/// says so); returns its outcome: "ok" or the first error's code.
+fn observe<'r>(
+    state: &AppState,
+    operation: Option<&str>,
+    response: &'r GqlResponse,
+    started: Instant,
+    trusted: bool,
+) -> &'r str {
+    if reason(response) == Some("DATABASE_UNAVAILABLE") {
         state.health.mark_down();
     }
     let outcome = response.errors.first().map_or("ok", |e| {
@@ -321,29 +631,17 @@ fn finish(
     state
         .metrics
         .observe(operation, outcome, started.elapsed(), trusted);
-    let refused = match outcome {
-        "UNAUTHENTICATED" => Some(StatusCode::UNAUTHORIZED),
-        "FORBIDDEN" => Some(StatusCode::FORBIDDEN),
-        _ => None,
-    };
-    // Nothing answered and a retry may succeed: say so in HTTP terms too,
-    // for load balancers and clients that retry on 503.
-    let retry = matches!(
-        reason.as_deref(),
-        Some("DATABASE_UNAVAILABLE" | "SERVER_BUSY" | "STORAGE_FULL")
-    );
-    if retry && response.data == async_graphql::Value::Null {
-        let mut http = (StatusCode::SERVICE_UNAVAILABLE, json(response)).into_response();
-        http.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
-        return http;
-    }
-    // Nothing ran for want of a token or of its scope: say so in HTTP terms.
-    match refused.filter(|_| response.data == async_graphql::Value::Null) {
-        Some(StatusCode::UNAUTHORIZED) => unauthorized(json(response)),
-        Some(status) => (status, json(response)).into_response(),
-        None => json(response),
-    }
+    outcome
+}
+
+/// Whether execution began: the response has data, or an error raised at a
+/// field (a field error that nulled the whole result carries its path). An
+/// error without a path and no data: the request was refused before it ran
+/// (parse, validation, variables, limits, the gate).
+fn executed(response: &GqlResponse) -> bool {
+    response.data != async_graphql::Value::Null
+        || response.errors.is_empty()
+        || response.errors.iter().any(|e| !e.path.is_empty())
 }
 
 /// HTTP 401 with the RFC 6750 challenge: nothing ran because the request
@@ -358,13 +656,44 @@ fn unauthorized(body: Response) -> Response {
     http
 }
 
-fn json(response: GqlResponse) -> Response {
-    GraphQLResponse(BatchResponse::Single(response)).into_response()
+/// The response's body in `media`, with the headers the schema set. A
+/// request that never ran has no `data` entry (GraphQL, 7.1.2: "If an error
+/// was raised before execution begins, the data entry should not be
+/// present").
+fn encode(media: Media, response: GqlResponse) -> Response {
+    let mut http = match body_of(&response) {
+        Ok(body) => ([(header::CONTENT_TYPE, media.content_type())], body).into_response(),
+        Err(refusal) => refusal,
+    };
+    http.headers_mut().extend(response.http_headers);
+    http
+}
+
+/// The JSON of one response; Err: the 500 to answer instead.
+fn body_of(response: &GqlResponse) -> Result<Vec<u8>, Response> {
+    #[derive(serde::Serialize)]
+    struct Unexecuted<'a> {
+        errors: &'a [async_graphql::ServerError],
+        #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+    }
+    let body = if executed(response) {
+        serde_json::to_vec(response)
+    } else {
+        serde_json::to_vec(&Unexecuted {
+            errors: &response.errors,
+            extensions: &response.extensions,
+        })
+    };
+    body.map_err(|error| {
+        tracing::error!(%error, "a response could not be serialized");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })
 }
 
 /// A response carrying one error, with `status`.
-pub fn error_reply(status: StatusCode, error: &AppError) -> Response {
-    (status, json(error_response(error))).into_response()
+pub fn error_reply(status: StatusCode, error: &AppError, media: Media) -> Response {
+    (status, encode(media, error_response(error))).into_response()
 }
 
 pub fn error_response(error: &AppError) -> GqlResponse {

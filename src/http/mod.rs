@@ -6,7 +6,9 @@ mod body;
 mod graphql;
 mod guard;
 mod health;
+mod media;
 pub mod metrics;
+mod params;
 mod playground;
 mod serve;
 mod ws;
@@ -16,7 +18,7 @@ use std::time::Duration;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -24,6 +26,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -37,6 +40,7 @@ pub use serve::{serve, ConnectionLimits};
 
 use crate::graphql::AppSchema;
 use crate::service::health::DbHealth;
+use media::Media;
 
 /// Limits and options of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -51,6 +55,8 @@ pub struct HttpSettings {
     pub allowed_hosts: Vec<String>,
     /// Header naming the client's address behind a proxy.
     pub client_ip_header: Option<String>,
+    /// Most operations in a batched POST; 0: no batching.
+    pub max_batch_operations: usize,
 }
 
 /// Everything a handler needs; cheap to clone.
@@ -91,7 +97,11 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/metrics", get(metrics::scrape))
         // The GraphQL handler reads its body itself (body.rs).
         .layer(DefaultBodyLimit::disable())
-        .with_state(state);
+        .with_state(state)
+        // gzip or br when the client accepts it (bodies over 32 bytes; not
+        // for event streams). Level 4: brotli's default (11) costs far more
+        // CPU than a JSON answer is worth.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)));
     if let Some(cors) = cors {
         router = router.layer(cors);
     }
@@ -122,36 +132,65 @@ impl AppState {
     /// While the server runs without tokens, only loopback and
     /// --allowed-host names are served (see guard::check_host). Ok: whether
     /// the server runs open.
-    async fn check_host(&self, headers: &HeaderMap, uri: &Uri) -> Result<bool, Box<Response>> {
+    async fn check_host(
+        &self,
+        headers: &HeaderMap,
+        uri: &Uri,
+        media: Media,
+    ) -> Result<bool, Box<Response>> {
         let open = match self.auth.open_mode().await {
             Ok(open) => open,
-            Err(error) => return Err(Box::new(graphql::error_reply(StatusCode::OK, &error))),
+            Err(error) => {
+                return Err(Box::new(graphql::error_reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &error,
+                    media,
+                )))
+            }
         };
         if !open {
             return Ok(false);
         }
         guard::check_host(headers, uri, &self.settings.allowed_hosts)
-            .map_err(|(status, error)| Box::new(graphql::error_reply(status, &error)))?;
+            .map_err(|(status, error)| Box::new(graphql::error_reply(status, &error, media)))?;
         Ok(true)
     }
 }
 
-/// GET /graphql: a WebSocket upgrade, else the playground.
+/// GET /graphql: a WebSocket upgrade; else the playground for a browser
+/// (Accept: text/html); else a query in the query string (graphql.rs).
 async fn graphql_get(State(state): State<AppState>, request: axum::extract::Request) -> Response {
-    let (mut parts, _) = request.into_parts();
-    if let Err(response) = state.check_host(&parts.headers, &parts.uri).await {
-        return *response;
+    let (parts, _) = request.into_parts();
+    if parts.headers.contains_key(header::UPGRADE) {
+        return websocket(state, parts).await;
     }
-    match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        Ok(ws) => ws::upgrade(state, parts.headers, parts.uri, parts.extensions, ws).await,
-        Err(_) => playground::page(&state).await,
+    let offered = [Media::GraphQlResponse, Media::Json, Media::Html];
+    match media::negotiate(&parts.headers, &offered) {
+        Some(Media::Html) => {
+            if let Err(response) = state
+                .check_host(&parts.headers, &parts.uri, Media::Json)
+                .await
+            {
+                return *response;
+            }
+            playground::page(&state).await
+        }
+        Some(media) => graphql::get(state, parts, media).await,
+        None => graphql::not_acceptable(&state, std::time::Instant::now()),
     }
 }
 
 /// GET /graphql/ws.
 async fn graphql_ws(State(state): State<AppState>, request: axum::extract::Request) -> Response {
-    let (mut parts, _) = request.into_parts();
-    if let Err(response) = state.check_host(&parts.headers, &parts.uri).await {
+    websocket(state, request.into_parts().0).await
+}
+
+/// A WebSocket upgrade (either path), once the host is checked.
+async fn websocket(state: AppState, mut parts: axum::http::request::Parts) -> Response {
+    if let Err(response) = state
+        .check_host(&parts.headers, &parts.uri, Media::Json)
+        .await
+    {
         return *response;
     }
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {

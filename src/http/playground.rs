@@ -30,6 +30,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
     ),
     (
+        "graphql-ws.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/graphiql/graphql-ws.min.js"),
+    ),
+    (
+        "LICENSE.graphql-ws",
+        "text/plain; charset=utf-8",
+        include_bytes!("../../assets/graphiql/LICENSE.graphql-ws"),
+    ),
+    (
         "LICENSE.graphiql",
         "text/plain; charset=utf-8",
         include_bytes!("../../assets/graphiql/LICENSE.graphiql"),
@@ -83,11 +93,52 @@ const PAGE: &str = r#"<!doctype html>
     <script src="/graphql/assets/react.production.min.js"></script>
     <script src="/graphql/assets/react-dom.production.min.js"></script>
     <script src="/graphql/assets/graphiql.min.js"></script>
+    <script src="/graphql/assets/graphql-ws.min.js"></script>
     <script>
-      const fetcher = GraphiQL.createFetcher({ url: "/graphql" });
+      // Queries and mutations go over HTTP; subscriptions over the
+      // graphql-transport-ws WebSocket, which takes the headers editor's
+      // Authorization in its connection_init payload (browsers cannot set
+      // headers on a WebSocket).
+      let headers = {};
+      const wsUrl = location.origin.replace(/^http/, "ws") + "/graphql/ws";
+      const wsClient = graphqlWs.createClient({
+        url: wsUrl,
+        lazy: true,
+        connectionParams: () => headers,
+      });
+      const inner = GraphiQL.createFetcher({ url: "/graphql", wsClient });
+      const fetcher = (params, options) => {
+        headers = (options && options.headers) || {};
+        return inner(params, options);
+      };
+      const example = `# contacts-api playground: run an operation with the button above.
+# Docs (the book icon) describe every type, field and argument.
+
+query Contacts {
+  contacts(first: 10, orderBy: { field: UPDATED_AT, direction: DESC }) {
+    totalCount
+    edges { node { id displayName via { source handle } groupNames } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+
+mutation CreateContact {
+  createContact(input: {
+    displayName: "Ada Lovelace"
+    via: [{ source: "email", handle: "ada@example.org" }]
+    groupNames: ["friends"]
+  }) { id displayName }
+}
+
+# Runs until stopped: make a change in another tab to see its event.
+subscription ContactEvents {
+  contactEvents { kind cursor contactId contact { displayName } }
+}
+`;
       ReactDOM.createRoot(document.getElementById("graphiql")).render(
         React.createElement(GraphiQL, {
           fetcher,
+          defaultQuery: example,
           shouldPersistHeaders: false,
           /*HEADERS*/
         }),

@@ -56,6 +56,7 @@ pub async fn upgrade(
         address,
         headers.get(header::AUTHORIZATION),
         open,
+        super::media::Media::Json,
         std::time::Instant::now(),
     ) {
         return refusal;

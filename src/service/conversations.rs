@@ -1,9 +1,13 @@
 //! Tying conversations to contacts (Airy: a contact for every conversation).
 
 use entity::contact_state::{conversation_value, FieldChange, CONVERSATIONS};
-use entity::conversation;
+use std::collections::HashSet;
+
+use entity::{contact, contact_redirect, conversation};
+use sea_orm::sea_query::{Query, UnionType};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect,
+    Set,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -167,6 +171,13 @@ async fn attach<C: ConnectionTrait>(
             active.update(conn).await?
         }
         None => {
+            if let Some(taken) = contact_ids_among(conn, &[conversation_id])
+                .await?
+                .iter()
+                .next()
+            {
+                return Err(names_a_contact("input.conversationId", *taken));
+            }
             conversation::ActiveModel {
                 id: Set(conversation_id),
                 channel: Set(channel.to_owned()),
@@ -177,4 +188,47 @@ async fn attach<C: ConnectionTrait>(
             .await?
         }
     })
+}
+
+/// Of `ids`, those that name a contact, now or before it was merged away (a
+/// redirect), in one statement. A new conversation may not take one: ids
+/// are Relay's global ids, and `node(id:)` would name two objects.
+/// (Contacts take server-made UUIDv7s, 74 random bits each: a new contact
+/// never meets a conversation's id.)
+pub(super) async fn contact_ids_among<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[Uuid],
+) -> AppResult<HashSet<Uuid>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let mut select = Query::select();
+    select
+        .column(contact::Column::Id)
+        .from(contact::Entity)
+        .and_where(contact::Column::Id.is_in(ids.iter().copied()))
+        .union(
+            UnionType::Distinct,
+            Query::select()
+                .column(contact_redirect::Column::OldId)
+                .from(contact_redirect::Entity)
+                .and_where(contact_redirect::Column::OldId.is_in(ids.iter().copied()))
+                .to_owned(),
+        );
+    let rows = conn.query_all(&select).await?;
+    rows.iter()
+        .map(|row| row.try_get_by_index::<Uuid>(0))
+        .collect::<Result<_, _>>()
+        .map_err(AppError::from)
+}
+
+/// BAD_USER_INPUT at `path`: the conversation id is contact `id`'s.
+pub(super) fn names_a_contact(path: &str, id: Uuid) -> AppError {
+    AppError::bad_input(
+        path,
+        format!(
+            "{path}: {id} is a contact's id; a conversation needs an id of its own (ids are \
+             global: node(id:) must name one object)"
+        ),
+    )
 }

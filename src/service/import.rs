@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::changes::{self, Change, ChangeKind};
 use super::events::EventBus;
 use super::tx;
-use super::{chunk_len, contacts, now, write};
+use super::{chunk_len, contacts, conversations, now, write};
 use crate::domain::{merge_patch, ContactChanges, MetadataChange, Patch};
 use crate::error::{AppError, AppResult};
 
@@ -143,6 +143,8 @@ struct Existing {
     /// write) takes them over rather than matching their contacts.
     unverified: Vec<write::HeldHandle>,
     conversations: HashMap<Uuid, Option<Uuid>>,
+    /// Conversation ids of the rows that are contacts' ids (refused).
+    contact_ids: HashSet<Uuid>,
 }
 
 async fn lookup_existing<C: ConnectionTrait>(
@@ -208,6 +210,12 @@ async fn lookup_existing<C: ConnectionTrait>(
             .all(conn)
             .await?;
         existing.conversations.extend(found);
+    }
+    // Each id is bound twice (contacts and redirects).
+    for chunk in conversation_ids.chunks(chunk_len(conn.get_database_backend(), 2)) {
+        existing
+            .contact_ids
+            .extend(conversations::contact_ids_among(conn, chunk).await?);
     }
     Ok(existing)
 }
@@ -353,6 +361,9 @@ fn check_conversations(
         _ => None,
     };
     for link in &changes.conversations {
+        if existing.contact_ids.contains(&link.id) {
+            return Some(conversations::names_a_contact(&link.path, link.id));
+        }
         if let Some(row) = claimed.get(&link.id) {
             return Some(AppError::conflict(
                 &link.path,

@@ -12,6 +12,7 @@ pub mod import;
 pub mod list;
 pub mod merge;
 pub mod pages;
+pub mod persisted;
 pub mod relations;
 pub mod tokens;
 pub mod tx;

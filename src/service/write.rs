@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::changes::{self, Change, ChangeKind};
-use super::{contacts, now, relations};
+use super::{contacts, conversations, now, relations};
 use crate::domain::{
     merge_patch, validate_metadata, ContactChanges, ConversationLink, MetadataChange, Patch,
     PathedHandle, TEXT_FIELDS,
@@ -606,6 +606,14 @@ async fn link_conversations<C: ConnectionTrait>(
             .filter(conversation::Column::ContactId.is_null())
             .exec(conn)
             .await?;
+    }
+    let new_ids: Vec<Uuid> = to_insert
+        .iter()
+        .filter_map(|c| c.id.try_as_ref().copied())
+        .collect();
+    let taken = conversations::contact_ids_among(conn, &new_ids).await?;
+    if let Some(link) = links.iter().find(|l| taken.contains(&l.id)) {
+        return Err(conversations::names_a_contact(&link.path, link.id));
     }
     if !to_insert.is_empty() {
         conversation::Entity::insert_many(to_insert)

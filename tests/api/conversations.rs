@@ -189,3 +189,65 @@ async fn concurrent_links_sharing_a_new_handle_create_one_contact() {
     let data = app.data("{ contacts { totalCount } }", json!({})).await;
     assert_eq!(data["contacts"]["totalCount"], 1);
 }
+
+/// Ids are Relay's global ids: a conversation may not take a contact's id,
+/// nor a merged-away contact's (its redirect still resolves), on any of the
+/// three paths that create conversations (linkConversation, createContact,
+/// importContacts); `node` then names one object.
+#[tokio::test]
+async fn a_conversation_cannot_take_a_contacts_id() {
+    let app = TestApp::new().await;
+    let kept = s(&app.create(json!({ "displayName": "Kept" })).await["id"]).to_owned();
+    let gone = s(&app.create(json!({ "displayName": "Gone" })).await["id"]).to_owned();
+    app.data(
+        "mutation($s: ID!, $d: ID!) { mergeContacts(sourceId: $s, destinationId: $d) { id } }",
+        json!({ "s": gone, "d": kept }),
+    )
+    .await;
+    for id in [&kept, &gone] {
+        let (code, field, _) = app
+            .error(
+                LINK,
+                json!({ "input": { "conversationId": id, "channel": "facebook", "contactId": kept } }),
+            )
+            .await;
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("BAD_USER_INPUT", Some("input.conversationId"))
+        );
+        let (code, field, _) = app
+            .error(
+                "mutation($input: CreateContactInput!) { createContact(input: $input) { id } }",
+                json!({ "input": { "displayName": "New", "conversations": [{ "id": id, "channel": "sms" }] } }),
+            )
+            .await;
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("BAD_USER_INPUT", Some("input.conversations.0.id"))
+        );
+        let imported = app
+            .data(
+                "mutation($input: ImportContactsInput!) { importContacts(input: $input) { createdCount errors { index code field } } }",
+                json!({ "input": { "contacts": [
+                    { "displayName": "Fine" },
+                    { "displayName": "Bad", "conversations": [{ "id": id, "channel": "sms" }] }
+                ] } }),
+            )
+            .await;
+        let errors = &imported["importContacts"]["errors"];
+        assert_eq!(errors[0]["code"], "BAD_USER_INPUT", "{imported}");
+        assert_eq!(errors[0]["index"], 1, "{imported}");
+    }
+    assert_eq!(
+        app.sql_count("SELECT count(*) AS n FROM conversations")
+            .await,
+        0
+    );
+    let node = app
+        .data(
+            "query($id: ID!) { node(id: $id) { __typename } }",
+            json!({ "id": kept }),
+        )
+        .await;
+    assert_eq!(node["node"]["__typename"], "Contact");
+}

@@ -22,6 +22,7 @@ mod limits;
 mod merge;
 mod migrations;
 mod node;
+mod over_http;
 mod pagination;
 mod phones;
 mod process;

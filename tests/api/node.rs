@@ -145,3 +145,18 @@ async fn the_playground_takes_a_token_in_its_headers_editor() {
         .unwrap();
     run_playground(&app, Some(&token), "playground-token.png").await;
 }
+
+/// graphql-http's audit suite (the GraphQL over HTTP spec's own): every
+/// audit passes, MAY items included.
+#[tokio::test]
+async fn the_graphql_over_http_audit_passes() {
+    tokio::task::spawn_blocking(npm_packages).await.unwrap();
+    let app = TestApp::new().await;
+    let addr = app.listen().await;
+    let url = format!("http://{addr}/graphql");
+    let report = node("audit.mjs", &[&url], &[]).await;
+    assert_eq!(report["errors"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["warnings"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["notices"], serde_json::json!([]), "{report:#}");
+    assert!(report["ok"].as_u64().unwrap() > 40, "{report:#}");
+}

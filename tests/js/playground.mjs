@@ -40,13 +40,21 @@ try {
       [headers, JSON.stringify({ Authorization: `Bearer ${token}` })],
     );
   }
+  // GraphiQL re-reads the document (its operations, the one to run) a
+  // moment after an edit; clicking sooner runs the example's operation name.
+  await page.waitForTimeout(600);
   await page.click(".graphiql-execute-button");
   const response = ".graphiql-response .CodeMirror";
-  await page.waitForFunction(
-    (selector) => document.querySelector(selector)?.CodeMirror.getValue().includes("totalCount"),
-    response,
-    { timeout: 30_000 },
-  );
+  try {
+    await page.waitForFunction(
+      (selector) => document.querySelector(selector)?.CodeMirror.getValue().includes("totalCount"),
+      response,
+      { timeout: 30_000 },
+    );
+  } catch (e) {
+    const shown = await page.evaluate((s) => document.querySelector(s)?.CodeMirror.getValue(), response);
+    throw new Error(`no result in the response panel: ${shown}; page errors: ${errors}`);
+  }
   const result = await page.evaluate((s) => document.querySelector(s).CodeMirror.getValue(), response);
   await page.screenshot({ path: screenshot });
   console.log(JSON.stringify({ result: JSON.parse(result), external, errors }));

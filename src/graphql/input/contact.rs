@@ -30,12 +30,20 @@ pub struct HandleInput {
 #[derive(InputObject, Clone, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct AddressInput {
+    /// Organisation named on the address (a company, a care-of name); at
+    /// most 1,000 characters.
     pub organization_name: MaybeUndefined<String>,
+    /// First line of the street address; at most 1,000 characters.
     pub address_line1: MaybeUndefined<String>,
+    /// Second line of the street address; at most 1,000 characters.
     pub address_line2: MaybeUndefined<String>,
+    /// Postal code; at most 1,000 characters.
     pub postcode: MaybeUndefined<String>,
+    /// City; at most 1,000 characters.
     pub city: MaybeUndefined<String>,
+    /// State, province or region; at most 1,000 characters.
     pub state: MaybeUndefined<String>,
+    /// Country, free text (a name or an ISO 3166 code); at most 1,000 characters.
     pub country: MaybeUndefined<String>,
 }
 
@@ -54,22 +62,45 @@ pub struct ConversationInput {
 #[derive(InputObject, Clone, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct CreateContactInput {
+    /// Name shown for the contact; at most 1,000 characters.
     pub display_name: Option<String>,
+    /// URL of the contact's picture: an absolute http(s) URL of at most 2,048 characters.
     pub avatar_url: Option<String>,
+    /// Job title; at most 1,000 characters.
     pub title: Option<String>,
+    /// IANA zone name (Europe/Berlin) or UTC offset (+02:00); validated.
     pub timezone: Option<String>,
+    /// Gender, free text (female, male or any other value); at most 255 characters.
     pub gender: Option<String>,
+    /// BCP 47 language tag such as en-US (en_US is accepted); validated.
     pub locale: Option<String>,
+    /// Organisation the contact belongs to; at most 1,000 characters.
     pub organization_name: Option<String>,
+    /// Free-text description; at most 10,000 characters.
     pub description: Option<String>,
+    /// One of the values of Query.contactTypes; "contact" when never set.
     pub contact_type: Option<String>,
+    /// Whether the contact is marked as a spammer.
     pub is_spammer: Option<bool>,
+    /// The customer's own identifier for this person: one line of at most
+    /// 255 characters, unique across contacts (CONFLICT if another has it).
     pub external_id: Option<String>,
+    /// Groups the contact belongs to (created on first use): each one line
+    /// of at most 255 characters.
     pub group_names: Option<Vec<String>>,
+    /// Links (URLs) of the contact, kept in order: absolute http(s) URLs of
+    /// at most 2,048 characters.
     pub links: Option<Vec<String>>,
+    /// Where the contact can be reached. A (source, handle) pair belongs to
+    /// at most one contact (CONFLICT if another holds it).
     pub via: Option<Vec<HandleInput>>,
+    /// Postal address.
     pub address: Option<AddressInput>,
+    /// Conversations to tie to the contact (created if unknown; CONFLICT
+    /// if another contact has one).
     pub conversations: Option<Vec<ConversationInput>>,
+    /// Free-form attributes: a JSON object of at most 64 KiB and 16 levels,
+    /// keys of at most 255 bytes, no arrays.
     pub metadata: Option<JsonObject>,
 }
 
@@ -81,7 +112,11 @@ pub struct CreateContactInput {
 pub struct UpdateContactInput {
     /// The contact to update.
     pub id: ID,
+    /// The customer's own identifier for this person: one line of at most
+    /// 255 characters, unique across contacts (CONFLICT if another has it).
     pub external_id: MaybeUndefined<String>,
+    /// Where the contact can be reached. A (source, handle) pair belongs to
+    /// at most one contact (CONFLICT if another holds it).
     pub via: MaybeUndefined<Vec<HandleInput>>,
     #[graphql(flatten)]
     pub fields: PatchFields,
@@ -93,19 +128,36 @@ pub struct UpdateContactInput {
 /// of the schema of its own.
 #[derive(InputObject, Clone)]
 pub struct PatchFields {
+    /// Name shown for the contact; at most 1,000 characters.
     pub display_name: MaybeUndefined<String>,
+    /// URL of the contact's picture: an absolute http(s) URL of at most 2,048 characters.
     pub avatar_url: MaybeUndefined<String>,
+    /// Job title; at most 1,000 characters.
     pub title: MaybeUndefined<String>,
+    /// IANA zone name (Europe/Berlin) or UTC offset (+02:00); validated.
     pub timezone: MaybeUndefined<String>,
+    /// Gender, free text (female, male or any other value); at most 255 characters.
     pub gender: MaybeUndefined<String>,
+    /// BCP 47 language tag such as en-US (en_US is accepted); validated.
     pub locale: MaybeUndefined<String>,
+    /// Organisation the contact belongs to; at most 1,000 characters.
     pub organization_name: MaybeUndefined<String>,
+    /// Free-text description; at most 10,000 characters.
     pub description: MaybeUndefined<String>,
+    /// One of the values of Query.contactTypes; "contact" when never set.
     pub contact_type: MaybeUndefined<String>,
+    /// Whether the contact is marked as a spammer.
     pub is_spammer: MaybeUndefined<bool>,
+    /// Groups the contact belongs to (created on first use): each one line
+    /// of at most 255 characters.
     pub group_names: MaybeUndefined<Vec<String>>,
+    /// Links (URLs) of the contact, kept in order: absolute http(s) URLs of
+    /// at most 2,048 characters.
     pub links: MaybeUndefined<Vec<String>>,
+    /// Postal address.
     pub address: MaybeUndefined<AddressInput>,
+    /// Free-form attributes: a JSON object of at most 64 KiB and 16 levels,
+    /// keys of at most 255 bytes, no arrays.
     pub metadata: MaybeUndefined<JsonObject>,
 }
 

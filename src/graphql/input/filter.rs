@@ -58,8 +58,11 @@ impl ContactFilter {
 /// Field contacts are ordered by; ties are broken by id.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ContactOrderField {
+    /// When the contact was created (the default).
     #[default]
     CreatedAt,
+    /// When any of the contact's fields, handles, groups, metadata or
+    /// conversations last changed.
     UpdatedAt,
     /// Case-insensitive, contacts without a name first (ASC).
     DisplayName,
@@ -68,16 +71,20 @@ pub enum ContactOrderField {
 /// Sort direction.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OrderDirection {
+    /// Smallest first (the default).
     #[default]
     Asc,
+    /// Largest first.
     Desc,
 }
 
 /// Order of a contact list.
 #[derive(InputObject, Clone, Copy, Default)]
 pub struct ContactOrder {
+    /// What to sort by; CREATED_AT when absent.
     #[graphql(default)]
     pub field: ContactOrderField,
+    /// ASC or DESC; ASC when absent.
     #[graphql(default)]
     pub direction: OrderDirection,
 }

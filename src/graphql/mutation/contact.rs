@@ -50,6 +50,7 @@ impl ContactMutation {
     async fn create_contact(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new contact; at least one field must be set.")]
         input: CreateContactInput,
     ) -> async_graphql::Result<Contact> {
         let state = ctx_state(ctx)?;
@@ -64,6 +65,9 @@ impl ContactMutation {
     async fn update_contact(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The contact (`id`) and the fields to change: absent kept, null or \"\" removed, lists replaced, metadata merge-patched (RFC 7386)."
+        )]
         input: UpdateContactInput,
     ) -> async_graphql::Result<Contact> {
         let state = ctx_state(ctx)?;
@@ -79,7 +83,14 @@ impl ContactMutation {
     /// from the change log, merge snapshots, handle moves and stored
     /// idempotent responses, keeping only ids, kinds, times and actors.
     /// Needs a write token. Returns the id; NOT_FOUND if there is none.
-    async fn erase_contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+    async fn erase_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "UUID of the contact to erase (NOT_FOUND if it does not exist or was merged away)."
+        )]
+        id: ID,
+    ) -> async_graphql::Result<ID> {
         let state = ctx_state(ctx)?;
         let uuid = parse_uuid("id", &id)?;
         erasure::erase(&state.db, &state.events, uuid).await?;
@@ -87,7 +98,11 @@ impl ContactMutation {
     }
 
     /// Deletes the contact, its via, metadata and groups membership; its conversations stay, unlinked. Returns the id.
-    async fn delete_contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+    async fn delete_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "UUID of the contact to delete.")] id: ID,
+    ) -> async_graphql::Result<ID> {
         let state = ctx_state(ctx)?;
         let uuid = parse_uuid("id", &id)?;
         contacts::delete(&state.db, &state.events, uuid).await?;
@@ -104,6 +119,9 @@ impl ContactMutation {
     async fn create_or_update_contact(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The contact to find (by `externalId`, else by a `via` handle) and the fields to set; created when none matches."
+        )]
         input: CreateOrUpdateContactInput,
     ) -> async_graphql::Result<CreateOrUpdateContactPayload> {
         let state = ctx_state(ctx)?;
@@ -170,6 +188,9 @@ impl ContactMutation {
     async fn import_contacts(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The rows (at most --max-import-rows) and what to do with rows matching an existing contact (`mode`)."
+        )]
         input: ImportContactsInput,
     ) -> async_graphql::Result<ImportContactsPayload> {
         let state = ctx_state(ctx)?;

@@ -19,6 +19,9 @@ impl ConversationMutation {
     async fn link_conversation(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The conversation and where it goes: `contactId`, else the contact holding `handle` (created if none), else a new contact."
+        )]
         input: LinkConversationInput,
     ) -> async_graphql::Result<Conversation> {
         let state = ctx_state(ctx)?;

@@ -19,8 +19,9 @@ impl MergeMutation {
     async fn merge_contacts(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The contact merged away (its id then resolves to the destination).")]
         source_id: ID,
-        destination_id: ID,
+        #[graphql(desc = "The contact that stays and keeps its fields.")] destination_id: ID,
     ) -> async_graphql::Result<Contact> {
         let state = ctx_state(ctx)?;
         let source = parse_uuid("sourceId", &source_id)?;
@@ -38,6 +39,7 @@ impl MergeMutation {
     async fn unmerge_contact(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "A `MergeRecord.id` from the destination's `mergeHistory`.")]
         merge_record_id: ID,
     ) -> async_graphql::Result<Contact> {
         let state = ctx_state(ctx)?;

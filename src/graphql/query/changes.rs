@@ -27,8 +27,13 @@ impl ChangeQuery {
     async fn contact_changes(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Start after this change-log cursor (an edge `cursor`, or a `contactEvents` event `cursor`); absent: from the oldest entry kept. CURSOR_EXPIRED once retention purged it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Entries in the page: 0 to 1,000 (LIMIT_EXCEEDED beyond); default 100.")]
         first: Option<i32>,
+        #[graphql(desc = "Only entries of these contacts and kinds; absent: every entry.")]
         filter: Option<ContactChangeFilter>,
     ) -> async_graphql::Result<ContactChangeConnection> {
         let limit = list_page_size(first)?;

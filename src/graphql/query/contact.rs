@@ -25,7 +25,11 @@ pub struct ContactQuery;
 impl ContactQuery {
     /// Fetches a contact or conversation by id (Relay object identification).
     #[graphql(complexity = "cost::STATEMENT + child_complexity")]
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id: a contact's or a conversation's UUID.")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
         let id = parse_uuid("id", &id)?;
         let (db, _slot) = db_slot(ctx).await?;
         if let Some(contact) = merge::resolve(db, id).await? {
@@ -43,10 +47,16 @@ impl ContactQuery {
     async fn contact(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "UUID of the contact (a merged-away id resolves to its survivor).")]
         id: Option<ID>,
-        conversation_id: Option<ID>,
+        #[graphql(desc = "UUID of a conversation: its contact.")] conversation_id: Option<ID>,
+        #[graphql(
+            desc = "A handle (source and value, normalised as on writes): the contact holding it."
+        )]
         handle: Option<HandleInput>,
-        external_id: Option<String>,
+        #[graphql(desc = "The customer's own identifier (`externalId`).")] external_id: Option<
+            String,
+        >,
     ) -> async_graphql::Result<Option<Contact>> {
         let given = [
             id.is_some(),
@@ -97,11 +107,23 @@ impl ContactQuery {
     async fn contacts(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Contacts after `after`: 0 to --max-page-size (100 by default; LIMIT_EXCEEDED beyond); 20 when neither first nor last is given."
+        )]
         first: Option<i32>,
+        #[graphql(desc = "An `endCursor` (or edge `cursor`) of the same order and filter.")]
         after: Option<String>,
+        #[graphql(
+            desc = "Contacts before `before`: 0 to --max-page-size; not together with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(desc = "A `startCursor` (or edge `cursor`) of the same order and filter.")]
         before: Option<String>,
+        #[graphql(desc = "Only contacts matching every condition given; absent: all.")]
         filter: Option<ContactFilter>,
+        #[graphql(
+            desc = "Sort key and direction; default createdAt ascending. Ties are broken by id."
+        )]
         order_by: Option<ContactOrder>,
     ) -> async_graphql::Result<ContactConnection> {
         let (limit, forward) = page_size(first, last, ctx_state(ctx)?.max_page_size)?;

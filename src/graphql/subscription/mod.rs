@@ -26,7 +26,13 @@ impl ContactSubscription {
     async fn contact_events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only events of these contacts (at most 1,000), and MERGED entries into them; absent: every contact."
+        )]
         ids: Option<Vec<ID>>,
+        #[graphql(
+            desc = "Replay every change after this change-log cursor first, then go live; absent: from now on."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ContactEvent>>> {
         let contact_ids = contact_ids("ids", ids)?;

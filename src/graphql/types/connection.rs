@@ -35,6 +35,7 @@ pub struct ContactEdge {
     preloaded: Preloaded,
 }
 
+/// A contact and its cursor, in a page of `contacts`.
 #[Object]
 impl ContactEdge {
     /// The contact.
@@ -48,6 +49,8 @@ impl ContactEdge {
     }
 }
 
+/// A page of contacts (a Relay cursor connection): keyset-paged on
+/// (sort key, id), so pages stay correct while contacts are written.
 #[Object]
 impl ContactConnection {
     /// The contacts of the page with their cursors.
@@ -131,6 +134,8 @@ impl PageInfo<'_> {
     }
 }
 
+/// Where a page sits in its list (Relay): whether more rows exist
+/// before or after it, and the cursors at its two ends.
 #[Object]
 impl PageInfo<'_> {
     /// Whether rows exist before this page.

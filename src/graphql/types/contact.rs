@@ -67,6 +67,9 @@ impl From<contact::Model> for Contact {
     }
 }
 
+/// A person or organisation the business talks to, across every channel:
+/// its fields, the handles it is reached by (`via`), its groups, metadata,
+/// conversations and merge history.
 #[Object]
 impl Contact {
     /// UUID of the contact (time-ordered v7).
@@ -239,7 +242,11 @@ impl Contact {
     async fn via_connection(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Entries in the page: 0 to 1,000 (LIMIT_EXCEEDED beyond); default 100.")]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor: an `endCursor` (or edge `cursor`) of this same list; absent: from the start."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<HandleConnection> {
         let limit = list_page_size(first)?;
@@ -267,7 +274,11 @@ impl Contact {
     async fn group_names_connection(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Entries in the page: 0 to 1,000 (LIMIT_EXCEEDED beyond); default 100.")]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor: an `endCursor` (or edge `cursor`) of this same list; absent: from the start."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<GroupNameConnection> {
         let limit = list_page_size(first)?;
@@ -293,7 +304,11 @@ impl Contact {
     async fn conversations_connection(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Entries in the page: 0 to 1,000 (LIMIT_EXCEEDED beyond); default 100.")]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor: an `endCursor` (or edge `cursor`) of this same list; absent: from the start."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<ConversationConnection> {
         let limit = list_page_size(first)?;
@@ -326,7 +341,11 @@ impl Contact {
     async fn merge_history_connection(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Entries in the page: 0 to 1,000 (LIMIT_EXCEEDED beyond); default 100.")]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor: an `endCursor` (or edge `cursor`) of this same list; absent: from the start."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<MergeRecordConnection> {
         let limit = list_page_size(first)?;
@@ -362,7 +381,11 @@ impl Contact {
     async fn history(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Entries in the page: 0 to 1,000 (LIMIT_EXCEEDED beyond); default 100.")]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this change-log cursor (an edge `cursor` of `history` or `contactChanges`, or a `contactEvents` event `cursor`); absent: from the oldest entry kept. CURSOR_EXPIRED once retention purged it."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<ContactChangeConnection> {
         let limit = list_page_size(first)?;

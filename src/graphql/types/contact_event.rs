@@ -109,6 +109,8 @@ pub struct FieldChange {
 /// A committed change to a contact: an entry of the change log.
 pub struct ContactEvent(pub Arc<Entry>);
 
+/// A committed change to a contact: an entry of the change log, as
+/// `contactChanges` and `history` list it and `contactEvents` sends it.
 #[Object]
 impl ContactEvent {
     /// This entry's position in the change log (opaque): `after` of

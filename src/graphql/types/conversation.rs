@@ -13,6 +13,8 @@ impl From<conversation::Model> for Conversation {
     }
 }
 
+/// A conversation on some channel (a chat, an SMS thread, an e-mail
+/// thread), tied to at most one contact.
 #[Object]
 impl Conversation {
     /// UUID of the conversation.

@@ -12,6 +12,8 @@ impl From<merge_record::Model> for MergeRecord {
     }
 }
 
+/// A contact merged into another, kept whole (fields and what moved) so
+/// that `unmergeContact` can undo the merge.
 #[Object]
 impl MergeRecord {
     /// Id of the merge record (what unmergeContact takes).

@@ -9,7 +9,7 @@ use super::Contact;
 pub struct CreateOrUpdateContactPayload {
     /// The contact after the call.
     pub contact: Contact,
-    /// true: no key matched and the contact was created; false: it was updated.
+    /// Whether the contact was created (true: no key matched) or updated (false).
     pub created: bool,
 }
 

@@ -9,7 +9,10 @@ use chrono::{SecondsFormat, Utc};
 pub struct Json(pub serde_json::Value);
 
 /// Any JSON value (RFC 8259): string, number, boolean, null, array or object.
-#[Scalar(name = "JSON")]
+#[Scalar(
+    name = "JSON",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc8259"
+)]
 impl ScalarType for Json {
     fn parse(value: Value) -> InputValueResult<Self> {
         value
@@ -28,7 +31,10 @@ impl ScalarType for Json {
 pub struct DateTime(pub chrono::DateTime<Utc>);
 
 /// RFC 3339 timestamp in UTC, e.g. 2021-11-16T13:21:03.580Z
-#[Scalar(name = "DateTime")]
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://scalars.graphql.org/andimarek/date-time"
+)]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
@@ -58,7 +64,10 @@ pub struct JsonObject(pub serde_json::Value);
 /// back exactly as written (64-bit integers, the shortest form of a double);
 /// a number that would lose digits is BAD_USER_INPUT naming its key (send
 /// it as a string). At most 64 KiB serialised.
-#[Scalar(name = "JSONObject")]
+#[Scalar(
+    name = "JSONObject",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc8259#section-4"
+)]
 impl ScalarType for JsonObject {
     // Any JSON is accepted here and checked by the domain rules, which know
     // the input path and so can name the offending field in the error.
