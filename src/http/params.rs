@@ -27,6 +27,13 @@ pub fn from_query_string(query_string: &str) -> AppResult<async_graphql::Request
             return Err(bad(key, format!("{key}: given more than once")));
         }
     }
+    let persisted = request
+        .get("extensions")
+        .is_some_and(|e| e.get("persistedQuery").is_some());
+    if !request.contains_key("query") && persisted {
+        // Apollo's persisted query by its hash alone (graphql/persisted.rs).
+        request.insert("query".into(), Value::String(String::new()));
+    }
     if !request.contains_key("query") {
         return Err(bad(
             "query",
@@ -86,6 +93,14 @@ mod tests {
         );
         let request = from_query_string("query=%7B__typename%7D&variables=null").unwrap();
         assert_eq!(request.query, "{__typename}");
+        // A persisted query's hash alone, as Apollo's link sends it.
+        let request = from_query_string(
+            "operationName=Types&extensions=%7B%22persistedQuery%22%3A%7B%22version%22%3A1%2C\
+             %22sha256Hash%22%3A%22ab%22%7D%7D",
+        )
+        .unwrap();
+        assert_eq!(request.query, "");
+        assert!(request.extensions.contains_key("persistedQuery"));
     }
 
     #[test]

@@ -160,3 +160,137 @@ async fn the_graphql_over_http_audit_passes() {
     assert_eq!(report["notices"], serde_json::json!([]), "{report:#}");
     assert!(report["ok"].as_u64().unwrap() > 40, "{report:#}");
 }
+
+/// urql (default options), graphql-request (GET mode), Apollo Client with
+/// PersistedQueryLink and with BatchHttpLink, each through its own fetch.
+#[tokio::test]
+async fn real_clients_speak_to_the_server() {
+    tokio::task::spawn_blocking(npm_packages).await.unwrap();
+    let app = TestApp::new().await;
+    let token = tokens::create(&app.state.db, "frontend", Scope::Write)
+        .await
+        .unwrap();
+    let addr = app.listen().await;
+    let url = format!("http://{addr}/graphql");
+    let out = node("clients.mjs", &[&url, &token], &[]).await;
+
+    let urql = &out["urql"];
+    assert_eq!(urql["created"]["displayName"], "From urql", "{out:#}");
+    assert_eq!(urql["found"]["displayName"], "From urql", "{out:#}");
+    assert_eq!(urql["found"]["via"][0]["handle"], "urql@example.org");
+    // urql's default: the mutation over POST, the query over GET.
+    assert_eq!(
+        urql["methods"],
+        serde_json::json!(["POST", "GET"]),
+        "{out:#}"
+    );
+
+    let request = &out["graphqlRequest"];
+    assert_eq!(request["data"]["contacts"]["totalCount"], 1, "{out:#}");
+    assert_eq!(request["methods"], serde_json::json!(["GET"]));
+
+    // The hash alone (unknown), then the hash with the text (kept), then,
+    // from a fresh cache, the hash alone (found).
+    let apollo = &out["apollo"];
+    assert_eq!(
+        apollo["first"]["contactTypes"][0]["value"], "contact",
+        "{out:#}"
+    );
+    assert_eq!(apollo["second"], apollo["first"]);
+    assert_eq!(
+        apollo["requests"],
+        serde_json::json!([
+            { "method": "GET", "hasQuery": false, "hasHash": true },
+            { "method": "POST", "hasQuery": true, "hasHash": true },
+            { "method": "GET", "hasQuery": false, "hasHash": true }
+        ]),
+        "{out:#}"
+    );
+
+    let batch = &out["batch"];
+    assert_eq!(batch["count"]["contacts"]["totalCount"], 1, "{out:#}");
+    assert_eq!(batch["types"]["contactTypes"][0]["value"], "contact");
+    assert_eq!(
+        batch["bodies"],
+        serde_json::json!([2]),
+        "one POST of two operations"
+    );
+}
+
+/// graphql-schema-linter's default rules on the committed schema.graphql
+/// (descriptions everywhere, naming, Relay connections): no rule is turned
+/// off.
+#[tokio::test]
+async fn the_schema_passes_graphql_schema_linter() {
+    tokio::task::spawn_blocking(npm_packages).await.unwrap();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
+    let out = tokio::process::Command::new("node")
+        .arg("node_modules/graphql-schema-linter/lib/cli.js")
+        .arg("--format")
+        .arg("compact")
+        .arg(&schema)
+        .current_dir(js_dir())
+        .output()
+        .await
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "graphql-schema-linter: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A page on another origin, allowed by --cors-origin, sends the tracing
+/// and client headers frontends add and reads X-Request-Id back.
+#[tokio::test]
+async fn a_page_on_another_origin_sends_tracing_headers_and_reads_the_request_id() {
+    tokio::task::spawn_blocking(npm_packages).await.unwrap();
+    let browser = tokio::task::spawn_blocking(chromium).await.unwrap();
+    let page_port = crate::process::free_port().to_string();
+    let page_origin = format!("http://localhost:{page_port}");
+    let app = TestApp::with_args(&["--cors-origin", &page_origin]).await;
+    let token = tokens::create(&app.state.db, "web", Scope::Read)
+        .await
+        .unwrap();
+    let addr = app.listen().await;
+    let url = format!("http://{addr}/graphql");
+    let out = node(
+        "cors.mjs",
+        &[&url, &page_port, &token],
+        &[("CHROMIUM", &browser)],
+    )
+    .await;
+    assert_eq!(out["origin"], page_origin.as_str(), "{out:#}");
+    assert_eq!(out["status"], 200, "{out:#}");
+    assert_eq!(out["requestId"], "req-from-the-page-1", "{out:#}");
+    assert_eq!(out["body"]["data"]["contacts"]["totalCount"], 0, "{out:#}");
+}
+
+/// GraphiQL runs a subscription over the vendored graphql-ws client and
+/// shows an event; with a token, the headers editor's Authorization reaches
+/// the WebSocket's connection_init.
+#[tokio::test]
+async fn the_playground_runs_a_subscription_in_chromium() {
+    tokio::task::spawn_blocking(npm_packages).await.unwrap();
+    let browser = tokio::task::spawn_blocking(chromium).await.unwrap();
+    let app = TestApp::new().await;
+    let token = tokens::create(&app.state.db, "browser", Scope::Write)
+        .await
+        .unwrap();
+    let addr = app.listen().await;
+    let url = format!("http://{addr}/graphql");
+    let out = node(
+        "playground-subscription.mjs",
+        &[&url, &token],
+        &[("CHROMIUM", &browser)],
+    )
+    .await;
+    let shown = out["shown"].as_str().unwrap_or_default();
+    assert!(
+        shown.contains("CREATED") && shown.contains("Seen live"),
+        "{out:#}"
+    );
+    assert_eq!(out["external"], serde_json::json!([]), "{out:#}");
+    assert_eq!(out["errors"], serde_json::json!([]), "{out:#}");
+}

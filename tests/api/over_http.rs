@@ -322,7 +322,7 @@ async fn persisted_queries_follow_apollos_protocol() {
         reply.json()
     );
     let qs = format!("extensions={}", encode(&persisted(&hash).to_string()));
-    let reply = get(&app, &format!("{qs}&query="), None).await;
+    let reply = get(&app, &qs, None).await;
     assert!(
         reply.json()["data"]["contactTypes"].is_array(),
         "{}",
