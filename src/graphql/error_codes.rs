@@ -56,24 +56,24 @@ pub fn classify(error: &mut ServerError) {
         return;
     }
     let message = error.message.as_str();
-    let (code, field) =
-        if message == "Query is nested too deep." || message == "Query is too complex." {
-            ("LIMIT_EXCEEDED", None)
-        } else if let Some(arg) = quoted_after(message, "argument \"") {
-            ("BAD_USER_INPUT", Some(arg))
-        } else if let Some(name) = undefined_variable(message) {
-            // A variable the request never sent (found by validation for a
-            // scalar, at execution, with a path, for an input object): the
-            // client's mistake, named as the place in the body it belongs.
-            ("BAD_USER_INPUT", Some(format!("variables.{name}")))
-        } else if error.path.is_empty() || message.starts_with("Failed to parse") {
-            // No path: the document or its variables were rejected before execution.
-            ("BAD_USER_INPUT", None)
-        } else {
-            tracing::error!(message, "resolver error without a code");
-            error.message = "internal server error".into();
-            ("INTERNAL_SERVER_ERROR", None)
-        };
+    let (code, field) = if let Some(named) = limit_naming_its_flag(message) {
+        error.message = named.into();
+        ("LIMIT_EXCEEDED", None)
+    } else if let Some(arg) = quoted_after(message, "argument \"") {
+        ("BAD_USER_INPUT", Some(arg))
+    } else if let Some(name) = undefined_variable(message) {
+        // A variable the request never sent (found by validation for a
+        // scalar, at execution, with a path, for an input object): the
+        // client's mistake, named as the place in the body it belongs.
+        ("BAD_USER_INPUT", Some(format!("variables.{name}")))
+    } else if error.path.is_empty() || message.starts_with("Failed to parse") {
+        // No path: the document or its variables were rejected before execution.
+        ("BAD_USER_INPUT", None)
+    } else {
+        tracing::error!(message, "resolver error without a code");
+        error.message = "internal server error".into();
+        ("INTERNAL_SERVER_ERROR", None)
+    };
     set(error, code, field);
 }
 
@@ -108,6 +108,21 @@ fn set(error: &mut ServerError, code: &str, field: Option<String>) {
     ext.set("code", code);
     if let Some(field) = field {
         ext.set("field", field);
+    }
+}
+
+/// async-graphql's depth and complexity refusals, saying which flag sets
+/// the limit.
+fn limit_naming_its_flag(message: &str) -> Option<&'static str> {
+    match message {
+        "Query is nested too deep." => {
+            Some("the query is nested deeper than the server allows (--max-depth)")
+        }
+        "Query is too complex." => Some(
+            "the query is more complex than the server allows (--max-complexity; a page \
+             counts its selection once per row: ask for fewer rows or fields)",
+        ),
+        _ => None,
     }
 }
 

@@ -17,6 +17,7 @@ mod query;
 pub mod state;
 mod subscription;
 pub mod types;
+mod variables;
 
 use std::any::TypeId;
 use std::sync::Arc;
@@ -115,8 +116,13 @@ impl AppSchema {
     }
 
     async fn execute_once(&self, request: Request) -> Response {
+        // Kept to name a bad variable in an error (variables.rs).
+        let query = (!request.variables.is_empty()).then(|| request.query.clone());
         let mut response = self.schema.execute(request).await;
         error_codes::classify_all(&mut response);
+        if let Some(query) = query {
+            variables::name_variables(&query, &mut response);
+        }
         response
     }
 }

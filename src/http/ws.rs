@@ -7,6 +7,7 @@
 //! existed, is closed with 4401. On shutdown every connection gets a close
 //! frame (1001, going away) instead of being cut.
 
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -203,11 +204,23 @@ async fn serve(
         },
     );
     let mut output = std::pin::pin!(output);
+    // graphql-transport-ws answers a subscribe refused before it ran with
+    // one `error` message (and no `complete`); async-graphql sends
+    // `next` + `complete`: rewritten here.
+    let mut refused_ids: HashSet<String> = HashSet::new();
+    let transport_ws = protocol == WebSocketProtocols::GraphQLWS;
     let mut recheck = tokio::time::interval(state.auth.recheck_every());
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let message = tokio::select! {
             message = output.next() => match message {
+                Some(WsMessage::Text(text)) if transport_ws => {
+                    match protocol_error(&text, &mut refused_ids) {
+                        Rewrite::Keep => Message::Text(text.into()),
+                        Rewrite::Replace(error) => Message::Text(error.into()),
+                        Rewrite::Drop => continue,
+                    }
+                }
                 Some(WsMessage::Text(text)) => Message::Text(text.into()),
                 Some(WsMessage::Close(code, reason)) => Message::Close(Some(CloseFrame {
                     code: if code == 1002 && caller.refused.load(Ordering::Relaxed) {
@@ -248,6 +261,50 @@ async fn serve(
     state.metrics.websocket_closed();
 }
 
+/// What to do with an outgoing graphql-transport-ws message.
+#[derive(Debug, PartialEq)]
+enum Rewrite {
+    Keep,
+    Replace(String),
+    Drop,
+}
+
+/// A `next` whose payload is a request error (no data, no error raised at
+/// a field: the subscribe failed validation, the gate or its variables)
+/// becomes `{"type":"error","id":..,"payload":[errors]}`, and the
+/// `complete` async-graphql sends after it is dropped. Other messages are
+/// kept; only the rare frame that looks like a request error is parsed.
+fn protocol_error(text: &str, refused_ids: &mut HashSet<String>) -> Rewrite {
+    if text.starts_with(r#"{"type":"complete""#) && !refused_ids.is_empty() {
+        let id = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|m| m["id"].as_str().map(str::to_owned));
+        if id.is_some_and(|id| refused_ids.remove(&id)) {
+            return Rewrite::Drop;
+        }
+        return Rewrite::Keep;
+    }
+    if !(text.starts_with(r#"{"type":"next""#) && text.contains(r#""payload":{"data":null"#)) {
+        return Rewrite::Keep;
+    }
+    let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Rewrite::Keep;
+    };
+    let (Some(id), Some(errors)) = (
+        message["id"].as_str(),
+        message["payload"]["errors"].as_array(),
+    ) else {
+        return Rewrite::Keep;
+    };
+    if errors.is_empty() || errors.iter().any(|e| e.get("path").is_some()) {
+        return Rewrite::Keep;
+    }
+    refused_ids.insert(id.to_owned());
+    Rewrite::Replace(
+        serde_json::json!({ "type": "error", "id": id, "payload": errors }).to_string(),
+    )
+}
+
 /// A message whose numbers would be rounded by parsing, with those numbers
 /// as marked strings that validation refuses (domain::numbers).
 fn mark_inexact_numbers(data: axum::body::Bytes) -> axum::body::Bytes {
@@ -279,6 +336,32 @@ fn protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_subscribe_is_one_error_message() {
+        let mut refused = HashSet::new();
+        let next = r#"{"type":"next","id":"7","payload":{"data":null,"errors":[{"message":"Unknown field","extensions":{"code":"BAD_USER_INPUT"}}]}}"#;
+        let Rewrite::Replace(error) = protocol_error(next, &mut refused) else {
+            panic!("not rewritten");
+        };
+        let error: serde_json::Value = serde_json::from_str(&error).unwrap();
+        assert_eq!(error["type"], "error");
+        assert_eq!(error["id"], "7");
+        assert_eq!(error["payload"][0]["message"], "Unknown field");
+        assert_eq!(
+            protocol_error(r#"{"type":"complete","id":"7"}"#, &mut refused),
+            Rewrite::Drop
+        );
+        assert_eq!(
+            protocol_error(r#"{"type":"complete","id":"8"}"#, &mut refused),
+            Rewrite::Keep
+        );
+        // An error raised at a field is the operation's result: kept.
+        let field = r#"{"type":"next","id":"9","payload":{"data":null,"errors":[{"message":"x","path":["contactEvents"]}]}}"#;
+        assert_eq!(protocol_error(field, &mut refused), Rewrite::Keep);
+        let event = r#"{"type":"next","id":"9","payload":{"data":{"contactEvents":{}}}}"#;
+        assert_eq!(protocol_error(event, &mut refused), Rewrite::Keep);
+    }
 
     #[test]
     fn the_protocol_is_our_first_choice_among_those_offered() {

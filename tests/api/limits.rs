@@ -16,6 +16,7 @@ async fn depth_limit_answers_limit_exceeded() {
         )
         .await;
     assert_eq!(code, "LIMIT_EXCEEDED", "{message}");
+    assert!(message.contains("--max-depth"), "{message}");
 }
 
 #[tokio::test]
@@ -33,6 +34,7 @@ async fn complexity_limit_counts_page_rows() {
         )
         .await;
     assert_eq!(code, "LIMIT_EXCEEDED", "{message}");
+    assert!(message.contains("--max-complexity"), "{message}");
 }
 
 #[tokio::test]

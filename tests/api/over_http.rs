@@ -168,18 +168,20 @@ async fn bad_get_parameters_are_400_naming_them() {
 async fn request_errors_answer_by_media_type() {
     let app = TestApp::new().await;
     let cases = [
-        (r#"{"query":"{"}"#, "parse"),
-        (r#"{"query":"{ noSuchField }"}"#, "validation"),
+        (r#"{"query":"{"}"#, "parse", None),
+        (r#"{"query":"{ noSuchField }"}"#, "validation", None),
         (
             r#"{"query":"query($n: Int) { contacts(first: $n) { totalCount } }","variables":{"n":"x"}}"#,
             "variable coercion",
+            Some("variables.n"),
         ),
         (
             r#"{"query":"query($id: ID!) { contact(id: $id) { id } }","variables":{}}"#,
             "missing variable",
+            Some("variables.id"),
         ),
     ];
-    for (body, what) in cases {
+    for (body, what, field) in cases {
         let reply = post(&app, body, Some(GRAPHQL_RESPONSE)).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{what}");
         assert!(reply.content_type().starts_with(GRAPHQL_RESPONSE), "{what}");
@@ -189,6 +191,12 @@ async fn request_errors_answer_by_media_type() {
             json["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
             "{what}: {json}"
         );
+        if let Some(field) = field {
+            assert_eq!(
+                json["errors"][0]["extensions"]["field"], field,
+                "{what}: {json}"
+            );
+        }
 
         let reply = post(&app, body, Some("application/json")).await;
         assert_eq!(reply.status, StatusCode::OK, "{what}");

@@ -219,3 +219,48 @@ async fn a_slow_subscriber_never_holds_up_a_mutation() {
         assert!(std::time::Instant::now() < deadline, "never caught up");
     }
 }
+
+/// graphql-transport-ws: a subscribe refused before it runs (it does not
+/// validate, or lacks a required variable) is answered with one `error`
+/// message and no `complete`; the socket serves the next subscribe.
+#[tokio::test]
+async fn a_subscribe_that_fails_validation_gets_an_error_message() {
+    let app = TestApp::new().await;
+    let addr = app.listen().await;
+    let mut sub = Subscriber::connect(&addr, "/graphql/ws", json!({}))
+        .await
+        .unwrap();
+    for (id, payload) in [
+        ("bad", json!({ "query": "subscription { nope }" })),
+        (
+            "unset",
+            json!({ "query": "subscription($ids: [ID!]!) { contactEvents(ids: $ids) { kind } }" }),
+        ),
+    ] {
+        sub.operation(id, payload).await;
+        let frame = sub.frame(Duration::from_secs(10)).await.expect("a frame");
+        assert_eq!(frame["type"], "error", "{frame}");
+        assert_eq!(frame["id"], id, "{frame}");
+        assert_eq!(
+            frame["payload"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{frame}"
+        );
+    }
+    sub.subscribe("ok", "subscription { contactEvents { kind } }", json!({}))
+        .await;
+    // The subscription is live once a change made now reaches it.
+    let mut frame = Value::Null;
+    for _ in 0..50 {
+        app.create(json!({ "displayName": "After the errors" }))
+            .await;
+        if let Some(f) = sub.frame(Duration::from_millis(200)).await {
+            frame = f;
+            break;
+        }
+    }
+    assert_eq!(
+        (frame["type"].as_str(), frame["id"].as_str()),
+        (Some("next"), Some("ok")),
+        "{frame}"
+    );
+}

@@ -81,6 +81,17 @@ impl Subscriber {
     }
 
     /// The next `next` payload (data and errors) of any subscription; None on timeout.
+    /// The next protocol message (`next`, `error`, `complete`...), whole.
+    pub async fn frame(&mut self, limit: Duration) -> Option<Value> {
+        loop {
+            match self.message(limit).await? {
+                Message::Text(text) => return serde_json::from_str(&text).ok(),
+                Message::Close(frame) => panic!("closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
     pub async fn next(&mut self, limit: Duration) -> Option<Value> {
         loop {
             match self.message(limit).await? {
@@ -88,7 +99,9 @@ impl Subscriber {
                     let value: Value = serde_json::from_str(&text).expect("JSON frame");
                     match value["type"].as_str() {
                         Some("next") => return Some(value["payload"].clone()),
-                        Some("error") => panic!("subscription error: {value}"),
+                        // graphql-transport-ws's answer to a subscribe
+                        // refused before it ran: its errors, as a response.
+                        Some("error") => return Some(json!({ "errors": value["payload"] })),
                         _ => continue,
                     }
                 }
