@@ -5,6 +5,7 @@
 
 use async_graphql::{ErrorExtensionValues, Response, ServerError};
 
+use crate::domain::numbers;
 use crate::error::AppError;
 
 /// Top-level errors one response carries at most; beyond, one error says how
@@ -41,8 +42,18 @@ pub fn classify_all(response: &mut Response) {
     }
 }
 
+/// INEXACT_MARKER as messages quote it: the NUL as the six characters \u0000.
+const ESCAPED_INEXACT_MARKER: &str = "\\u0000inexact-number:";
+
 /// Gives one error its code (kept when it has one).
 pub fn classify(error: &mut ServerError) {
+    // A number parsing would round travels as a marked string (see
+    // domain::numbers); a message quoting it shows the number instead.
+    for marker in [numbers::INEXACT_MARKER, ESCAPED_INEXACT_MARKER] {
+        if error.message.contains(marker) {
+            error.message = error.message.replace(marker, "inexact number ");
+        }
+    }
     if let Some(app) = error.source::<AppError>() {
         let app = app.clone();
         describe(error, &app);
@@ -145,6 +156,13 @@ fn quoted_after(message: &str, marker: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_escaped_marker_is_the_marker() {
+        // How async-graphql quotes a value: as JSON does.
+        let quoted = serde_json::to_string(numbers::INEXACT_MARKER).unwrap();
+        assert_eq!(format!("\"{ESCAPED_INEXACT_MARKER}\""), quoted);
+    }
 
     #[test]
     fn an_undefined_variable_is_named() {

@@ -11,7 +11,7 @@ use async_graphql::{Request, ServerError};
 use super::access::{self, Principal};
 use super::bounds::DocumentBounds;
 use super::documents::Documents;
-use super::persisted::Persisted;
+use super::persisted::{Learnt, Persisted};
 use super::state::RequestSlots;
 use crate::domain::numbers;
 use crate::error::AppError;
@@ -39,6 +39,8 @@ pub struct Admitted {
     pub operation_type: Option<OperationType>,
     /// The operation's name, for metrics (the only one when unnamed).
     pub label: Option<String>,
+    /// A persisted query's text to keep once the operation has run.
+    pub learnt: Option<Learnt>,
 }
 
 pub struct Gate {
@@ -49,6 +51,16 @@ pub struct Gate {
 }
 
 impl Gate {
+    /// After an admitted operation ran: keeps the persisted query it
+    /// taught, if it taught one and was executed (not refused).
+    pub fn ran(&self, admitted: &Admitted, response: &async_graphql::Response) {
+        if let Some(learnt) = &admitted.learnt {
+            if super::executed(response) {
+                self.persisted.remember(learnt);
+            }
+        }
+    }
+
     pub fn new(bounds: DocumentBounds, introspection: bool, persisted: Persisted) -> Self {
         Self {
             documents: Documents::default(),
@@ -72,7 +84,8 @@ impl Gate {
             )));
         };
         // A persisted query's text first: the bounds apply to it as sent.
-        self.persisted
+        let learnt = self
+            .persisted
             .resolve(request)
             .await
             .map_err(|e| server_error(&e))?;
@@ -108,6 +121,7 @@ impl Gate {
         let admitted = Admitted {
             operation_type: access::operation_type(doc, name.as_deref()),
             label: name.or_else(|| access::operation_label(doc)),
+            learnt,
         };
         request.variables = variables;
         request.data.insert(principal);

@@ -101,6 +101,12 @@ impl AppSchema {
     /// Runs a request the gate admitted as `admitted`: a mutation under its
     /// idempotency key, if it has one.
     pub async fn execute_admitted(&self, request: Request, admitted: &Admitted) -> Response {
+        let response = self.execute_as(request, admitted).await;
+        self.gate.ran(admitted, &response);
+        response
+    }
+
+    async fn execute_as(&self, request: Request, admitted: &Admitted) -> Response {
         if admitted.operation_type == Some(OperationType::Mutation) {
             // The change log names who wrote (the gate put the caller in).
             let actor = request
@@ -125,6 +131,16 @@ impl AppSchema {
         }
         response
     }
+}
+
+/// Whether execution began: the response has data, or an error raised at a
+/// field (a field error that nulled the whole result carries its path). An
+/// error without a path and no data: the request was refused before it ran
+/// (parse, validation, variables, limits, the gate).
+pub fn executed(response: &Response) -> bool {
+    response.data != async_graphql::Value::Null
+        || response.errors.is_empty()
+        || response.errors.iter().any(|e| !e.path.is_empty())
 }
 
 /// Transports that run requests through async-graphql's own helpers (the

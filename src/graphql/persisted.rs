@@ -7,8 +7,9 @@
 //!   shares); unknown: PERSISTED_QUERY_NOT_FOUND, and the client sends the
 //!   hash again with the text.
 //! - A hash with the text: the hash must be the text's SHA-256; the text is
-//!   kept in this replica's cache (bounded), unless only registered
-//!   documents run.
+//!   kept in this replica's cache (bounded) once the request was admitted
+//!   and executed (a document refused for any reason, or sent with GET as a
+//!   mutation, is not kept), unless only registered documents run.
 //!
 //! Replicas behind a load balancer answer alike: a registered document is
 //! found by each; one learnt from a client is found by the replica that
@@ -35,6 +36,13 @@ const MAX_CACHE_BYTES: usize = 8 * 1024 * 1024;
 
 const FIELD: &str = "extensions.persistedQuery";
 
+/// A document a client sent with its hash, to keep once its request ran.
+#[derive(Debug, Clone)]
+pub struct Learnt {
+    hash: String,
+    text: Arc<str>,
+}
+
 pub struct Persisted {
     db: DatabaseConnection,
     trusted_only: bool,
@@ -58,8 +66,9 @@ impl Persisted {
 
     /// Gives `request` its document text when it names one by hash, checks
     /// the hash it sends with a text, and in trusted-documents mode refuses
-    /// a document that is not registered.
-    pub async fn resolve(&self, request: &mut Request) -> AppResult<()> {
+    /// a document that is not registered. Some: a text to keep (`keep`)
+    /// once the request has run.
+    pub async fn resolve(&self, request: &mut Request) -> AppResult<Option<Learnt>> {
         let Some(hash) = requested_hash(request)? else {
             if self.trusted_only {
                 let hash = hash_of(&request.query);
@@ -67,7 +76,7 @@ impl Persisted {
                     return Err(untrusted());
                 }
             }
-            return Ok(());
+            return Ok(None);
         };
         if request.query.is_empty() {
             let text = self
@@ -75,7 +84,7 @@ impl Persisted {
                 .await?
                 .ok_or(AppError::PersistedQueryNotFound)?;
             request.query = text.to_string();
-            return Ok(());
+            return Ok(None);
         }
         if hash_of(&request.query) != hash {
             return Err(AppError::bad_input(
@@ -87,10 +96,17 @@ impl Persisted {
             if self.lookup(&hash).await?.is_none() {
                 return Err(untrusted());
             }
-        } else if request.query.len() <= MAX_KEPT_BYTES {
-            self.keep(hash, Arc::from(request.query.as_str()));
+            return Ok(None);
         }
-        Ok(())
+        Ok((request.query.len() <= MAX_KEPT_BYTES).then(|| Learnt {
+            hash,
+            text: Arc::from(request.query.as_str()),
+        }))
+    }
+
+    /// Keeps a text a client sent with its hash, once its request ran.
+    pub fn remember(&self, learnt: &Learnt) {
+        self.keep(learnt.hash.clone(), learnt.text.clone());
     }
 
     /// The text for `hash`: cached, else registered (then cached).

@@ -23,7 +23,7 @@ use super::{params, AppState};
 use crate::domain::numbers;
 use crate::error::AppError;
 use crate::graphql::access::Principal;
-use crate::graphql::{idempotent, server_error};
+use crate::graphql::{executed, idempotent, server_error};
 
 /// The header a client retries a mutation under (see graphql::idempotent).
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -98,8 +98,9 @@ async fn answer_batch(
         }))
     } else if parts.headers.contains_key(IDEMPOTENCY_KEY) {
         Some(AppError::bad_input(
-            IDEMPOTENCY_KEY,
-            "Idempotency-Key names one operation: send the mutation alone, not in a batch",
+            "idempotencyKey",
+            "idempotencyKey: an Idempotency-Key names one operation: send the mutation alone, \
+             not in a batch",
         ))
     } else {
         None
@@ -153,7 +154,9 @@ async fn answer_batch(
         body.extend_from_slice(one);
     }
     body.push(b']');
-    ([(header::CONTENT_TYPE, media.content_type())], body).into_response()
+    let mut http = ([(header::CONTENT_TYPE, media.content_type())], body).into_response();
+    vary_on_accept(&mut http);
+    http
 }
 
 /// GET /graphql with `query`, `variables`, `operationName` and `extensions`
@@ -244,6 +247,15 @@ async fn caller(
             return Err(Box::new(refuse(state, status, &error, media, started)));
         }
     }
+    if let Err(error) = guard::check_framing(&parts.headers) {
+        return Err(Box::new(refuse(
+            state,
+            StatusCode::BAD_REQUEST,
+            &error,
+            media,
+            started,
+        )));
+    }
     let authorization = parts.headers.get(header::AUTHORIZATION);
     let address = guard::client_address(
         &parts.headers,
@@ -321,10 +333,7 @@ async fn read_request(
         .ok()
         .and_then(numbers::mark_inexact_json);
     let bytes = marked.as_ref().map_or(&body.bytes[..], String::as_bytes);
-    let decoded = serde_json::from_slice(bytes).map_err(|e| AppError::BadUserInput {
-        field: None,
-        message: format!("the body must be a JSON GraphQL request: {e}"),
-    });
+    let decoded = serde_json::from_slice(bytes).map_err(|e| undecodable(bytes, &e));
     let decoded = decoded.and_then(|request| {
         let missing = match &request {
             BatchRequest::Single(one) => lacks_query(one),
@@ -355,6 +364,47 @@ async fn read_request(
             started,
         ))),
     }
+}
+
+/// Why a body is not a GraphQL request, naming the parameter at fault when
+/// the body is JSON (serde's own message names Rust types).
+fn undecodable(bytes: &[u8], error: &serde_json::Error) -> AppError {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return AppError::BadUserInput {
+            field: None,
+            message: format!("the body is not JSON: {error}"),
+        };
+    };
+    let requests = match &value {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    for request in requests {
+        let serde_json::Value::Object(fields) = request else {
+            return AppError::bad_input(
+                "body",
+                "body: a GraphQL request is a JSON object (or an array of them, a batch)",
+            );
+        };
+        let wrong = [
+            ("query", "a string"),
+            ("operationName", "a string or null"),
+            ("variables", "an object or null"),
+            ("extensions", "an object or null"),
+        ]
+        .into_iter()
+        .find(|(name, _)| {
+            fields.get(*name).is_some_and(|v| match (*name, v) {
+                (_, serde_json::Value::Null) => *name == "query",
+                ("query" | "operationName", v) => !v.is_string(),
+                (_, v) => !v.is_object(),
+            })
+        });
+        if let Some((name, expected)) = wrong {
+            return AppError::bad_input(name, format!("{name}: must be {expected}"));
+        }
+    }
+    AppError::bad_input("body", "body: not a GraphQL request")
 }
 
 /// A request with neither a document nor a persisted query's hash: its
@@ -459,7 +509,14 @@ async fn run(
         };
     // A GET must be safe (RFC 9110): it runs no mutation, and a
     // subscription has no stream over plain HTTP.
-    if method == Method::Get && admitted.operation_type != Some(OperationType::Query) {
+    // (An operation that cannot be picked out runs on, to be refused with
+    // its own request error.)
+    if method == Method::Get
+        && matches!(
+            admitted.operation_type,
+            Some(OperationType::Mutation | OperationType::Subscription)
+        )
+    {
         return Ran::NotOverGet(AppError::BadUserInput {
             field: None,
             message: "GET runs queries only: send mutations with POST, and subscriptions over \
@@ -634,16 +691,6 @@ fn observe<'r>(
     outcome
 }
 
-/// Whether execution began: the response has data, or an error raised at a
-/// field (a field error that nulled the whole result carries its path). An
-/// error without a path and no data: the request was refused before it ran
-/// (parse, validation, variables, limits, the gate).
-fn executed(response: &GqlResponse) -> bool {
-    response.data != async_graphql::Value::Null
-        || response.errors.is_empty()
-        || response.errors.iter().any(|e| !e.path.is_empty())
-}
-
 /// HTTP 401 with the RFC 6750 challenge: nothing ran because the request
 /// carried no token where one is needed, or one that is not valid (client
 /// interceptors keyed on 401 can then ask for a token).
@@ -666,7 +713,16 @@ fn encode(media: Media, response: GqlResponse) -> Response {
         Err(refusal) => refusal,
     };
     http.headers_mut().extend(response.http_headers);
+    vary_on_accept(&mut http);
     http
+}
+
+/// The answer's media type follows Accept (and on GET, whether it is the
+/// playground): caches must key on it.
+pub fn vary_on_accept(response: &mut Response) {
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept"));
 }
 
 /// The JSON of one response; Err: the 500 to answer instead.

@@ -126,11 +126,14 @@ fn one_origin_allowed(
 /// CSRF prevention, a non-empty `Apollo-Require-Preflight` or
 /// `X-Apollo-Operation-Name` header also proves a preflight happened.
 pub fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    // Given twice, a proxy and this server could each read another one.
+    let single = headers.get_all(header::CONTENT_TYPE).iter().count() <= 1;
+    let json = single
+        && headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
     let preflighted = ["apollo-require-preflight", "x-apollo-operation-name"]
         .iter()
         .any(|name| headers.get(*name).is_some_and(|v| !v.is_empty()));
@@ -147,6 +150,27 @@ pub fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
                 .into(),
         },
     ))
+}
+
+/// Headers that must not be ambiguous: one Authorization (two could be read
+/// differently by a proxy and by this server), and not both Content-Length
+/// and Transfer-Encoding (RFC 9112, 6.3: a sign of request smuggling).
+pub fn check_framing(headers: &HeaderMap) -> Result<(), AppError> {
+    if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+        return Err(AppError::bad_input(
+            "Authorization",
+            "Authorization: given more than once; send one header",
+        ));
+    }
+    if headers.contains_key(header::CONTENT_LENGTH)
+        && headers.contains_key(header::TRANSFER_ENCODING)
+    {
+        return Err(AppError::BadUserInput {
+            field: None,
+            message: "a request may not carry both Content-Length and Transfer-Encoding".into(),
+        });
+    }
+    Ok(())
 }
 
 /// The client's address: the last entry of the --client-ip-header when set

@@ -47,33 +47,57 @@ pub fn negotiate(headers: &HeaderMap, offered: &[Media]) -> Option<Media> {
     if accept.is_empty() {
         return offered.iter().copied().find(|m| *m == Media::Json);
     }
+    // A range with a weight that is not one (RFC 9110, 12.4.2: 0 to 1, at
+    // most three decimals) is ignored, as is one that is not a media type.
     let ranges: Vec<(mime::Mime, f32)> = accept
         .iter()
         .filter_map(|range| range.parse::<mime::Mime>().ok())
-        .map(|range| {
-            let q = range
-                .get_param("q")
-                .and_then(|q| q.as_str().parse::<f32>().ok())
-                .unwrap_or(1.0);
-            (range, q)
+        .filter_map(|range| {
+            let q = match range.get_param("q") {
+                None => 1.0,
+                Some(q) => weight(q.as_str())?,
+            };
+            Some((range, q))
         })
         .collect();
-    let mut best: Option<(Media, f32)> = None;
+    // The highest weight wins; then a type the client named over one a
+    // wildcard matched; then the server's order, except that a wildcard
+    // alone means plain JSON (clients from before the spec send `*/*`).
+    let mut best: Option<(Media, (f32, u8, u8))> = None;
     for media in offered {
-        let q = quality(*media, &ranges);
-        if q > 0.0 && best.is_none_or(|(_, b)| q > b) {
-            best = Some((*media, q));
+        let Some((q, specificity)) = quality(*media, &ranges) else {
+            continue;
+        };
+        let wildcard_json = u8::from(specificity < 2 && *media == Media::Json);
+        let rank = (q, specificity, wildcard_json);
+        if q > 0.0
+            && best.is_none_or(|(_, b)| rank.partial_cmp(&b) == Some(std::cmp::Ordering::Greater))
+        {
+            best = Some((*media, rank));
         }
     }
     best.map(|(media, _)| media)
 }
 
-/// The weight the client gives `media`: that of the most specific range
-/// matching it (RFC 9110, 12.5.1), 0 if none does. A wildcard never picks
-/// HTML: a browser lists text/html itself, and `*/*` from a script means
-/// JSON. GraphQL's own type matches only when named: `application/*` and
-/// `*/*` mean plain JSON, as before the spec.
-fn quality(media: Media, ranges: &[(mime::Mime, f32)]) -> f32 {
+/// A `q` parameter's weight, if it is one.
+fn weight(text: &str) -> Option<f32> {
+    let valid = match text.split_once('.') {
+        None => text == "0" || text == "1",
+        Some(("0", decimals)) => {
+            decimals.len() <= 3 && decimals.bytes().all(|b| b.is_ascii_digit())
+        }
+        Some(("1", decimals)) => decimals.len() <= 3 && decimals.bytes().all(|b| b == b'0'),
+        Some(_) => false,
+    };
+    valid.then(|| text.parse().ok()).flatten()
+}
+
+/// The weight the client gives `media` and how specific the range that
+/// gave it is (2 named, 1 `type/*`, 0 `*/*`): the most specific range
+/// matching it (RFC 9110, 12.5.1), None if none does. A wildcard never
+/// picks HTML: a browser lists text/html itself, and `*/*` from a script
+/// means JSON.
+fn quality(media: Media, ranges: &[(mime::Mime, f32)]) -> Option<(f32, u8)> {
     let essence = match media {
         Media::GraphQlResponse => GRAPHQL_RESPONSE_JSON,
         Media::Json => "application/json",
@@ -84,15 +108,15 @@ fn quality(media: Media, ranges: &[(mime::Mime, f32)]) -> f32 {
         // The essence keeps a structured suffix (+json), which subtype() drops.
         let specificity = match range.essence_str() {
             e if e.eq_ignore_ascii_case(essence) => 2,
-            "application/*" if media == Media::Json => 1,
-            "*/*" if media == Media::Json => 0,
+            "application/*" if media != Media::Html => 1,
+            "*/*" if media != Media::Html => 0,
             _ => continue,
         };
         if found.is_none_or(|(s, _)| specificity > s) {
             found = Some((specificity, *q));
         }
     }
-    found.map_or(0.0, |(_, q)| q)
+    found.map(|(specificity, q)| (q, specificity))
 }
 
 #[cfg(test)]
@@ -157,5 +181,26 @@ mod tests {
         assert_eq!(pick(Some("application/xml"), &API), None);
         assert_eq!(pick(Some("application/json;q=0"), &API), None);
         assert_eq!(pick(Some("not a type"), &API), None);
+        assert_eq!(pick(Some("application/json;q=abc"), &API), None);
+        assert_eq!(pick(Some("application/json;q=1.5"), &API), None);
+    }
+
+    #[test]
+    fn a_wildcard_serves_what_a_named_refusal_leaves() {
+        assert_eq!(
+            pick(Some("application/json;q=0, */*"), &API),
+            Some(Media::GraphQlResponse)
+        );
+        assert_eq!(
+            pick(Some("application/graphql-response+json;q=0, */*"), &API),
+            Some(Media::Json)
+        );
+        assert_eq!(
+            pick(Some("application/json;q=0.5, */*;q=0.1"), &API),
+            Some(Media::Json)
+        );
+        assert_eq!(weight("0.001"), Some(0.001));
+        assert_eq!(weight("0.0001"), None);
+        assert_eq!(weight("1.000"), Some(1.0));
     }
 }

@@ -173,7 +173,9 @@ async fn graphql_get(State(state): State<AppState>, request: axum::extract::Requ
             {
                 return *response;
             }
-            playground::page(&state).await
+            let mut page = playground::page(&state).await;
+            graphql::vary_on_accept(&mut page);
+            page
         }
         Some(media) => graphql::get(state, parts, media).await,
         None => graphql::not_acceptable(&state, std::time::Instant::now()),

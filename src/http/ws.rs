@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
 
 use super::guard::RateKey;
 use super::{guard, AppState, Auth, RateLimits};
@@ -45,6 +46,9 @@ pub async fn upgrade(
         )
             .into_response();
     };
+    if let Err(error) = guard::check_framing(headers) {
+        return (StatusCode::BAD_REQUEST, error.to_string()).into_response();
+    }
     // Browsers send WebSockets cross-site without asking: the Origin decides.
     let open = state.auth.open_mode().await.unwrap_or(false);
     let address = guard::client_address(
@@ -155,17 +159,27 @@ async fn serve(
     state.metrics.websocket_opened();
     let (mut sink, stream) = socket.split();
     let shutdown = state.shutdown.clone();
+    let transport_ws = protocol == WebSocketProtocols::GraphQLWS;
+    let rules = Arc::new(Mutex::new(ProtocolRules::default()));
+    let broken = CancellationToken::new();
+    let (input_rules, input_broken) = (rules.clone(), broken.clone());
     let input = stream
         .take_until(shutdown.clone().cancelled_owned())
         .take_while(|message| std::future::ready(message.is_ok()))
-        .filter_map(|message| {
+        .filter_map(move |message| {
             std::future::ready(match message {
                 Ok(message @ (Message::Text(_) | Message::Binary(_))) => {
-                    Some(mark_inexact_numbers(message.into_data()))
+                    let data = message.into_data();
+                    let allowed = !transport_ws || lock(&input_rules).incoming(&data).is_ok() || {
+                        input_broken.cancel();
+                        false
+                    };
+                    allowed.then(|| mark_inexact_numbers(data))
                 }
                 _ => None,
             })
-        });
+        })
+        .take_until(broken.clone().cancelled_owned());
     let caller = Arc::new(Caller {
         auth: state.auth.clone(),
         rates: state.rates.clone(),
@@ -208,13 +222,13 @@ async fn serve(
     // one `error` message (and no `complete`); async-graphql sends
     // `next` + `complete`: rewritten here.
     let mut refused_ids: HashSet<String> = HashSet::new();
-    let transport_ws = protocol == WebSocketProtocols::GraphQLWS;
     let mut recheck = tokio::time::interval(state.auth.recheck_every());
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let message = tokio::select! {
             message = output.next() => match message {
                 Some(WsMessage::Text(text)) if transport_ws => {
+                    lock(&rules).outgoing(&text);
                     match protocol_error(&text, &mut refused_ids) {
                         Rewrite::Keep => Message::Text(text.into()),
                         Rewrite::Replace(error) => Message::Text(error.into()),
@@ -249,7 +263,15 @@ async fn serve(
             break;
         }
     }
-    if shutdown.is_cancelled() {
+    let violation = lock(&rules).violation.take();
+    if let Some((code, reason)) = violation {
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+    } else if shutdown.is_cancelled() {
         let _ = sink
             .send(Message::Close(Some(CloseFrame {
                 code: 1001,
@@ -259,6 +281,62 @@ async fn serve(
     }
     let _ = sink.close().await;
     state.metrics.websocket_closed();
+}
+
+/// graphql-transport-ws's rules async-graphql leaves unchecked: no
+/// `subscribe` before `connection_init` (close 4401), no second
+/// `subscribe` with the id of one still running (close 4409).
+#[derive(Default)]
+struct ProtocolRules {
+    initialised: bool,
+    running: HashSet<String>,
+    violation: Option<(u16, String)>,
+}
+
+impl ProtocolRules {
+    /// Err: the message breaks a rule; the socket is to close as
+    /// `violation` says.
+    fn incoming(&mut self, data: &[u8]) -> Result<(), ()> {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(data) else {
+            return Ok(());
+        };
+        let id = message["id"].as_str().unwrap_or_default();
+        match message["type"].as_str() {
+            Some("connection_init") => self.initialised = true,
+            Some("subscribe") if !self.initialised => {
+                self.violation = Some((4401, "Unauthorized".into()));
+                return Err(());
+            }
+            Some("subscribe") if !self.running.insert(id.to_owned()) => {
+                self.violation = Some((4409, format!("Subscriber for {id} already exists")));
+                return Err(());
+            }
+            Some("complete") => {
+                self.running.remove(id);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A `complete` or `error` the server sends ends its operation.
+    fn outgoing(&mut self, text: &str) {
+        if self.running.is_empty()
+            || !(text.starts_with(r#"{"type":"complete""#)
+                || text.starts_with(r#"{"type":"error""#))
+        {
+            return;
+        }
+        if let Ok(message) = serde_json::from_str::<serde_json::Value>(text) {
+            if let Some(id) = message["id"].as_str() {
+                self.running.remove(id);
+            }
+        }
+    }
+}
+
+fn lock(rules: &Mutex<ProtocolRules>) -> std::sync::MutexGuard<'_, ProtocolRules> {
+    rules.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What to do with an outgoing graphql-transport-ws message.

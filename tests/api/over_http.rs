@@ -113,6 +113,16 @@ async fn a_browser_gets_the_playground_and_nothing_acceptable_is_406() {
     let reply = get(&app, "", Some(browser)).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.content_type().starts_with("text/html"));
+    // One URL, three media types: caches must key on Accept.
+    let vary = |reply: &Reply| {
+        reply
+            .headers
+            .get_all(header::VARY)
+            .iter()
+            .any(|v| v.to_str().unwrap_or("").contains("accept"))
+    };
+    assert!(vary(&reply));
+    assert!(vary(&get(&app, "query=%7B__typename%7D", None).await));
     let reply = get(&app, "query=%7B__typename%7D", Some("application/xml")).await;
     assert_eq!(reply.status, StatusCode::NOT_ACCEPTABLE);
     let reply = post(&app, r#"{"query":"{__typename}"}"#, Some("text/html")).await;
@@ -135,6 +145,10 @@ async fn a_mutation_over_get_is_405_and_writes_nothing() {
         assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
         assert!(body.get("data").is_none(), "{body}");
     }
+    // Not a mutation: an operation GET cannot pick out is its request error.
+    let two = encode("query A { __typename } query B { __typename }");
+    let reply = get(&app, &format!("query={two}"), Some(GRAPHQL_RESPONSE)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     let subscription = "subscription { contactEvents { kind } }";
     let reply = get(&app, &format!("query={}", encode(subscription)), None).await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
@@ -180,6 +194,21 @@ async fn request_errors_answer_by_media_type() {
             "missing variable",
             Some("variables.id"),
         ),
+        (
+            r#"{"query":"query($d: DateTime) { contacts(filter: { createdAfter: $d }) { totalCount } }","variables":{"d":"nope"}}"#,
+            "custom scalar variable",
+            Some("variables.d"),
+        ),
+        (
+            r#"{"query":"{ contacts(filter: { createdAfter: \"nope\" }) { totalCount } }"}"#,
+            "custom scalar literal",
+            None,
+        ),
+        (
+            r#"{"query":"query($n: Int) { contacts(first: $n) { totalCount } }","variables":{"n":1e400}}"#,
+            "inexact number",
+            Some("variables.n"),
+        ),
     ];
     for (body, what, field) in cases {
         let reply = post(&app, body, Some(GRAPHQL_RESPONSE)).await;
@@ -197,6 +226,8 @@ async fn request_errors_answer_by_media_type() {
                 "{what}: {json}"
             );
         }
+        // The marker of an inexact number (domain::numbers) stays inside.
+        assert!(!json.to_string().contains("\\u0000"), "{what}: {json}");
 
         let reply = post(&app, body, Some("application/json")).await;
         assert_eq!(reply.status, StatusCode::OK, "{what}");
@@ -223,6 +254,28 @@ async fn request_errors_answer_by_media_type() {
         assert_eq!(reply.json()["errors"][0]["extensions"]["field"], "query");
         let reply = post(&app, r#"[{"query":"{ __typename }"},{}]"#, accept).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        for (body, field) in [
+            (r#"{"query":5}"#, "query"),
+            (r#"{"query":"{ __typename }","variables":[1]}"#, "variables"),
+            (
+                r#"{"query":"{ __typename }","operationName":7}"#,
+                "operationName",
+            ),
+            (
+                r#"[{"query":"{ __typename }","extensions":"x"}]"#,
+                "extensions",
+            ),
+            ("7", "body"),
+        ] {
+            let reply = post(&app, body, accept).await;
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+            let json = reply.json();
+            assert_eq!(
+                json["errors"][0]["extensions"]["field"], field,
+                "{body}: {json}"
+            );
+            assert!(!json.to_string().contains("untagged"), "{body}: {json}");
+        }
     }
 }
 
@@ -267,6 +320,14 @@ async fn responses_and_assets_are_compressed_when_accepted() {
         assert_eq!(reply.status, StatusCode::OK);
         assert_eq!(reply.headers[header::CONTENT_ENCODING], encoding);
     }
+    let request = Request::get("/graphql/assets/graphiql.min.js")
+        .header(header::ACCEPT_ENCODING, "gzip, br")
+        .body(Body::empty())
+        .expect("request");
+    let asset = send(&app, request).await;
+    assert_eq!(asset.status, StatusCode::OK);
+    assert!(asset.headers.contains_key(header::CONTENT_ENCODING));
+    assert!(asset.body.len() < 500_000, "{} bytes", asset.body.len());
     let plain = get(&app, &format!("query={query}"), None).await;
     assert!(!plain.headers.contains_key(header::CONTENT_ENCODING));
     assert_eq!(
@@ -319,6 +380,35 @@ async fn persisted_queries_follow_apollos_protocol() {
         body["errors"][0]["extensions"]["field"],
         "extensions.persistedQuery.version"
     );
+
+    // Refused requests teach nothing: a mutation over GET (405), a document
+    // that does not parse.
+    let mutation = "mutation { createContact(input: { displayName: \"Via GET\" }) { id } }";
+    let qs = format!(
+        "query={}&extensions={}",
+        encode(mutation),
+        encode(&persisted(&sha256(mutation)).to_string())
+    );
+    assert_eq!(
+        get(&app, &qs, None).await.status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    let broken = "{ nope";
+    post(
+        &app,
+        &json!({ "query": broken, "extensions": persisted(&sha256(broken)) }).to_string(),
+        None,
+    )
+    .await;
+    for text in [mutation, broken] {
+        let body = json!({ "extensions": persisted(&sha256(text)) }).to_string();
+        let reply = post(&app, &body, None).await.json();
+        assert_eq!(
+            reply["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND",
+            "{text}"
+        );
+    }
+    assert_eq!(app.sql_count("SELECT count(*) AS n FROM contacts").await, 0);
 
     let full = json!({ "query": query, "extensions": persisted(&hash) }).to_string();
     let reply = post(&app, &full, None).await;
@@ -424,7 +514,7 @@ async fn batches_run_in_order_each_authorised() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         reply.json()["errors"][0]["extensions"]["field"],
-        "idempotency-key"
+        "idempotencyKey"
     );
 
     // A read token's batch: its mutation is refused, its query runs.
@@ -450,4 +540,46 @@ async fn batches_run_in_order_each_authorised() {
         "{body}"
     );
     assert_eq!(body[1]["data"]["contacts"]["totalCount"], 1, "{body}");
+}
+
+/// Headers a proxy and this server could read differently are refused: two
+/// Authorization headers, two Content-Types, Content-Length with
+/// Transfer-Encoding.
+#[tokio::test]
+async fn ambiguous_headers_are_refused() {
+    let app = TestApp::new().await;
+    let body = r#"{"query":"{ __typename }"}"#;
+    let request = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, "Bearer a")
+        .header(header::AUTHORIZATION, "Bearer b")
+        .body(Body::from(body))
+        .expect("request");
+    let reply = send(&app, request).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        reply.json()["errors"][0]["extensions"]["field"],
+        "Authorization"
+    );
+    for types in [
+        ["application/json", "text/plain"],
+        ["text/plain", "application/json"],
+    ] {
+        let request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, types[0])
+            .header(header::CONTENT_TYPE, types[1])
+            .body(Body::from(body))
+            .expect("request");
+        assert_eq!(
+            send(&app, request).await.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+    }
+    let request = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, body.len())
+        .header(header::TRANSFER_ENCODING, "chunked")
+        .body(Body::from(body))
+        .expect("request");
+    assert_eq!(send(&app, request).await.status, StatusCode::BAD_REQUEST);
 }

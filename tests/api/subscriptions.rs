@@ -264,3 +264,56 @@ async fn a_subscribe_that_fails_validation_gets_an_error_message() {
         "{frame}"
     );
 }
+
+/// graphql-transport-ws's own rules: a subscribe before connection_init
+/// closes the socket with 4401, a second subscribe with a running id with
+/// 4409.
+#[tokio::test]
+async fn the_protocols_rules_close_the_socket_with_their_codes() {
+    use tokio_tungstenite::tungstenite::Message;
+    let app = TestApp::new().await;
+    let addr = app.listen().await;
+    let close_code = |message: Option<Message>| match message {
+        Some(Message::Close(Some(frame))) => u16::from(frame.code),
+        other => panic!("expected a close frame, got {other:?}"),
+    };
+    let subscribe = |id: &str| json!({ "id": id, "type": "subscribe", "payload": { "query": "subscription { contactEvents { kind } }" } });
+
+    let mut early = Subscriber::open(&addr, "/graphql/ws").await.unwrap();
+    early.send(subscribe("1")).await;
+    assert_eq!(
+        close_code(early.message(Duration::from_secs(10)).await),
+        4401
+    );
+
+    let mut twice = Subscriber::connect(&addr, "/graphql/ws", json!({}))
+        .await
+        .unwrap();
+    twice.send(subscribe("1")).await;
+    twice.send(subscribe("1")).await;
+    assert_eq!(
+        close_code(twice.message(Duration::from_secs(10)).await),
+        4409
+    );
+
+    // An id is free again once its operation completed.
+    let mut again = Subscriber::connect(&addr, "/graphql/ws", json!({}))
+        .await
+        .unwrap();
+    again.send(subscribe("1")).await;
+    again.send(json!({ "id": "1", "type": "complete" })).await;
+    again.send(subscribe("1")).await;
+    let mut frame = Value::Null;
+    for _ in 0..50 {
+        app.create(json!({ "displayName": "Reused id" })).await;
+        if let Some(f) = again.frame(Duration::from_millis(200)).await {
+            frame = f;
+            break;
+        }
+    }
+    assert_eq!(
+        (frame["type"].as_str(), frame["id"].as_str()),
+        (Some("next"), Some("1")),
+        "{frame}"
+    );
+}

@@ -18,17 +18,7 @@ impl Subscriber {
     /// Connects to ws://addr{path} and completes connection_init. Err carries
     /// the close frame's reason, or the first message when it is not an ack.
     pub async fn connect(addr: &str, path: &str, payload: Value) -> Result<Self, String> {
-        let mut request = format!("ws://{addr}{path}")
-            .into_client_request()
-            .expect("ws request");
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_static("graphql-transport-ws"),
-        );
-        let (ws, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut sub = Self { ws };
+        let mut sub = Self::open(addr, path).await?;
         sub.send(json!({ "type": "connection_init", "payload": payload }))
             .await;
         match sub.message(Duration::from_secs(10)).await {
@@ -40,7 +30,22 @@ impl Subscriber {
         }
     }
 
-    async fn send(&mut self, value: Value) {
+    /// A graphql-transport-ws socket on which nothing was sent yet.
+    pub async fn open(addr: &str, path: &str) -> Result<Self, String> {
+        let mut request = format!("ws://{addr}{path}")
+            .into_client_request()
+            .expect("ws request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Self { ws })
+    }
+
+    pub async fn send(&mut self, value: Value) {
         self.ws
             .send(Message::Text(value.to_string().into()))
             .await

@@ -5,7 +5,7 @@
 // exposed X-Request-Id) or the error the browser gave it.
 // Usage: node cors.mjs http://127.0.0.1:PORT/graphql PAGE_PORT TOKEN
 import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { launch } from './browser.mjs';
 
 const [apiUrl, pagePort, token] = process.argv.slice(2);
 const page = `<!doctype html><meta charset="utf-8"><title>frontend</title>`;
@@ -15,10 +15,7 @@ const server = http.createServer((_, res) => {
 });
 await new Promise((resolve) => server.listen(Number(pagePort), '127.0.0.1', resolve));
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-});
+const browser = await launch();
 try {
   const tab = await browser.newPage();
   await tab.goto(`http://localhost:${pagePort}/`);

@@ -6,38 +6,15 @@
 // Prints one JSON line: the response panel's text, requests that tried to
 // leave the server, page errors. Usage:
 // node playground-subscription.mjs http://HOST:PORT/graphql [TOKEN]
-import { chromium } from 'playwright-core';
+import { launch, openPlayground, setEditor, editorText, QUERY_EDITOR, HEADERS_EDITOR, RESPONSE } from './browser.mjs';
 
 const [url, token] = process.argv.slice(2);
-const origin = new URL(url).origin;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-});
+const browser = await launch();
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const external = [];
-  await page.route('**/*', (route) => {
-    const target = route.request().url();
-    if (target.startsWith(origin)) return route.continue();
-    external.push(target);
-    return route.abort();
-  });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url, { waitUntil: 'load' });
-  const editor = '.graphiql-query-editor .CodeMirror';
-  await page.waitForSelector(editor, { timeout: 30_000 });
-  await page.evaluate(
-    ([selector, query]) => document.querySelector(selector).CodeMirror.setValue(query),
-    [editor, 'subscription Watch { contactEvents { kind contact { displayName } } }'],
-  );
+  const { page, external, errors } = await openPlayground(browser, url);
+  await setEditor(page, QUERY_EDITOR, 'subscription Watch { contactEvents { kind contact { displayName } } }');
   if (token) {
-    const headers = '.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror';
-    await page.evaluate(
-      ([selector, value]) => document.querySelector(selector).CodeMirror.setValue(value),
-      [headers, JSON.stringify({ Authorization: `Bearer ${token}` })],
-    );
+    await setEditor(page, HEADERS_EDITOR, JSON.stringify({ Authorization: `Bearer ${token}` }));
   }
   // GraphiQL re-reads the document a moment after an edit.
   await page.waitForTimeout(600);
@@ -58,16 +35,15 @@ try {
       query: 'mutation { createContact(input: { displayName: "Seen live" }) { id } }',
     }),
   }).then((r) => r.json());
-  const response = '.graphiql-response .CodeMirror';
   let shown = '';
   try {
     await page.waitForFunction(
       (selector) => document.querySelector(selector)?.CodeMirror.getValue().includes('Seen live'),
-      response,
+      RESPONSE,
       { timeout: 30_000 },
     );
   } finally {
-    shown = await page.evaluate((s) => document.querySelector(s)?.CodeMirror.getValue() ?? '', response);
+    shown = await editorText(page, RESPONSE);
   }
   console.log(JSON.stringify({ shown, created, external, errors }));
 } finally {

@@ -47,6 +47,12 @@ impl ScalarType for DateTime {
         }
     }
 
+    /// Checked again by validation, so that a bad timestamp (in a variable
+    /// or a literal) refuses the request before it runs, naming it.
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok())
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
     }
