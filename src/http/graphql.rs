@@ -140,7 +140,7 @@ async fn answer_batch(
         observe(state, label.as_deref(), &response, started, trusted);
         match body_of(&response) {
             Ok(body) => bodies.push(body),
-            Err(refusal) => return refusal,
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         }
     }
     drop(permit);
@@ -710,7 +710,7 @@ fn unauthorized(body: Response) -> Response {
 fn encode(media: Media, response: GqlResponse) -> Response {
     let mut http = match body_of(&response) {
         Ok(body) => ([(header::CONTENT_TYPE, media.content_type())], body).into_response(),
-        Err(refusal) => refusal,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     http.headers_mut().extend(response.http_headers);
     vary_on_accept(&mut http);
@@ -725,8 +725,8 @@ pub fn vary_on_accept(response: &mut Response) {
         .append(header::VARY, HeaderValue::from_static("accept"));
 }
 
-/// The JSON of one response; Err: the 500 to answer instead.
-fn body_of(response: &GqlResponse) -> Result<Vec<u8>, Response> {
+/// The JSON of one response (an error is logged: answer 500).
+fn body_of(response: &GqlResponse) -> serde_json::Result<Vec<u8>> {
     #[derive(serde::Serialize)]
     struct Unexecuted<'a> {
         errors: &'a [async_graphql::ServerError],
@@ -741,10 +741,7 @@ fn body_of(response: &GqlResponse) -> Result<Vec<u8>, Response> {
             extensions: &response.extensions,
         })
     };
-    body.map_err(|error| {
-        tracing::error!(%error, "a response could not be serialized");
-        StatusCode::INTERNAL_SERVER_ERROR.into_response()
-    })
+    body.inspect_err(|error| tracing::error!(%error, "a response could not be serialized"))
 }
 
 /// A response carrying one error, with `status`.
