@@ -18,13 +18,23 @@ try {
   }
   // GraphiQL re-reads the document a moment after an edit.
   await page.waitForTimeout(600);
-  const socket = page.waitForEvent('websocket', { timeout: 30_000 });
-  await page.click('.graphiql-execute-button');
-  const ws = await socket;
-  await ws.waitForEvent('framesent', {
-    predicate: (frame) => String(frame.payload).includes('"subscribe"'),
-    timeout: 30_000,
+  // Listened for from the socket's first moment (a listener added after
+  // awaiting the socket could miss a subscribe sent meanwhile).
+  const subscribed = new Promise((resolve) => {
+    page.on('websocket', (ws) => {
+      ws.on('framesent', (frame) => {
+        if (String(frame.payload).includes('"subscribe"')) resolve();
+      });
+    });
   });
+  await page.click('.graphiql-execute-button');
+  await Promise.race([
+    subscribed,
+    new Promise((_, reject) => {
+      // unref: a timer still pending would keep this script from exiting.
+      setTimeout(() => reject(new Error('no subscribe sent within 30 s')), 30_000).unref();
+    }),
+  ]);
   const created = await fetch(url, {
     method: 'POST',
     headers: {
