@@ -228,7 +228,9 @@ async fn serve(
         let message = tokio::select! {
             message = output.next() => match message {
                 Some(WsMessage::Text(text)) if transport_ws => {
-                    lock(&rules).outgoing(&text);
+                    if lock(&rules).outgoing(&text) == Rewrite::Drop {
+                        continue;
+                    }
                     match protocol_error(&text, &mut refused_ids) {
                         Rewrite::Keep => Message::Text(text.into()),
                         Rewrite::Replace(error) => Message::Text(error.into()),
@@ -285,11 +287,16 @@ async fn serve(
 
 /// graphql-transport-ws's rules async-graphql leaves unchecked: no
 /// `subscribe` before `connection_init` (close 4401), no second
-/// `subscribe` with the id of one still running (close 4409).
+/// `subscribe` with the id of one still running (close 4409). And the
+/// `complete` async-graphql answers a client's own `complete` with is
+/// dropped: the protocol has none, and a client that reuses the id at once
+/// would take it for the end of its new operation.
 #[derive(Default)]
 struct ProtocolRules {
     initialised: bool,
     running: HashSet<String>,
+    /// Ids the client completed while they ran: async-graphql's echo due.
+    completed_by_client: HashSet<String>,
     violation: Option<(u16, String)>,
 }
 
@@ -312,26 +319,34 @@ impl ProtocolRules {
                 return Err(());
             }
             Some("complete") => {
-                self.running.remove(id);
+                if self.running.remove(id) {
+                    self.completed_by_client.insert(id.to_owned());
+                }
             }
             _ => {}
         }
         Ok(())
     }
 
-    /// A `complete` or `error` the server sends ends its operation.
-    fn outgoing(&mut self, text: &str) {
-        if self.running.is_empty()
-            || !(text.starts_with(r#"{"type":"complete""#)
-                || text.starts_with(r#"{"type":"error""#))
-        {
-            return;
+    /// A `complete` or `error` the server sends ends its operation; Drop:
+    /// the echo of a client's own `complete`.
+    fn outgoing(&mut self, text: &str) -> Rewrite {
+        let complete = text.starts_with(r#"{"type":"complete""#);
+        let ends = complete || text.starts_with(r#"{"type":"error""#);
+        if !ends || (self.running.is_empty() && self.completed_by_client.is_empty()) {
+            return Rewrite::Keep;
         }
-        if let Ok(message) = serde_json::from_str::<serde_json::Value>(text) {
-            if let Some(id) = message["id"].as_str() {
-                self.running.remove(id);
-            }
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else {
+            return Rewrite::Keep;
+        };
+        let Some(id) = message["id"].as_str() else {
+            return Rewrite::Keep;
+        };
+        if complete && self.completed_by_client.remove(id) {
+            return Rewrite::Drop;
         }
+        self.running.remove(id);
+        Rewrite::Keep
     }
 }
 
@@ -414,6 +429,35 @@ fn protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_protocols_rules_are_kept() {
+        let subscribe = br#"{"type":"subscribe","id":"1","payload":{"query":"{a}"}}"#;
+        let mut rules = ProtocolRules::default();
+        assert!(rules.incoming(subscribe).is_err());
+        assert_eq!(rules.violation.as_ref().map(|v| v.0), Some(4401));
+
+        let mut rules = ProtocolRules::default();
+        assert!(rules.incoming(br#"{"type":"connection_init"}"#).is_ok());
+        assert!(rules.incoming(subscribe).is_ok());
+        assert!(rules.incoming(subscribe).is_err());
+        assert_eq!(rules.violation.as_ref().map(|v| v.0), Some(4409));
+
+        let mut rules = ProtocolRules::default();
+        assert!(rules.incoming(br#"{"type":"connection_init"}"#).is_ok());
+        assert!(rules.incoming(subscribe).is_ok());
+        assert!(rules.incoming(br#"{"type":"complete","id":"1"}"#).is_ok());
+        assert!(rules.incoming(subscribe).is_ok());
+        // The echo of the client's complete is dropped; the new "1" runs on.
+        assert_eq!(rules.outgoing(r#"{"type":"complete","id":"1"}"#), Rewrite::Drop);
+        assert!(rules.incoming(subscribe).is_err());
+        // A complete of the server's own ends the operation.
+        let mut rules = ProtocolRules::default();
+        assert!(rules.incoming(br#"{"type":"connection_init"}"#).is_ok());
+        assert!(rules.incoming(subscribe).is_ok());
+        assert_eq!(rules.outgoing(r#"{"type":"complete","id":"1"}"#), Rewrite::Keep);
+        assert!(rules.incoming(subscribe).is_ok());
+    }
 
     #[test]
     fn a_refused_subscribe_is_one_error_message() {
