@@ -449,13 +449,19 @@ mod tests {
         assert!(rules.incoming(br#"{"type":"complete","id":"1"}"#).is_ok());
         assert!(rules.incoming(subscribe).is_ok());
         // The echo of the client's complete is dropped; the new "1" runs on.
-        assert_eq!(rules.outgoing(r#"{"type":"complete","id":"1"}"#), Rewrite::Drop);
+        assert_eq!(
+            rules.outgoing(r#"{"type":"complete","id":"1"}"#),
+            Rewrite::Drop
+        );
         assert!(rules.incoming(subscribe).is_err());
         // A complete of the server's own ends the operation.
         let mut rules = ProtocolRules::default();
         assert!(rules.incoming(br#"{"type":"connection_init"}"#).is_ok());
         assert!(rules.incoming(subscribe).is_ok());
-        assert_eq!(rules.outgoing(r#"{"type":"complete","id":"1"}"#), Rewrite::Keep);
+        assert_eq!(
+            rules.outgoing(r#"{"type":"complete","id":"1"}"#),
+            Rewrite::Keep
+        );
         assert!(rules.incoming(subscribe).is_ok());
     }
 
