@@ -318,10 +318,9 @@ impl ProtocolRules {
                 self.violation = Some((4409, format!("Subscriber for {id} already exists")));
                 return Err(());
             }
-            Some("complete") => {
-                if self.running.remove(id) {
-                    self.completed_by_client.insert(id.to_owned());
-                }
+            // (The guard takes the id out of those running.)
+            Some("complete") if self.running.remove(id) => {
+                self.completed_by_client.insert(id.to_owned());
             }
             _ => {}
         }
