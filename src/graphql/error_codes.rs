@@ -44,12 +44,18 @@ pub fn classify_all(response: &mut Response) {
 
 /// INEXACT_MARKER as messages quote it: the NUL as the six characters \u0000.
 const ESCAPED_INEXACT_MARKER: &str = "\\u0000inexact-number:";
+/// INEXACT_MARKER as Rust's `{:?}` quotes it (resolvers' own messages).
+const DEBUG_INEXACT_MARKER: &str = "\\0inexact-number:";
 
 /// Gives one error its code (kept when it has one).
 pub fn classify(error: &mut ServerError) {
     // A number parsing would round travels as a marked string (see
     // domain::numbers); a message quoting it shows the number instead.
-    for marker in [numbers::INEXACT_MARKER, ESCAPED_INEXACT_MARKER] {
+    for marker in [
+        numbers::INEXACT_MARKER,
+        ESCAPED_INEXACT_MARKER,
+        DEBUG_INEXACT_MARKER,
+    ] {
         if error.message.contains(marker) {
             error.message = error.message.replace(marker, "inexact number ");
         }
@@ -162,6 +168,10 @@ mod tests {
         // How async-graphql quotes a value: as JSON does.
         let quoted = serde_json::to_string(numbers::INEXACT_MARKER).unwrap();
         assert_eq!(format!("\"{ESCAPED_INEXACT_MARKER}\""), quoted);
+        assert_eq!(
+            format!("\"{DEBUG_INEXACT_MARKER}\""),
+            format!("{:?}", numbers::INEXACT_MARKER)
+        );
     }
 
     #[test]

@@ -583,3 +583,17 @@ async fn ambiguous_headers_are_refused() {
         .expect("request");
     assert_eq!(send(&app, request).await.status, StatusCode::BAD_REQUEST);
 }
+
+/// An inexact number where a string is expected (an ID) is refused with a
+/// message that quotes the number, never the marker it travels under.
+#[tokio::test]
+async fn an_inexact_number_for_an_id_is_quoted_plainly() {
+    let app = TestApp::new().await;
+    let body = r#"{"query":"query($i: ID!) { node(id: $i) { id } }","variables":{"i":1e400}}"#;
+    let text = String::from_utf8(post(&app, body, None).await.body).expect("UTF-8");
+    assert!(text.contains("BAD_USER_INPUT"), "{text}");
+    assert!(
+        !text.contains("inexact-number") && !text.contains("\\u0000"),
+        "{text}"
+    );
+}
