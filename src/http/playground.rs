@@ -138,7 +138,8 @@ subscription ContactEvents {
       ReactDOM.createRoot(document.getElementById("graphiql")).render(
         React.createElement(GraphiQL, {
           fetcher,
-          defaultQuery: example,
+          // /graphql?query=... opens on that document (a link to share).
+          defaultQuery: new URLSearchParams(location.search).get("query") ?? example,
           shouldPersistHeaders: false,
           /*HEADERS*/
         }),

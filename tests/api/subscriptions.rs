@@ -317,3 +317,22 @@ async fn the_protocols_rules_close_the_socket_with_their_codes() {
         "{frame}"
     );
 }
+
+/// --trusted-documents holds on the WebSocket too (the gate is shared): an
+/// unregistered subscription is refused with an `error` message.
+#[tokio::test]
+async fn trusted_documents_hold_on_the_websocket() {
+    let app = TestApp::with_args(&["--trusted-documents"]).await;
+    let addr = app.listen().await;
+    let mut sub = Subscriber::connect(&addr, "/graphql/ws", json!({}))
+        .await
+        .unwrap();
+    sub.subscribe("u", "subscription { contactEvents { kind } }", json!({}))
+        .await;
+    let frame = sub.frame(Duration::from_secs(10)).await.expect("a frame");
+    assert_eq!(frame["type"], "error", "{frame}");
+    assert_eq!(
+        frame["payload"][0]["extensions"]["code"], "FORBIDDEN",
+        "{frame}"
+    );
+}

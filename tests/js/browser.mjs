@@ -11,8 +11,10 @@ export function launch() {
   });
 }
 
-/** Opens the playground at `url`; `external` and `errors` fill as it runs. */
-export async function openPlayground(browser, url) {
+/** Opens the playground at `url` on the document `query` (given in the
+ * URL, so GraphiQL reads it as it starts, with no edit to wait for);
+ * `external` and `errors` fill as it runs. */
+export async function openPlayground(browser, url, query) {
   const origin = new URL(url).origin;
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const external = [];
@@ -24,7 +26,7 @@ export async function openPlayground(browser, url) {
   });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url);
+  await page.goto(`${url}?query=${encodeURIComponent(query)}`);
   await page.waitForSelector(QUERY_EDITOR, { timeout: 30_000 });
   return { page, external, errors };
 }

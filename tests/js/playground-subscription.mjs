@@ -6,18 +6,19 @@
 // Prints one JSON line: the response panel's text, requests that tried to
 // leave the server, page errors. Usage:
 // node playground-subscription.mjs http://HOST:PORT/graphql [TOKEN]
-import { launch, openPlayground, setEditor, editorText, QUERY_EDITOR, HEADERS_EDITOR, RESPONSE } from './browser.mjs';
+import { launch, openPlayground, setEditor, editorText, HEADERS_EDITOR, RESPONSE } from './browser.mjs';
 
 const [url, token] = process.argv.slice(2);
 const browser = await launch();
 try {
-  const { page, external, errors } = await openPlayground(browser, url);
-  await setEditor(page, QUERY_EDITOR, 'subscription Watch { contactEvents { kind contact { displayName } } }');
+  const { page, external, errors } = await openPlayground(
+    browser,
+    url,
+    'subscription Watch { contactEvents { kind contact { displayName } } }',
+  );
   if (token) {
     await setEditor(page, HEADERS_EDITOR, JSON.stringify({ Authorization: `Bearer ${token}` }));
   }
-  // GraphiQL re-reads the document a moment after an edit.
-  await page.waitForTimeout(600);
   // Listened for from the socket's first moment (a listener added after
   // awaiting the socket could miss a subscribe sent meanwhile).
   const subscribed = new Promise((resolve) => {

@@ -4,21 +4,17 @@
 // With TOKEN, fills it into the headers editor, which the page opens with
 // an Authorization header to complete when the server wants a token.
 // Usage: node playground.mjs http://HOST:PORT/graphql SCREENSHOT.png [TOKEN]
-import { launch, openPlayground, setEditor, editorText, QUERY_EDITOR, HEADERS_EDITOR, RESPONSE } from './browser.mjs';
+import { launch, openPlayground, setEditor, editorText, HEADERS_EDITOR, RESPONSE } from './browser.mjs';
 
 const [url, screenshot, token] = process.argv.slice(2);
 const browser = await launch();
 try {
-  const { page, external, errors } = await openPlayground(browser, url);
-  await setEditor(page, QUERY_EDITOR, '{ contacts(first: 1) { totalCount } }');
+  const { page, external, errors } = await openPlayground(browser, url, '{ contacts(first: 1) { totalCount } }');
   if (token) {
     const prefilled = await editorText(page, HEADERS_EDITOR);
     if (!prefilled.includes('Authorization')) throw new Error(`headers editor not prefilled: ${prefilled}`);
     await setEditor(page, HEADERS_EDITOR, JSON.stringify({ Authorization: `Bearer ${token}` }));
   }
-  // GraphiQL re-reads the document (its operations, the one to run) a
-  // moment after an edit; clicking sooner runs the example's operation name.
-  await page.waitForTimeout(600);
   await page.click('.graphiql-execute-button');
   try {
     await page.waitForFunction(
