@@ -41,20 +41,17 @@ const CLI_WRITE_LOCK_WAIT: Duration = Duration::from_secs(30);
 /// --request-timeout (statement_timeout, set once per connection at connect,
 /// costing no round trip): a request that ran out of time leaves nothing
 /// running in the database for long, even after the server has gone.
-/// On SQLite a write waits at most two fifths of --request-timeout for its
-/// turn among the server's writers, and as long again for the lock against
-/// other processes, then fails CONFLICT with reason WRITE_LOCKED ("not
+/// On SQLite a write waits for the write lock at most four fifths of
+/// --request-timeout, then fails CONFLICT with reason WRITE_LOCKED ("not
 /// applied"): before the request's own clock would answer "may still be
 /// applied" about a write that never got the lock.
 pub async fn connect_server(config: &Config, pool_size: u32) -> anyhow::Result<DatabaseConnection> {
     let limit = Duration::from_secs(config.request_timeout);
-    connect_with(&config.database_url, pool_size, Some(limit), limit * 2 / 5).await
+    connect_with(&config.database_url, pool_size, Some(limit), limit * 4 / 5).await
 }
 
-/// SQLite runs in WAL mode, so readers never block the writer; writers of
-/// this process take turns (service::write_turn), and wait for those of
-/// other processes on the busy timeout: each wait is `write_lock_wait` at
-/// most.
+/// SQLite runs in WAL mode with a busy timeout, so readers never block the
+/// writer and writers queue instead of failing.
 async fn connect_with(
     url: &str,
     pool_size: u32,
@@ -90,11 +87,9 @@ async fn connect_with(
         .map_sqlx_sqlite_pool_opts(|o| {
             o.after_release(|conn, _| Box::pin(outside_any_transaction(conn)))
         });
-    let db = Database::connect(options)
+    Database::connect(options)
         .await
-        .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
-    crate::service::write_turn::register(&db, write_lock_wait);
-    Ok(db)
+        .with_context(|| format!("cannot connect to the database at {}", redact(url)))
 }
 
 /// Whether a SQLite connection given back to the pool is outside any

@@ -19,11 +19,10 @@ pub mod tx;
 pub mod upsert;
 pub mod webhooks;
 mod write;
-pub mod write_turn;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
 
@@ -53,50 +52,28 @@ pub(crate) fn columns_of<E: sea_orm::EntityTrait>() -> usize {
     <E::Column as sea_orm::Iterable>::iter().count()
 }
 
-/// A transaction that will write, holding its turn at SQLite's write lock
-/// (see write_turn.rs) until it ends. Fields drop in order: the transaction
-/// (a rollback queued if it was neither committed nor rolled back), then
-/// the turn.
-pub struct WriteTxn {
-    txn: DatabaseTransaction,
-    _turn: Option<write_turn::Turn>,
-}
-
-impl std::ops::Deref for WriteTxn {
-    type Target = DatabaseTransaction;
-
-    fn deref(&self) -> &DatabaseTransaction {
-        &self.txn
-    }
-}
-
-/// Begins a transaction that will write. On SQLite it first waits for its
-/// turn among this process's writers, then takes the write lock at once
-/// (BEGIN IMMEDIATE), so that a writer of another process is waited for on
-/// the busy timeout instead of failing with "database is locked" when a
-/// read lock is upgraded.
-pub async fn begin_write(db: &DatabaseConnection) -> AppResult<WriteTxn> {
-    let turn = write_turn::take(db).await?;
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?;
-    Ok(WriteTxn { txn, _turn: turn })
+/// Begins a transaction that will write. On SQLite it takes the write lock at
+/// once (BEGIN IMMEDIATE), so that concurrent writers wait on the busy timeout
+/// instead of failing with "database is locked" when a read lock is upgraded.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 /// Commits on success, rolls back on failure. Rolling back explicitly matters:
 /// a dropped transaction is only rolled back when its pooled connection is next
 /// used, and until then it holds its locks.
-pub async fn finish<T>(write: WriteTxn, result: AppResult<T>) -> AppResult<T> {
+pub async fn finish<T>(txn: DatabaseTransaction, result: AppResult<T>) -> AppResult<T> {
     match result {
         Ok(value) => {
-            write.txn.commit().await?;
+            txn.commit().await?;
             Ok(value)
         }
         Err(err) => {
-            roll_back(write).await;
+            roll_back(txn).await;
             Err(err)
         }
     }
@@ -104,8 +81,8 @@ pub async fn finish<T>(write: WriteTxn, result: AppResult<T>) -> AppResult<T> {
 
 /// Rolls back. A rollback that fails leaves its connection to the pool's
 /// check, which closes it (see app.rs).
-pub(crate) async fn roll_back(write: WriteTxn) {
-    if let Err(rollback) = write.txn.rollback().await {
+pub(crate) async fn roll_back(txn: DatabaseTransaction) {
+    if let Err(rollback) = txn.rollback().await {
         tracing::warn!(error = %rollback, "rollback failed");
     }
 }

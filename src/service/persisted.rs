@@ -25,7 +25,7 @@ pub async fn register(
     documents: &[ManifestDocument],
 ) -> AppResult<Registered> {
     let txn = begin_write(db).await?;
-    let result = insert_new(&*txn, documents).await;
+    let result = insert_new(&txn, documents).await;
     let added = finish(txn, result).await?;
     Ok(Registered {
         added,
