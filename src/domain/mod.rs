@@ -2,6 +2,7 @@
 //! no database, no GraphQL. Each error names the input path it is about.
 
 mod contact_input;
+pub mod duplicates;
 mod fields;
 mod handle;
 mod identity;
