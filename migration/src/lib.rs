@@ -16,6 +16,7 @@ mod m20261130_000009_change_log;
 mod m20261130_000010_webhooks;
 mod m20261130_000011_change_log_json;
 mod m20261130_000012_trusted_documents;
+mod m20261130_000013_duplicate_candidates;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_webhooks::Migration),
             Box::new(m20261130_000011_change_log_json::Migration),
             Box::new(m20261130_000012_trusted_documents::Migration),
+            Box::new(m20261130_000013_duplicate_candidates::Migration),
         ]
     }
 }

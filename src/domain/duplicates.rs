@@ -138,6 +138,33 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in order.
+    pub const ALL: [Reason; 6] = [
+        Reason::SameEmail,
+        Reason::SamePhone,
+        Reason::SameName,
+        Reason::SimilarName,
+        Reason::SameOrganization,
+        Reason::SameAddress,
+    ];
+
+    /// Its name, as GraphQL shows it and the index stores it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Reason::SameEmail => "SAME_EMAIL",
+            Reason::SamePhone => "SAME_PHONE",
+            Reason::SameName => "SAME_NAME",
+            Reason::SimilarName => "SIMILAR_NAME",
+            Reason::SameOrganization => "SAME_ORGANIZATION",
+            Reason::SameAddress => "SAME_ADDRESS",
+        }
+    }
+
+    /// The reason a name stands for.
+    pub fn from_name(name: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     /// The contact fields this evidence compares.
     pub fn fields(&self) -> &'static [&'static str] {
         match self {

@@ -50,7 +50,11 @@ pub use state::GqlState;
 /// What can be read: contacts (by id, selector or page), the change log,
 /// and the values the schema accepts.
 #[derive(MergedObject, Default)]
-pub struct Query(query::ContactQuery, query::ChangeQuery);
+pub struct Query(
+    query::ContactQuery,
+    query::ChangeQuery,
+    query::DuplicateQuery,
+);
 
 /// What can be written: each mutation is one transaction, retried on
 /// contention, logged in the change log, and announced after its commit.

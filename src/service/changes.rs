@@ -9,7 +9,7 @@
 //! [`Origin`] the transport or command line runs the write under.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -657,6 +657,39 @@ fn json_bytes(value: &serde_json::Value) -> usize {
     }
 }
 
+/// The contacts the next `limit` entries after `after` name (each entry's
+/// contact, the destination of a merge, the other side of an unmerge), and
+/// the last of those entries' positions (None: nothing new).
+pub async fn contacts_named_after<C: ConnectionTrait>(
+    conn: &C,
+    after: Position,
+    limit: u64,
+) -> AppResult<(BTreeSet<Uuid>, Option<Position>)> {
+    let rows: Vec<(i64, Uuid, Option<Uuid>, Option<Uuid>)> = contact_change::Entity::find()
+        .select_only()
+        .column(contact_change::Column::Position)
+        .column(contact_change::Column::ContactId)
+        .column(contact_change::Column::MergedIntoId)
+        .column(contact_change::Column::CounterpartId)
+        .filter(settled(conn).await?)
+        .filter(after_position(after))
+        .order_by_asc(contact_change::Column::Position)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let last = rows.last().map(|row| Position { seq: row.0 });
+    let named = rows
+        .into_iter()
+        .flat_map(|(_, contact, merged_into, counterpart)| {
+            std::iter::once(contact)
+                .chain(merged_into)
+                .chain(counterpart)
+        })
+        .collect();
+    Ok((named, last))
+}
+
 /// The last entry readers may see now (START when the log is empty).
 pub async fn head<C: ConnectionTrait>(conn: &C) -> AppResult<Position> {
     let last: Option<i64> = contact_change::Entity::find()
@@ -763,10 +796,12 @@ pub async fn purge_older_than<C: ConnectionTrait>(
     if doomed.is_empty() {
         return Ok(0);
     }
+    let last = doomed.last().copied().unwrap_or_default();
     let gone = contact_change::Entity::delete_many()
         .filter(contact_change::Column::Position.is_in(doomed))
         .exec(conn)
         .await?;
+    super::duplicates::log_purged_through(conn, Position { seq: last }).await?;
     Ok(gone.rows_affected)
 }
 

@@ -4,6 +4,7 @@
 pub mod changes;
 pub mod contacts;
 pub mod conversations;
+pub mod duplicates;
 pub mod erasure;
 pub mod events;
 pub mod health;

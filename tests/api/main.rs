@@ -12,6 +12,7 @@ mod conversations;
 mod create;
 mod delete;
 mod disk_full;
+mod duplicates;
 mod events;
 mod filters;
 mod hostile;

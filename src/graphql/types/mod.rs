@@ -5,6 +5,7 @@ mod contact;
 mod contact_event;
 mod contact_type;
 mod conversation;
+mod duplicates;
 mod list_pages;
 mod merge_record;
 mod node;
@@ -16,6 +17,7 @@ pub use contact::{Address, Contact, Handle};
 pub use contact_event::{ContactChangeConnection, ContactEvent, ContactEventKind};
 pub use contact_type::ContactType;
 pub use conversation::Conversation;
+pub use duplicates::{DuplicateCandidate, DuplicateCandidateConnection, DuplicateReasonKind};
 pub use list_pages::{
     list_page_size, ConversationConnection, GroupNameConnection, HandleConnection,
     MergeRecordConnection,
