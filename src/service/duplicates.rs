@@ -39,10 +39,32 @@ pub const BLOCK_CAP: usize = 50;
 /// Ids per IN list: within SQLite's 999 parameters, with room.
 const IDS_PER_STATEMENT: usize = 500;
 
-/// Runs the index's steps until it has read the whole log.
+/// Runs the index's steps until it has read the whole log. Finding nothing
+/// to do takes two reads and no write transaction (on SQLite, no turn at
+/// the write lock).
 pub async fn catch_up(db: &DatabaseConnection) -> AppResult<()> {
+    if !due(db).await? {
+        return Ok(());
+    }
     while step(db).await? {}
     Ok(())
+}
+
+/// Whether the index has work: a build, or log entries it has not read.
+async fn due(db: &DatabaseConnection) -> AppResult<bool> {
+    let state = duplicate_index::Entity::find_by_id(1).one(db).await?;
+    match state {
+        Some(duplicate_index::Model {
+            position: Some(position),
+            built: true,
+            ..
+        }) => {
+            let (_, last) =
+                changes::contacts_named_after(db, changes::Position { seq: position }, 1).await?;
+            Ok(last.is_some())
+        }
+        _ => Ok(true),
+    }
 }
 
 /// Runs one step of the index; whether there may be more to do.
@@ -215,6 +237,14 @@ pub async fn forget<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()>
 /// Drops everything the index holds of `ids`, dismissals included (an
 /// erasure: no value of theirs may stay).
 pub async fn forget_for_good<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
+    // After any step of the index running now: one that read the contact
+    // before it was deleted would otherwise write its keys back.
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        duplicate_index::Entity::find_by_id(1)
+            .lock(LockType::Update)
+            .one(conn)
+            .await?;
+    }
     forget(conn, ids).await?;
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
         duplicate_dismissal::Entity::delete_many()
