@@ -34,7 +34,7 @@ import generate  # noqa: E402
 
 IMPORT = ("mutation($i: ImportContactsInput!) { importContacts(input: $i) "
           "{ createdCount errors { index field message } } }")
-IDS = ("query($after: String) { contacts(first: 1000, after: $after) "
+IDS = ("query($after: String) { contacts(first: 100, after: $after) "
        "{ edges { node { id externalId } } pageInfo { hasNextPage endCursor } } }")
 CANDIDATES = ("query($first: Int!, $after: String, $min: Float) { duplicateCandidates(first: $first, "
               "after: $after, minScore: $min) { edges { node { contactIds score reasons { kind fields } } } "

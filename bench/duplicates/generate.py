@@ -322,6 +322,9 @@ class Generator:
             f"{local}@googlemail.com",
             f"{local[:cut].capitalize()}.{local[cut:]}@GMail.com",
         ]
+        # Distinct as the service stores them (lower case): one address
+        # written twice would be one handle, refused on the second row.
+        variants = list({v.lower(): v for v in variants}.values())
         who = self.entity()
         for n, address in enumerate(r.sample(variants, self.copies())):
             copy = json.loads(json.dumps(row))
