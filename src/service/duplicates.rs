@@ -178,7 +178,7 @@ async fn build_step(txn: &DatabaseTransaction, after: Option<Uuid>) -> AppResult
     let state = lock_state(txn).await?;
     match ids.last() {
         Some(&last) => {
-            reindex(txn, &ids).await?;
+            index_new(txn, &ids).await?;
             save_state(txn, state.position, false, Some(last)).await?;
             Ok(true)
         }
@@ -205,6 +205,11 @@ async fn follow_step(txn: &DatabaseTransaction, after: changes::Position) -> App
 /// contact gone, deleted or merged away, keeps none).
 async fn reindex(txn: &DatabaseTransaction, ids: &[Uuid]) -> AppResult<()> {
     forget(txn, ids).await?;
+    index_new(txn, ids).await
+}
+
+/// Keys `ids`, which the index holds nothing of, and stores their pairs.
+async fn index_new(txn: &DatabaseTransaction, ids: &[Uuid]) -> AppResult<()> {
     let profiles = profiles_of(txn, ids).await?;
     let keys: Vec<(String, Uuid)> = profiles
         .iter()
@@ -222,14 +227,14 @@ pub async fn forget<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()>
             .filter(duplicate_key::Column::ContactId.is_in(chunk.iter().copied()))
             .exec(conn)
             .await?;
-        duplicate_pair::Entity::delete_many()
-            .filter(
-                Condition::any()
-                    .add(duplicate_pair::Column::LowId.is_in(chunk.iter().copied()))
-                    .add(duplicate_pair::Column::HighId.is_in(chunk.iter().copied())),
-            )
-            .exec(conn)
-            .await?;
+        // One statement per column: each uses its index, where an OR of
+        // the two scanned the whole table.
+        for column in [duplicate_pair::Column::LowId, duplicate_pair::Column::HighId] {
+            duplicate_pair::Entity::delete_many()
+                .filter(column.is_in(chunk.iter().copied()))
+                .exec(conn)
+                .await?;
+        }
     }
     Ok(())
 }
@@ -414,7 +419,9 @@ async fn score_and_store<C: ConnectionTrait>(
         if dismissed.covers(low, high) {
             continue;
         }
-        if let Some((score, reasons)) = duplicates::score(a, b) {
+        if let Some((score, reasons)) =
+            duplicates::score(a, b).filter(|(score, _)| *score >= duplicates::KEPT_SCORE)
+        {
             rows.push(duplicate_pair::ActiveModel {
                 low_id: Set(low),
                 high_id: Set(high),

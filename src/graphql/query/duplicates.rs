@@ -19,9 +19,9 @@ impl DuplicateQuery {
     /// (then by ids), each with its score and reasons. Candidates come from
     /// an index kept from the change log: a read first brings it up to
     /// date, so every write committed before the read is in it. Pairs are
-    /// found through shared keys (a mailbox, a phone line, a name, an
+    /// found through shared keys (a mailbox, a phone line, an
     /// organisation, an address); a key that more than 50 contacts share
-    /// (a very common name) brings no pair by itself. Dismissed pairs
+    /// (a large company) brings no pair by itself. Dismissed pairs
     /// (`dismissDuplicate`) never come back. `first`: 0 to 1,000, default 100.
     #[graphql(complexity = "cost::log_page(first, child_complexity)")]
     async fn duplicate_candidates(
@@ -33,7 +33,7 @@ impl DuplicateQuery {
         first: Option<i32>,
         #[graphql(desc = "Start after this edge cursor.")] after: Option<String>,
         #[graphql(
-            desc = "Lowest score answered, 0 to 1 (BAD_USER_INPUT outside); default 0.7, where the labelled benchmark (bench/duplicates) measures its precision and recall."
+            desc = "Lowest score answered, 0 to 1 (BAD_USER_INPUT outside); default 0.7, where the labelled benchmark (bench/duplicates) measures its precision and recall. Pairs scoring under 0.5 are not kept (a common name, a shared organisation, address or household landline alone), so a lower value answers the same as 0.5."
         )]
         min_score: Option<f64>,
         #[graphql(desc = "Only this contact's candidates (its UUID).")] contact_id: Option<ID>,
