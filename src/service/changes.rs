@@ -796,12 +796,14 @@ pub async fn purge_older_than<C: ConnectionTrait>(
     if doomed.is_empty() {
         return Ok(0);
     }
+    // First: an index step between the two statements would otherwise
+    // read past the purged entries as if they had never been.
     let last = doomed.last().copied().unwrap_or_default();
+    super::duplicates::log_purged_through(conn, Position { seq: last }).await?;
     let gone = contact_change::Entity::delete_many()
         .filter(contact_change::Column::Position.is_in(doomed))
         .exec(conn)
         .await?;
-    super::duplicates::log_purged_through(conn, Position { seq: last }).await?;
     Ok(gone.rows_affected)
 }
 

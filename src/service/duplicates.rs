@@ -11,8 +11,9 @@
 //!
 //! Freshness: a reader of candidates first runs the steps still due
 //! ([`catch_up`]), so it sees every write committed before it asked; the
-//! server also runs them in the background after writes, so that readers
-//! rarely find work waiting.
+//! server also runs them in the background ([`follow_forever`], every
+//! second), so that readers rarely find work waiting and a build after an
+//! upgrade needs no reader at all.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -38,6 +39,21 @@ const BATCH: u64 = 500;
 pub const BLOCK_CAP: usize = 50;
 /// Ids per IN list: within SQLite's 999 parameters, with room.
 const IDS_PER_STATEMENT: usize = 500;
+
+/// How often the server looks for index work when idle.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps the index up to date in the background while `alive` says so:
+/// it builds itself after an upgrade (or a purge past it) without a reader
+/// waiting, and follows writes within about FOLLOW_EVERY.
+pub async fn follow_forever(db: DatabaseConnection, alive: impl Fn() -> bool) {
+    while alive() {
+        if let Err(error) = catch_up(&db).await {
+            tracing::warn!(%error, "duplicate index: catching up failed; trying again");
+        }
+        tokio::time::sleep(FOLLOW_EVERY).await;
+    }
+}
 
 /// Runs the index's steps until it has read the whole log. Finding nothing
 /// to do takes two reads and no write transaction (on SQLite, no turn at
@@ -229,7 +245,10 @@ pub async fn forget<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()>
             .await?;
         // One statement per column: each uses its index, where an OR of
         // the two scanned the whole table.
-        for column in [duplicate_pair::Column::LowId, duplicate_pair::Column::HighId] {
+        for column in [
+            duplicate_pair::Column::LowId,
+            duplicate_pair::Column::HighId,
+        ] {
             duplicate_pair::Entity::delete_many()
                 .filter(column.is_in(chunk.iter().copied()))
                 .exec(conn)

@@ -90,7 +90,11 @@ impl Store {
             .await
             .expect("create test schema");
         let sep = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        // Named after the schema, so that the cleanup can end what is left
+        // connected (see Store's Drop).
+        let url = format!(
+            "{admin_url}{sep}options=-c%20search_path%3D{schema}&application_name={schema}"
+        );
         (url, Store::Postgres { admin_url, schema })
     }
 }
@@ -297,9 +301,17 @@ impl Drop for Store {
     fn drop(&mut self) {
         let (admin_url, drop) = match self {
             Store::Sqlite(_) => return,
+            // The server's background work (the duplicate index, say) may
+            // be inside a transaction on a runtime this Drop now blocks: its
+            // sessions are ended first, or the DROP would wait for their
+            // locks forever.
             Store::Postgres { admin_url, schema } => (
                 admin_url.clone(),
-                format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE application_name = '{schema}' AND pid <> pg_backend_pid(); \
+                     DROP SCHEMA IF EXISTS {schema} CASCADE"
+                ),
             ),
             Store::PostgresDatabase { admin_url, name } => (
                 admin_url.clone(),
