@@ -33,9 +33,9 @@ use crate::error::AppResult;
 
 /// Contacts (building) or log entries (following) per step.
 const BATCH: u64 = 500;
-/// Contacts sharing one key beyond which the key brings no pair: a very
-/// common name or a large company's name would otherwise pair everyone
-/// with everyone. Stronger keys (a mailbox, a line) are never that shared.
+/// Contacts sharing one key beyond which the key brings no pair: a large
+/// company's name or a tower block's address would otherwise pair
+/// everyone with everyone. A mailbox or a line is rarely that shared.
 pub const BLOCK_CAP: usize = 50;
 /// Ids per IN list: within SQLite's 999 parameters, with room.
 const IDS_PER_STATEMENT: usize = 500;

@@ -108,6 +108,20 @@ pub enum PageInfo<'a> {
 }
 
 impl PageInfo<'_> {
+    /// A page read forward from `after` whose cursors are `cursors` in
+    /// order: Relay allows hasPreviousPage false when paging forward.
+    pub fn forward<'c>(cursors: impl IntoIterator<Item = &'c String>, has_next: bool) -> Self {
+        let mut cursors = cursors.into_iter();
+        let start = cursors.next().cloned();
+        let end = cursors.last().cloned().or_else(|| start.clone());
+        PageInfo::Known {
+            has_previous: false,
+            has_next,
+            start,
+            end,
+        }
+    }
+
     async fn resolve(
         ctx: &Context<'_>,
         connection: &ContactConnection,

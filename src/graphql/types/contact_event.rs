@@ -214,12 +214,7 @@ impl ContactChangeConnection {
                 node: ContactEvent(Arc::new(e)),
             })
             .collect();
-        let page_info = PageInfo::Known {
-            has_previous: false,
-            has_next,
-            start: edges.first().map(|e| e.cursor.clone()),
-            end: edges.last().map(|e| e.cursor.clone()),
-        };
+        let page_info = PageInfo::forward(edges.iter().map(|e| &e.cursor), has_next);
         Self { edges, page_info }
     }
 }

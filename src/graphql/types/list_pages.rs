@@ -92,13 +92,7 @@ pub fn edges_of<T, E>(
         .iter()
         .map(|row| cursor(row).encode(contact_id))
         .collect();
-    // Relay allows hasPreviousPage false when paging forward.
-    let info = PageInfo::Known {
-        has_previous: false,
-        has_next: page.has_next,
-        start: cursors.first().cloned(),
-        end: cursors.last().cloned(),
-    };
+    let info = PageInfo::forward(&cursors, page.has_next);
     let edges = page
         .rows
         .into_iter()
