@@ -9,11 +9,13 @@
 //! step is done once whichever replica runs it: PostgreSQL replicas queue
 //! on that row's lock, SQLite writers on the database's.
 //!
-//! Freshness: a reader of candidates first runs the steps still due
-//! ([`catch_up`]), so it sees every write committed before it asked; the
-//! server also runs them in the background ([`follow_forever`], every
-//! second), so that readers rarely find work waiting and a build after an
-//! upgrade needs no reader at all.
+//! Freshness: computed on demand. A reader of candidates first runs the
+//! steps still due ([`catch_up`]), so it sees every write committed before
+//! it asked. Nothing runs while nobody reads candidates: a background
+//! upkeep measured at a third fewer createContact per second on
+//! PostgreSQL (bench/run.py M1), so writes pay nothing instead and the
+//! first read after many writes pays for them (SERVER_BUSY, retry, when
+//! that takes over READ_WAIT: a build of 200,000 contacts takes about 35 s).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -40,18 +42,26 @@ pub const BLOCK_CAP: usize = 50;
 /// Ids per IN list: within SQLite's 999 parameters, with room.
 const IDS_PER_STATEMENT: usize = 500;
 
-/// How often the server looks for index work when idle.
-const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a read waits for the index to catch up before answering
+/// SERVER_BUSY (the catching up goes on without it).
+const READ_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Keeps the index up to date in the background while `alive` says so:
-/// it builds itself after an upgrade (or a purge past it) without a reader
-/// waiting, and follows writes within about FOLLOW_EVERY.
-pub async fn follow_forever(db: DatabaseConnection, alive: impl Fn() -> bool) {
-    while alive() {
-        if let Err(error) = catch_up(&db).await {
-            tracing::warn!(%error, "duplicate index: catching up failed; trying again");
-        }
-        tokio::time::sleep(FOLLOW_EVERY).await;
+/// Brings the index up to date for a read: the work runs in a task of its
+/// own, so that it goes on (and a retry finds it further along) when a
+/// build after an upgrade or a large import takes longer than READ_WAIT.
+async fn catch_up_for_read(db: &DatabaseConnection) -> AppResult<()> {
+    let work = tokio::spawn({
+        let db = db.clone();
+        async move { catch_up(&db).await }
+    });
+    match tokio::time::timeout(READ_WAIT, work).await {
+        Ok(Ok(done)) => done,
+        Ok(Err(panicked)) => Err(crate::error::AppError::Internal(panicked.into())),
+        Err(_) => Err(crate::error::AppError::ServerBusy(
+            "the duplicate index is still catching up with the change log (a build after an \
+             upgrade, or a large import); retry shortly"
+                .into(),
+        )),
     }
 }
 
@@ -639,7 +649,7 @@ pub struct CandidateQuery {
 /// Up to `limit` candidates after `after`, brought up to date with every
 /// write committed before the call.
 pub async fn page(db: &DatabaseConnection, query: CandidateQuery) -> AppResult<Vec<Candidate>> {
-    catch_up(db).await?;
+    catch_up_for_read(db).await?;
     let mut select = duplicate_pair::Entity::find()
         .filter(duplicate_pair::Column::Score.gte(query.min_score))
         .order_by_desc(duplicate_pair::Column::Score)

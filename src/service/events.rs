@@ -263,9 +263,8 @@ impl EventBus {
     }
 
     /// Starts the log's other background work, until the bus is gone:
-    /// purging entries older than `retention` (a batch at a time),
-    /// delivering webhooks and keeping the duplicate index up to date.
-    /// Nothing for a bus without a database.
+    /// purging entries older than `retention` (a batch at a time) and
+    /// delivering webhooks. Nothing for a bus without a database.
     pub fn spawn_background(&self, retention: Duration, webhooks: WebhookPolicy) {
         let Some(db) = self.inner.db.get() else {
             return;
@@ -280,10 +279,6 @@ impl EventBus {
             self.commits(),
             webhooks,
         ));
-        let bus = Arc::downgrade(&self.inner);
-        tokio::spawn(super::duplicates::follow_forever(db.clone(), move || {
-            bus.strong_count() > 0
-        }));
     }
 
     pub fn stats(&self) -> &EventStats {
