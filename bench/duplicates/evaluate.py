@@ -25,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,13 +43,25 @@ CANDIDATES = ("query($first: Int!, $after: String, $min: Float) { duplicateCandi
 
 
 def post(port, query, variables):
+    """The data of a request; SERVER_BUSY (the index catching up after the
+    load) is retried, as a client would."""
     body = json.dumps({"query": query, "variables": variables}).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", body, {"content-type": "application/json"})
-    with urllib.request.urlopen(req, timeout=600) as r:
-        out = json.loads(r.read())
-    if out.get("errors"):
-        sys.exit(f"request failed: {json.dumps(out)[:800]}")
-    return out["data"]
+    for _ in range(600):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", body,
+                                     {"content-type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=600) as r:
+                out = json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            out = json.loads(e.read())
+        codes = {e.get("extensions", {}).get("code") for e in out.get("errors") or []}
+        if codes == {"SERVER_BUSY"}:
+            time.sleep(1)
+            continue
+        if out.get("errors"):
+            sys.exit(f"request failed: {json.dumps(out)[:800]}")
+        return out["data"]
+    sys.exit("the server stayed busy for 10 minutes")
 
 
 def load(port, rows):
