@@ -66,8 +66,9 @@ async fn erase_in<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<()> {
     contact::Entity::delete_by_id(id).exec(conn).await?;
     drop_emptied_groups(conn, &groups).await?;
     changes::scrub(conn, &ids).await?;
-    // The duplicate index holds its keys (its name, mailboxes, lines) and
-    // its dismissals: gone now, not when the index next reads the log.
+    // The duplicate index holds its keys (mailboxes, lines, organisation,
+    // address) and its dismissals: gone now, not when the index next reads
+    // the log.
     duplicates::forget_for_good(conn, &ids).await?;
     changes::record(Change::new(ChangeKind::Deleted, id, Vec::new()));
     Ok(())
