@@ -184,6 +184,18 @@ async fn candidates_page_by_cursor_and_narrow_to_one_contact() {
         one.iter().map(ids_of).collect::<Vec<_>>(),
         [people[2].clone()]
     );
+    // A merged-away id names the contact it was merged into.
+    let extra = app.create(json!({ "displayName": "Someone Else" })).await;
+    app.data(
+        "mutation($s: ID!, $d: ID!) { mergeContacts(sourceId: $s, destinationId: $d) { id } }",
+        json!({ "s": extra["id"], "d": people[3][0] }),
+    )
+    .await;
+    let merged = candidates(&app, json!({ "contact": extra["id"] })).await;
+    assert_eq!(
+        merged.iter().map(ids_of).collect::<Vec<_>>(),
+        [people[3].clone()]
+    );
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use crate::graphql::ids::parse_uuid;
 use crate::graphql::state::ctx_state;
 use crate::graphql::types::{list_page_size, DuplicateCandidateConnection};
 use crate::service::duplicates::{self, CandidateQuery, Place};
+use crate::service::merge;
 
 #[derive(Default)]
 pub struct DuplicateQuery;
@@ -36,7 +37,10 @@ impl DuplicateQuery {
             desc = "Lowest score answered, 0 to 1 (BAD_USER_INPUT outside); default 0.7, where the labelled benchmark (bench/duplicates) measures its precision and recall. Pairs scoring under 0.5 are not kept (a common name, a shared organisation, address or household landline alone), so a lower value answers the same as 0.5."
         )]
         min_score: Option<f64>,
-        #[graphql(desc = "Only this contact's candidates (its UUID).")] contact_id: Option<ID>,
+        #[graphql(
+            desc = "Only this contact's candidates (its UUID; a merged-away id names the contact it was merged into)."
+        )]
+        contact_id: Option<ID>,
     ) -> async_graphql::Result<DuplicateCandidateConnection> {
         let limit = list_page_size(first)?;
         let min_score = min_score.unwrap_or(DEFAULT_MIN_SCORE);
@@ -50,6 +54,11 @@ impl DuplicateQuery {
             .map(|cursor| Place::parse("after", &cursor))
             .transpose()?;
         let db = &ctx_state(ctx)?.db;
+        // A merged-away id names the contact it was merged into.
+        let contact_id = match contact_id {
+            Some(id) => Some(merge::resolve(db, id).await?.map_or(id, |c| c.id)),
+            None => None,
+        };
         let candidates = duplicates::page(
             db,
             CandidateQuery {
