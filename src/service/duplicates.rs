@@ -107,7 +107,7 @@ async fn step_in(txn: &DatabaseTransaction) -> AppResult<bool> {
         return Ok(true);
     };
     if !state.built {
-        return build_step(txn, state.build_after).await;
+        return build_step(txn, position, state.build_after).await;
     }
     follow_step(txn, changes::Position { seq: position }).await
 }
@@ -191,7 +191,11 @@ pub async fn log_purged_through<C: ConnectionTrait>(
 
 /// Keys the next BATCH contacts by id. A pair is found when the later of
 /// its two contacts is keyed: the earlier one's keys are there by then.
-async fn build_step(txn: &DatabaseTransaction, after: Option<Uuid>) -> AppResult<bool> {
+async fn build_step(
+    txn: &DatabaseTransaction,
+    position: i64,
+    after: Option<Uuid>,
+) -> AppResult<bool> {
     let mut select = contact::Entity::find()
         .select_only()
         .column(contact::Column::Id)
@@ -201,18 +205,14 @@ async fn build_step(txn: &DatabaseTransaction, after: Option<Uuid>) -> AppResult
         select = select.filter(contact::Column::Id.gt(after));
     }
     let ids: Vec<Uuid> = select.into_tuple().all(txn).await?;
-    let state = lock_state(txn).await?;
     match ids.last() {
         Some(&last) => {
             index_new(txn, &ids).await?;
-            save_state(txn, state.position, false, Some(last)).await?;
-            Ok(true)
+            save_state(txn, Some(position), false, Some(last)).await?;
         }
-        None => {
-            save_state(txn, state.position, true, None).await?;
-            Ok(true)
-        }
+        None => save_state(txn, Some(position), true, None).await?,
     }
+    Ok(true)
 }
 
 /// Re-keys the contacts the next BATCH log entries name.
