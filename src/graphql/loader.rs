@@ -112,6 +112,14 @@ impl<V> Default for Batch<V> {
     }
 }
 
+impl<V> Batch<V> {
+    /// One contact's value, known already (a merge preview's, read in a
+    /// transaction that is gone by the time fields resolve).
+    pub fn one(id: Uuid, value: V) -> Self {
+        Self(Some(Arc::new(HashMap::from([(id, value)]))))
+    }
+}
+
 impl<V: Clone + Default> Batch<V> {
     /// `None` when not preloaded; a row without values gets the empty value.
     pub fn get(&self, id: &Uuid) -> Option<V> {

@@ -54,6 +54,7 @@ pub struct Query(
     query::ContactQuery,
     query::ChangeQuery,
     query::DuplicateQuery,
+    query::MergeQuery,
 );
 
 /// What can be written: each mutation is one transaction, retried on
@@ -63,6 +64,7 @@ pub struct Mutation(
     mutation::ContactMutation,
     mutation::ConversationMutation,
     mutation::MergeMutation,
+    mutation::DuplicateMutation,
 );
 
 /// Live changes, over the WebSocket at /graphql/ws (graphql-transport-ws,

@@ -37,15 +37,22 @@ pub enum ChangeKind {
     Deleted,
     Merged,
     Unmerged,
+    /// The contact was marked "not the same person" as others
+    /// (`duplicateDismissals` names them).
+    DuplicateDismissed,
+    /// Such a mark was taken back.
+    DuplicateUndismissed,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 5] = [
+    pub const ALL: [ChangeKind; 7] = [
         Self::Created,
         Self::Updated,
         Self::Deleted,
         Self::Merged,
         Self::Unmerged,
+        Self::DuplicateDismissed,
+        Self::DuplicateUndismissed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +62,8 @@ impl ChangeKind {
             Self::Deleted => "DELETED",
             Self::Merged => "MERGED",
             Self::Unmerged => "UNMERGED",
+            Self::DuplicateDismissed => "DUPLICATE_DISMISSED",
+            Self::DuplicateUndismissed => "DUPLICATE_UNDISMISSED",
         }
     }
 
@@ -145,6 +154,11 @@ pub async fn as_import<F: Future>(work: F) -> F::Output {
         origin.source = ChangeSource::Import;
     }
     ORIGIN.scope(origin, work).await
+}
+
+/// Who the running write is made by (`system` outside any origin).
+pub(crate) fn current_actor() -> Arc<str> {
+    current_origin().actor
 }
 
 /// The origin writes are made under; a write outside any (a test calling
@@ -250,6 +264,9 @@ impl Pending {
             ChangeKind::Deleted | ChangeKind::Merged => {
                 self.open.remove(&change.contact_id);
             }
+            // Not a change of the contact's own values: later updates of
+            // the same write do not join it.
+            ChangeKind::DuplicateDismissed | ChangeKind::DuplicateUndismissed => {}
         }
         self.changes.push(change);
     }

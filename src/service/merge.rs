@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::changes::{self, Change, ChangeKind, ChangeSource};
 use super::events::EventBus;
+use super::merge_choices::{self, FieldChoice, Replaced};
 use super::tx;
 use super::write::text_fields;
 use super::{contacts, now, relations, write};
@@ -86,19 +87,23 @@ struct SnapshotConversation {
 /// What a merge moved onto and filled in the destination.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Moved {
-    handles: Vec<(String, String)>,
-    conversations: Vec<Uuid>,
+pub struct Moved {
+    pub handles: Vec<(String, String)>,
+    pub conversations: Vec<Uuid>,
     /// Destination fields that were empty, with the value the source gave them.
-    filled: Vec<(String, String)>,
+    pub filled: Vec<(String, String)>,
     /// Metadata paths added to the destination, with their values.
-    metadata: Vec<(Vec<String>, Value)>,
-    groups: Vec<String>,
-    links: Vec<String>,
+    pub metadata: Vec<(Vec<String>, Value)>,
+    pub groups: Vec<String>,
+    pub links: Vec<String>,
     /// The source's own merge records, now on the destination.
-    merge_records: Vec<Uuid>,
+    pub merge_records: Vec<Uuid>,
     /// Redirects that pointed at the source, now at the destination.
-    redirects: Vec<Uuid>,
+    pub redirects: Vec<Uuid>,
+    /// Destination values that `fieldChoices` of this source replaced
+    /// (records written before field choices have none).
+    #[serde(default)]
+    pub replaced: Vec<Replaced>,
 }
 
 fn links_of(m: &contact::Model) -> Vec<String> {
@@ -127,6 +132,111 @@ pub async fn resolve<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Option
     }
 }
 
+/// Sources one merge may take: `sourceId` and up to 49 more (Front's 50).
+pub const MAX_SOURCES: usize = 50;
+
+/// A merge asked for: `sources` merged into `destination`, in that order,
+/// with `choices` picking where single fields' values come from. Each id
+/// comes with the input path that names it in errors.
+#[derive(Debug, Clone)]
+pub struct MergePlan {
+    pub sources: Vec<(Uuid, String)>,
+    pub destination: (Uuid, String),
+    pub choices: Vec<FieldChoice>,
+    /// The input path of `fieldChoices` (`fieldChoices`).
+    pub choices_field: String,
+    /// The input path of the list of sources (`additionalSourceIds` of a
+    /// merge, `sourceIds` of a preview).
+    pub sources_field: String,
+}
+
+impl MergePlan {
+    /// A merge of one source, as the contract's two arguments name it.
+    pub fn pair(source_id: Uuid, destination_id: Uuid) -> Self {
+        Self {
+            sources: vec![(source_id, "sourceId".into())],
+            destination: (destination_id, "destinationId".into()),
+            choices: Vec::new(),
+            choices_field: "fieldChoices".into(),
+            sources_field: "additionalSourceIds".into(),
+        }
+    }
+
+    /// Every problem of the arguments themselves, before any contact is
+    /// read (the preview lists them all; a merge answers the first).
+    pub fn problems(&self) -> Vec<AppError> {
+        let mut problems = Vec::new();
+        if self.sources.is_empty() {
+            let field = &self.sources_field;
+            problems.push(AppError::bad_input(
+                field,
+                format!("{field}: name at least one contact to merge"),
+            ));
+        }
+        if self.sources.len() > MAX_SOURCES {
+            let field = &self.sources_field;
+            problems.push(AppError::bad_input(
+                field,
+                format!(
+                    "{field}: a merge takes at most {MAX_SOURCES} sources ({} given)",
+                    self.sources.len()
+                ),
+            ));
+        }
+        for (i, (id, field)) in self.sources.iter().enumerate() {
+            if *id == self.destination.0 {
+                // The contract's pair names the destination, as it always has.
+                let field = if i == 0 { &self.destination.1 } else { field };
+                problems.push(AppError::bad_input(
+                    field,
+                    format!("{field}: a contact cannot be merged into itself"),
+                ));
+            } else if let Some((_, first)) = self.sources[..i].iter().find(|s| s.0 == *id) {
+                problems.push(AppError::bad_input(
+                    field,
+                    format!("{field}: the same contact as {first}"),
+                ));
+            }
+        }
+        let named = |id: Uuid| id == self.destination.0 || self.sources.iter().any(|s| s.0 == id);
+        for (i, choice) in self.choices.iter().enumerate() {
+            let at = format!("{}.{i}", self.choices_field);
+            if !merge_choices::is_choosable(&choice.field) {
+                problems.push(AppError::bad_input(
+                    format!("{at}.field"),
+                    format!(
+                        "{at}.field: {:?} is not a field that can be chosen; one of {}",
+                        choice.field,
+                        merge_choices::choosable()
+                    ),
+                ));
+            } else if self.choices[..i].iter().any(|c| c.field == choice.field) {
+                problems.push(AppError::bad_input(
+                    format!("{at}.field"),
+                    format!("{at}.field: {:?} is chosen twice", choice.field),
+                ));
+            }
+            if !named(choice.from) {
+                problems.push(AppError::bad_input(
+                    format!("{at}.fromContactId"),
+                    format!(
+                        "{at}.fromContactId: {} is not one of the contacts merged",
+                        choice.from
+                    ),
+                ));
+            }
+        }
+        problems
+    }
+}
+
+/// What a merge did: the destination as it now is, and what each source
+/// brought (in the order merged).
+pub struct Merged {
+    pub destination: contact::Model,
+    pub sources: Vec<(Uuid, Moved)>,
+}
+
 /// Merges `source_id` into `destination_id`; returns the destination.
 pub async fn merge(
     db: &DatabaseConnection,
@@ -134,59 +244,137 @@ pub async fn merge(
     source_id: Uuid,
     destination_id: Uuid,
 ) -> AppResult<contact::Model> {
-    if source_id == destination_id {
-        return Err(AppError::bad_input(
-            "destinationId",
-            "destinationId: a contact cannot be merged into itself",
-        ));
+    merge_all(db, events, &MergePlan::pair(source_id, destination_id)).await
+}
+
+/// Runs `plan` in one transaction: each source is merged as by [`merge`],
+/// one merge record each, then the choices set their fields; returns the
+/// destination. The first of [`MergePlan::problems`] is answered, if any.
+pub async fn merge_all(
+    db: &DatabaseConnection,
+    events: &EventBus,
+    plan: &MergePlan,
+) -> AppResult<contact::Model> {
+    if let Some(problem) = plan.problems().into_iter().next() {
+        return Err(problem);
     }
-    tx::write(
-        db,
-        events,
-        &(source_id, destination_id),
-        |txn, (source_id, destination_id)| Box::pin(merge_in(txn, *source_id, *destination_id)),
-    )
+    tx::write(db, events, plan, |txn, plan| {
+        Box::pin(async move { Ok(merge_in(txn, plan).await?.destination) })
+    })
     .await
 }
 
-/// Locks both contacts (in id order, so crossed merges cannot deadlock) and
-/// returns them; a contact gone meanwhile is NOT_FOUND.
-async fn lock_pair<C: ConnectionTrait>(
+/// Locks the contacts (in id order, so crossed merges cannot deadlock) and
+/// returns them in the order of `ids`; one gone meanwhile is NOT_FOUND
+/// naming its field.
+async fn lock_all<C: ConnectionTrait>(
     conn: &C,
-    source_id: Uuid,
-    destination_id: Uuid,
-) -> AppResult<(contact::Model, contact::Model)> {
-    let mut ids = [source_id, destination_id];
-    ids.sort();
-    let mut found = Vec::new();
-    for id in ids {
+    ids: &[(Uuid, String)],
+) -> AppResult<Vec<contact::Model>> {
+    let mut order: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
+    order.sort();
+    let mut found = std::collections::HashMap::new();
+    for id in order {
         if let Some(c) = contact::Entity::find_by_id(id)
             .lock_exclusive()
             .one(conn)
             .await?
         {
-            found.push(c);
+            found.insert(id, c);
         }
     }
-    let take = |id: Uuid, field: &str, found: &mut Vec<contact::Model>| {
-        let i = found.iter().position(|c| c.id == id).ok_or_else(|| {
-            AppError::not_found(field, format!("{field}: no contact with id {id}"))
-        })?;
-        Ok::<_, AppError>(found.remove(i))
-    };
-    let source = take(source_id, "sourceId", &mut found)?;
-    let destination = take(destination_id, "destinationId", &mut found)?;
-    Ok((source, destination))
+    ids.iter()
+        .map(|(id, field)| {
+            found.remove(id).ok_or_else(|| {
+                AppError::not_found(field, format!("{field}: no contact with id {id}"))
+            })
+        })
+        .collect()
 }
 
-async fn merge_in<C: ConnectionTrait>(
-    conn: &C,
-    source_id: Uuid,
-    destination_id: Uuid,
-) -> AppResult<contact::Model> {
-    let (source_id, destination_id) = resolve_pair(conn, source_id, destination_id).await?;
-    let (source, mut destination) = lock_pair(conn, source_id, destination_id).await?;
+/// The merge itself, in the caller's transaction (the preview's is rolled
+/// back).
+pub(super) async fn merge_in<C: ConnectionTrait>(conn: &C, plan: &MergePlan) -> AppResult<Merged> {
+    let resolved = resolve_all(conn, plan).await?;
+    let mut locked = lock_all(conn, &resolved).await?;
+    let mut destination = locked.remove(0);
+    let sources = locked;
+    let chosen = chosen_values(plan, &resolved, &destination, &sources);
+    let skip: BTreeSet<&str> = plan.choices.iter().map(|c| c.field.as_str()).collect();
     let before = state_of(conn, destination.id).await?;
+    let mut merged = Vec::with_capacity(sources.len());
+    for source in sources {
+        let source_id = source.id;
+        let own_choices: Vec<(&str, &Value)> = chosen
+            .iter()
+            .filter(|(_, from, _)| *from == source_id)
+            .map(|(field, _, value)| (*field, value))
+            .collect();
+        let moved = merge_one(conn, source, &mut destination, &skip, &own_choices).await?;
+        changes::record(Change {
+            merged_into_id: Some(destination.id),
+            ..Change::new(ChangeKind::Merged, source_id, Vec::new())
+                .from_source(ChangeSource::Merge)
+        });
+        merged.push((source_id, moved));
+    }
+    let after = state_of(conn, destination.id).await?;
+    changes::record(
+        Change::new(
+            ChangeKind::Updated,
+            destination.id,
+            after.changes_from(&before),
+        )
+        .from_source(ChangeSource::Merge)
+        .with_counterpart(merged[0].0),
+    );
+    Ok(Merged {
+        destination,
+        sources: merged,
+    })
+}
+
+/// Each chosen field's value, read from the contact chosen before anything
+/// moves, with the (resolved) id it comes from.
+fn chosen_values<'p>(
+    plan: &'p MergePlan,
+    resolved: &[(Uuid, String)],
+    destination: &contact::Model,
+    sources: &[contact::Model],
+) -> Vec<(&'p str, Uuid, Value)> {
+    let given: Vec<Uuid> = std::iter::once(plan.destination.0)
+        .chain(plan.sources.iter().map(|s| s.0))
+        .collect();
+    plan.choices
+        .iter()
+        .filter_map(|choice| {
+            let at = given.iter().position(|id| *id == choice.from)?;
+            let model = if at == 0 {
+                destination
+            } else {
+                sources.get(at - 1)?
+            };
+            debug_assert_eq!(model.id, resolved[at].0);
+            Some((
+                choice.field.as_str(),
+                model.id,
+                merge_choices::value_of(model, &choice.field),
+            ))
+        })
+        .collect()
+}
+
+/// Merges one source into the destination (locked, in hand): its
+/// relations move, its fields fill the destination's empty ones (but for
+/// those in `skip`, which are chosen), `choices` from it set theirs, and
+/// its merge record is written with the destination.
+async fn merge_one<C: ConnectionTrait>(
+    conn: &C,
+    source: contact::Model,
+    destination: &mut contact::Model,
+    skip: &BTreeSet<&str>,
+    choices: &[(&str, &Value)],
+) -> AppResult<Moved> {
     let relations = SourceRelations::load(conn, source.id).await?;
     let snapshot = snapshot_of(&source, &relations);
     let mut moved = Moved {
@@ -201,24 +389,28 @@ async fn merge_in<C: ConnectionTrait>(
     };
     move_relations(conn, source.id, destination.id, &mut moved).await?;
     contact::Entity::delete_by_id(source.id).exec(conn).await?;
-    fill_fields(&mut destination, &source, &mut moved);
+    fill_fields(destination, &source, skip, &mut moved);
+    apply_choices(destination, choices, &mut moved);
     fill_metadata_and_groups(conn, destination.id, relations, &mut moved).await?;
-    record_merge(conn, source.id, &mut destination, &snapshot, &moved).await?;
-    let after = state_of(conn, destination.id).await?;
-    changes::record(Change {
-        merged_into_id: Some(destination.id),
-        ..Change::new(ChangeKind::Merged, source.id, Vec::new()).from_source(ChangeSource::Merge)
-    });
-    changes::record(
-        Change::new(
-            ChangeKind::Updated,
-            destination.id,
-            after.changes_from(&before),
-        )
-        .from_source(ChangeSource::Merge)
-        .with_counterpart(source.id),
-    );
-    Ok(destination)
+    record_merge(conn, source.id, destination, &snapshot, &moved).await?;
+    Ok(moved)
+}
+
+/// The fields chosen from this source take its values; the destination's
+/// values they replace are kept for unmerge.
+fn apply_choices(destination: &mut contact::Model, choices: &[(&str, &Value)], moved: &mut Moved) {
+    for (field, value) in choices {
+        let old = merge_choices::value_of(destination, field);
+        if old != **value {
+            merge_choices::set_value(destination, field, value);
+            moved.replaced.push(Replaced {
+                field: (*field).to_owned(),
+                old,
+                new: (*value).clone(),
+            });
+        }
+    }
+    destination.refresh_keys();
 }
 
 /// A contact's whole state, for the log (empty if it does not exist).
@@ -229,28 +421,27 @@ async fn state_of<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<ContactSt
         .unwrap_or_default())
 }
 
-/// Both ids as they stand now (a merged-away id stands for its
-/// destination); the same contact twice is a CONFLICT.
-async fn resolve_pair<C: ConnectionTrait>(
+/// The destination and the sources as they stand now (a merged-away id
+/// stands for its destination), destination first, each with its field;
+/// one contact named twice is a CONFLICT.
+async fn resolve_all<C: ConnectionTrait>(
     conn: &C,
-    source_id: Uuid,
-    destination_id: Uuid,
-) -> AppResult<(Uuid, Uuid)> {
-    let resolved = |id: Uuid, field: &'static str| async move {
-        resolve(conn, id)
-            .await?
-            .map(|c| c.id)
-            .ok_or_else(|| AppError::not_found(field, format!("{field}: no contact with id {id}")))
-    };
-    let source_id = resolved(source_id, "sourceId").await?;
-    let destination_id = resolved(destination_id, "destinationId").await?;
-    if source_id == destination_id {
-        return Err(AppError::conflict(
-            "sourceId",
-            "sourceId: already merged into destinationId",
-        ));
+    plan: &MergePlan,
+) -> AppResult<Vec<(Uuid, String)>> {
+    let mut resolved: Vec<(Uuid, String)> = Vec::with_capacity(plan.sources.len() + 1);
+    for (id, field) in std::iter::once(&plan.destination).chain(&plan.sources) {
+        let now_id = resolve(conn, *id).await?.map(|c| c.id).ok_or_else(|| {
+            AppError::not_found(field, format!("{field}: no contact with id {id}"))
+        })?;
+        if let Some((_, first)) = resolved.iter().find(|r| r.0 == now_id) {
+            return Err(AppError::conflict(
+                field,
+                format!("{field}: already merged into {first} (both are contact {now_id})"),
+            ));
+        }
+        resolved.push((now_id, field.clone()));
     }
-    Ok((source_id, destination_id))
+    Ok(resolved)
 }
 
 /// What hangs on the source, read before anything moves.
@@ -381,11 +572,17 @@ async fn move_relations<C: ConnectionTrait>(
 }
 
 /// The destination keeps what it has; its empty text fields take the
-/// source's values, and the source's links join its own.
-fn fill_fields(destination: &mut contact::Model, source: &contact::Model, moved: &mut Moved) {
+/// source's values (but for chosen fields), and the source's links join
+/// its own.
+fn fill_fields(
+    destination: &mut contact::Model,
+    source: &contact::Model,
+    skip: &BTreeSet<&str>,
+    moved: &mut Moved,
+) {
     let mut from = source.clone();
     for ((name, slot), (_, value)) in text_fields(destination).zip(text_fields(&mut from)) {
-        if slot.is_none() {
+        if slot.is_none() && !skip.contains(name) {
             if let Some(v) = value.clone() {
                 moved.filled.push((name.to_owned(), v.clone()));
                 *slot = Some(v);
@@ -555,7 +752,9 @@ async fn lock_record<C: ConnectionTrait>(
 }
 
 /// Fields the merge filled and that still hold the merged value are
-/// cleared, and the links it brought leave; the destination is written.
+/// cleared, those its choices replaced and that still hold the chosen value
+/// get their old value back, and the links it brought leave; the
+/// destination is written.
 async fn take_back_fields<C: ConnectionTrait>(
     conn: &C,
     destination: &mut contact::Model,
@@ -568,6 +767,11 @@ async fn take_back_fields<C: ConnectionTrait>(
             .any(|(f, v)| f == name && slot.as_deref() == Some(v.as_str()))
         {
             *slot = None;
+        }
+    }
+    for r in &moved.replaced {
+        if merge_choices::value_of(destination, &r.field) == r.new {
+            merge_choices::set_value(destination, &r.field, &r.old);
         }
     }
     destination.refresh_keys();

@@ -4,6 +4,7 @@
 pub mod changes;
 pub mod contacts;
 pub mod conversations;
+pub mod dismissals;
 pub mod duplicates;
 pub mod erasure;
 pub mod events;
@@ -12,6 +13,8 @@ pub mod idempotency;
 pub mod import;
 pub mod list;
 pub mod merge;
+pub mod merge_choices;
+pub mod merge_preview;
 pub mod pages;
 pub mod persisted;
 pub mod relations;

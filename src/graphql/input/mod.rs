@@ -5,6 +5,7 @@ mod contact;
 mod conversation;
 mod filter;
 mod import;
+mod merge;
 
 pub use changes::{contact_ids, ContactChangeFilter};
 pub use contact::{
@@ -14,3 +15,4 @@ pub use contact::{
 pub use conversation::LinkConversationInput;
 pub use filter::{ContactFilter, ContactOrder, ContactOrderField, OrderDirection};
 pub use import::{ImportConflict, ImportContactsInput};
+pub use merge::{field_choices, FieldChoiceInput};

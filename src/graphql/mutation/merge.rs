@@ -1,9 +1,10 @@
 use async_graphql::{Context, Object, ID};
 
 use crate::graphql::ids::parse_uuid;
+use crate::graphql::input::{self, FieldChoiceInput};
 use crate::graphql::state::ctx_state;
 use crate::graphql::types::Contact;
-use crate::service::merge;
+use crate::service::merge::{self, MergePlan};
 
 #[derive(Default)]
 pub struct MergeMutation;
@@ -16,17 +17,42 @@ impl MergeMutation {
     /// (recursively); a snapshot of source is appended to destination's mergeHistory;
     /// source is removed and its id resolves to destination from then on.
     /// sourceId == destinationId is BAD_USER_INPUT.
+    ///
+    /// `additionalSourceIds` merges up to 49 more contacts in the same transaction, in
+    /// order after sourceId, each as by its own merge (one MergeRecord each, so
+    /// unmergeContact brings back any one of them). `fieldChoices` picks which merged
+    /// contact a single field's value comes from; the destination values it replaced are
+    /// kept in that source's MergeRecord and unmerge puts them back where the field still
+    /// holds the chosen value. Argument errors are BAD_USER_INPUT naming the argument
+    /// (`additionalSourceIds.N`, `fieldChoices.N.field`, `fieldChoices.N.fromContactId`);
+    /// an unknown contact NOT_FOUND, two ids of one contact CONFLICT, each naming its
+    /// argument. `mergePreview` answers what the same arguments would do.
     async fn merge_contacts(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The contact merged away (its id then resolves to the destination).")]
         source_id: ID,
         #[graphql(desc = "The contact that stays and keeps its fields.")] destination_id: ID,
+        #[graphql(
+            desc = "Up to 49 more contacts merged away into the destination, after sourceId, in one transaction."
+        )]
+        additional_source_ids: Option<Vec<ID>>,
+        #[graphql(
+            desc = "Which merged contact each chosen field's value comes from; unchosen fields: the destination's, else the first source's that has one."
+        )]
+        field_choices: Option<Vec<FieldChoiceInput>>,
     ) -> async_graphql::Result<Contact> {
         let state = ctx_state(ctx)?;
-        let source = parse_uuid("sourceId", &source_id)?;
-        let destination = parse_uuid("destinationId", &destination_id)?;
-        Ok(merge::merge(&state.db, &state.events, source, destination)
+        let mut plan = MergePlan::pair(
+            parse_uuid("sourceId", &source_id)?,
+            parse_uuid("destinationId", &destination_id)?,
+        );
+        for (i, id) in additional_source_ids.unwrap_or_default().iter().enumerate() {
+            let field = format!("additionalSourceIds.{i}");
+            plan.sources.push((parse_uuid(&field, id)?, field));
+        }
+        plan.choices = input::field_choices(&plan.choices_field, field_choices)?;
+        Ok(merge::merge_all(&state.db, &state.events, &plan)
             .await?
             .into())
     }
@@ -34,8 +60,9 @@ impl MergeMutation {
     /// Undoes a merge: the source contact comes back from its snapshot under its old
     /// id, with the via handles and conversations it brought (those still on the
     /// destination); fields that the merge filled on the destination and that still
-    /// hold the merged value are cleared again; the merge record is removed.
-    /// Returns the restored source. Unknown record: NOT_FOUND.
+    /// hold the merged value are cleared again, and those its fieldChoices replaced get
+    /// their old value back where they still hold the chosen one; the merge record is
+    /// removed. Returns the restored source. Unknown record: NOT_FOUND.
     async fn unmerge_contact(
         &self,
         ctx: &Context<'_>,

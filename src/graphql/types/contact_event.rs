@@ -25,6 +25,11 @@ pub enum ContactEventKind {
     /// The contact was brought back by unmergeContact, with what it held
     /// before the merge.
     Unmerged,
+    /// dismissDuplicate marked the contact "not the same person" as the
+    /// contacts its `duplicateDismissals` change names.
+    DuplicateDismissed,
+    /// undismissDuplicate took such a mark back.
+    DuplicateUndismissed,
 }
 
 impl From<ChangeKind> for ContactEventKind {
@@ -35,6 +40,8 @@ impl From<ChangeKind> for ContactEventKind {
             ChangeKind::Deleted => Self::Deleted,
             ChangeKind::Merged => Self::Merged,
             ChangeKind::Unmerged => Self::Unmerged,
+            ChangeKind::DuplicateDismissed => Self::DuplicateDismissed,
+            ChangeKind::DuplicateUndismissed => Self::DuplicateUndismissed,
         }
     }
 }
@@ -47,6 +54,8 @@ impl From<ContactEventKind> for ChangeKind {
             ContactEventKind::Deleted => Self::Deleted,
             ContactEventKind::Merged => Self::Merged,
             ContactEventKind::Unmerged => Self::Unmerged,
+            ContactEventKind::DuplicateDismissed => Self::DuplicateDismissed,
+            ContactEventKind::DuplicateUndismissed => Self::DuplicateUndismissed,
         }
     }
 }

@@ -7,6 +7,7 @@ mod contact_type;
 mod conversation;
 mod duplicates;
 mod list_pages;
+mod merge_preview;
 mod merge_record;
 mod node;
 mod payloads;
@@ -22,6 +23,7 @@ pub use list_pages::{
     list_page_size, ConversationConnection, GroupNameConnection, HandleConnection,
     MergeRecordConnection,
 };
+pub use merge_preview::MergePreview;
 pub use merge_record::MergeRecord;
 pub use node::Node;
 pub use payloads::{CreateOrUpdateContactPayload, ImportContactsPayload, ImportError};

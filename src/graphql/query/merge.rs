@@ -1,0 +1,51 @@
+//! Merge previews.
+
+use async_graphql::{Context, Object, ID};
+
+use crate::graphql::ids::parse_uuid;
+use crate::graphql::input::{self, FieldChoiceInput};
+use crate::graphql::state::ctx_state;
+use crate::graphql::types::MergePreview;
+use crate::service::merge::MergePlan;
+use crate::service::merge_preview;
+
+#[derive(Default)]
+pub struct MergeQuery;
+
+#[Object]
+impl MergeQuery {
+    /// What `mergeContacts(sourceId: sourceIds[0], additionalSourceIds: the rest,
+    /// destinationId, fieldChoices)` would do now: the contact as it would be, what each
+    /// source would bring, and every problem the merge would hit. It runs that very merge
+    /// in a transaction that is rolled back (no event, no change-log entry), so the
+    /// preview and the merge agree; it holds the merge's locks while it runs. Problems
+    /// are answered in `problems`, not as errors; a malformed id is BAD_USER_INPUT.
+    async fn merge_preview(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The contacts that would be merged away (1 to 50), in merge order.")]
+        source_ids: Vec<ID>,
+        #[graphql(desc = "The contact that would stay.")] destination_id: ID,
+        #[graphql(desc = "As mergeContacts' fieldChoices.")] field_choices: Option<
+            Vec<FieldChoiceInput>,
+        >,
+    ) -> async_graphql::Result<MergePreview> {
+        let state = ctx_state(ctx)?;
+        let mut sources = Vec::with_capacity(source_ids.len());
+        for (i, id) in source_ids.iter().enumerate() {
+            let field = format!("sourceIds.{i}");
+            sources.push((parse_uuid(&field, id)?, field));
+        }
+        let plan = MergePlan {
+            sources,
+            destination: (
+                parse_uuid("destinationId", &destination_id)?,
+                "destinationId".into(),
+            ),
+            choices: input::field_choices("fieldChoices", field_choices)?,
+            choices_field: "fieldChoices".into(),
+            sources_field: "sourceIds".into(),
+        };
+        Ok(merge_preview::preview(&state.db, &plan).await?.into())
+    }
+}
