@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
+use crate::domain::blocked::BlockedIdentifiers;
 use crate::domain::{ContactTypeDef, InputLimits, Rules};
 
 /// How logs are written to standard error.
@@ -53,6 +54,21 @@ pub struct Config {
         global = true
     )]
     pub contact_types: String,
+
+    /// Identifier values that match nobody, comma-separated: such handles
+    /// are stored as given but left out of the unique index and of every
+    /// match (lookups, createOrUpdateContact, linkConversation, import,
+    /// duplicate candidates). Compared with whole stored handles (e-mail
+    /// addresses lower-cased, phones in E.164), case-insensitively; `*`
+    /// stands for any characters. Phones whose national digits are all
+    /// zeros are always blocked. An empty value blocks nothing else.
+    #[arg(
+        long,
+        env = "CONTACTS_BLOCKED_IDENTIFIERS",
+        default_value = crate::domain::blocked::DEFAULT,
+        global = true
+    )]
+    pub blocked_identifiers: String,
 
     /// Most handles one input's `via` may list (LIMIT_EXCEEDED naming the
     /// field beyond it). A contact may hold more: merges unite handles.
@@ -426,6 +442,7 @@ impl Config {
             metadata_keys: self.max_metadata_keys as usize,
             contact_bytes: self.max_contact_bytes as usize,
         };
+        rules.blocked = BlockedIdentifiers::parse(&self.blocked_identifiers);
         Ok(rules)
     }
 }

@@ -20,6 +20,18 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
+    /// The keys of one input (an id, an externalId, handles) lead to two or
+    /// more different contacts: nothing is written. CONFLICT, reason
+    /// AMBIGUOUS_MATCH, naming the key that met a second contact;
+    /// `contact_ids` (extensions.contactIds) are the contacts met, left
+    /// empty for a caller who may not read them (the identity-verified
+    /// visitor). Merging them (mergeContacts) resolves it.
+    #[error("{message}")]
+    AmbiguousMatch {
+        field: String,
+        message: String,
+        contact_ids: Vec<uuid::Uuid>,
+    },
     /// A concurrent transaction won a race no pre-check could see: it
     /// committed the same handle or externalId first (unique index), removed
     /// a row this one refers to (foreign key), or the two locked rows in
@@ -102,6 +114,20 @@ impl AppError {
         }
     }
 
+    /// AMBIGUOUS_MATCH: `field` met a contact other than the one earlier
+    /// keys met; `contact_ids` empty for a caller who may not read them.
+    pub fn ambiguous(
+        field: impl Into<String>,
+        message: impl Into<String>,
+        contact_ids: Vec<uuid::Uuid>,
+    ) -> Self {
+        Self::AmbiguousMatch {
+            field: field.into(),
+            message: message.into(),
+            contact_ids,
+        }
+    }
+
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Conflict {
             field: Some(field.into()),
@@ -114,6 +140,7 @@ impl AppError {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::NotFound { .. } => "NOT_FOUND",
             Self::Conflict { .. }
+            | Self::AmbiguousMatch { .. }
             | Self::Contended
             | Self::WriteLocked
             | Self::KeyInUse
@@ -135,6 +162,7 @@ impl AppError {
         match self {
             Self::Unavailable(_) => Some("DATABASE_UNAVAILABLE"),
             Self::ServerBusy(_) => Some("SERVER_BUSY"),
+            Self::AmbiguousMatch { .. } => Some("AMBIGUOUS_MATCH"),
             Self::RateLimited(_) => Some("RATE_LIMITED"),
             Self::WriteLocked => Some("WRITE_LOCKED"),
             Self::StorageFull => Some("STORAGE_FULL"),
@@ -149,7 +177,9 @@ impl AppError {
             Self::BadUserInput { field, .. }
             | Self::NotFound { field, .. }
             | Self::Conflict { field, .. } => field.as_deref(),
-            Self::TooLarge { field, .. } | Self::CursorExpired { field, .. } => Some(field),
+            Self::TooLarge { field, .. }
+            | Self::CursorExpired { field, .. }
+            | Self::AmbiguousMatch { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -202,6 +232,15 @@ impl Clone for AppError {
             Self::Conflict { field, message } => Self::Conflict {
                 field: field.clone(),
                 message: message.clone(),
+            },
+            Self::AmbiguousMatch {
+                field,
+                message,
+                contact_ids,
+            } => Self::AmbiguousMatch {
+                field: field.clone(),
+                message: message.clone(),
+                contact_ids: contact_ids.clone(),
             },
             Self::Contended => Self::Contended,
             Self::WriteLocked => Self::WriteLocked,

@@ -498,15 +498,27 @@ impl ContactState {
                 (row.id, state)
             })
             .collect();
-        let handles = contact_handle::Entity::find()
+        // The columns the state shows, not the whole row: data migrations
+        // load states too, on tables of their own release.
+        let handles: Vec<(Uuid, String, String, bool)> = contact_handle::Entity::find()
+            .select_only()
+            .column(contact_handle::Column::ContactId)
+            .column(contact_handle::Column::Source)
+            .column(contact_handle::Column::Handle)
+            .column(contact_handle::Column::Verified)
             .filter(contact_handle::Column::ContactId.is_in(ids.iter().copied()))
             .order_by_asc(contact_handle::Column::ContactId)
             .order_by_asc(contact_handle::Column::Position)
+            .into_tuple()
             .all(conn)
             .await?;
-        for h in handles {
-            if let Some(s) = states.get_mut(&h.contact_id) {
-                s.via.push(StateHandle::of(&h));
+        for (contact_id, source, handle, verified) in handles {
+            if let Some(s) = states.get_mut(&contact_id) {
+                s.via.push(StateHandle {
+                    source,
+                    handle,
+                    verified,
+                });
             }
         }
         let groups: Vec<(Uuid, String)> = contact_group_member::Entity::find()

@@ -17,6 +17,7 @@ mod m20261130_000010_webhooks;
 mod m20261130_000011_change_log_json;
 mod m20261130_000012_trusted_documents;
 mod m20261130_000013_duplicate_candidates;
+mod m20261201_000014_handle_match_keys;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_change_log_json::Migration),
             Box::new(m20261130_000012_trusted_documents::Migration),
             Box::new(m20261130_000013_duplicate_candidates::Migration),
+            Box::new(m20261201_000014_handle_match_keys::Migration),
         ]
     }
 }

@@ -23,7 +23,7 @@ pub struct Migration;
 
 /// Rows read and rewritten per batch: one SELECT, then one UPDATE per
 /// UPDATE_ROWS of them.
-const BATCH: u64 = 600;
+pub(crate) const BATCH: u64 = 600;
 /// Rows one UPDATE rewrites: 3 parameters each, within SQLite's 999.
 const UPDATE_ROWS: usize = 300;
 
@@ -158,7 +158,7 @@ async fn rekey_handles<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
 
 /// Sets `columns` of each row (by id) to its values, UPDATE_ROWS rows a
 /// statement: `UPDATE t SET c = v.c FROM (VALUES ...) AS v WHERE t.id = v.id`.
-async fn update_by_id<C: ConnectionTrait>(
+pub(crate) async fn update_by_id<C: ConnectionTrait>(
     db: &C,
     table: &str,
     columns: &[&str],
@@ -210,7 +210,7 @@ async fn update_by_id<C: ConnectionTrait>(
 }
 
 /// `select` restricted to ids after `after`, in id order, one batch.
-fn page(backend: DbBackend, select: &str, after: Option<Uuid>) -> Statement {
+pub(crate) fn page(backend: DbBackend, select: &str, after: Option<Uuid>) -> Statement {
     match after {
         None => Statement::from_string(backend, format!("{select} ORDER BY id LIMIT {BATCH}")),
         Some(id) => Statement::from_sql_and_values(
@@ -225,7 +225,7 @@ fn page(backend: DbBackend, select: &str, after: Option<Uuid>) -> Statement {
 }
 
 /// `?` placeholders as the backend writes them ($1, $2, ... on PostgreSQL).
-fn placeholders(backend: DbBackend, sql: &str) -> String {
+pub(crate) fn placeholders(backend: DbBackend, sql: &str) -> String {
     if backend != DbBackend::Postgres {
         return sql.to_owned();
     }

@@ -16,6 +16,10 @@ pub struct NormalizedHandle {
     pub handle: String,
     /// What `search` matches: digits for phones, the case-folded handle otherwise.
     pub search_key: String,
+    /// What it is matched and kept unique by (a phone's national variants
+    /// folded together, see `entity::contact_handle::match_key`); None for
+    /// a blocked identifier, which matches nobody.
+    pub match_key: Option<String>,
 }
 
 /// A source is lower-case `[a-z0-9_.-]+`; input is trimmed and lower-cased first.
@@ -81,10 +85,13 @@ pub fn normalize_handle(
         let search_key = super::text_keys::fold(&handle);
         (handle, search_key)
     };
+    let match_key = (!rules.blocked.blocks(source, &handle))
+        .then(|| entity::contact_handle::match_key(source, &handle));
     Ok(NormalizedHandle {
         source: source.to_owned(),
         handle,
         search_key,
+        match_key,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Validation and normalisation of everything a client sends. Pure functions:
 //! no database, no GraphQL. Each error names the input path it is about.
 
+pub mod blocked;
 mod contact_input;
 pub mod duplicates;
 mod fields;
@@ -41,6 +42,8 @@ pub struct Rules {
     pub default_region: rlibphonenumber::enums::Region,
     pub contact_types: Vec<ContactTypeDef>,
     pub limits: InputLimits,
+    /// Handles stored but matched by nothing (`--blocked-identifiers`).
+    pub blocked: blocked::BlockedIdentifiers,
 }
 
 /// What one input (a create, an update, an import row) may carry. Each bound
@@ -85,6 +88,7 @@ impl Rules {
             default_region,
             contact_types,
             limits: InputLimits::default(),
+            blocked: blocked::BlockedIdentifiers::parse(blocked::DEFAULT),
         }
     }
 

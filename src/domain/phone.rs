@@ -82,43 +82,7 @@ pub fn parse(default_region: Region, text: &str) -> Result<Phone, PhoneError> {
     })
 }
 
-/// The key one line is matched under whatever national variant a channel
-/// reports it in, from its E.164 form (a text that is not one is returned
-/// as it is):
-/// - Brazil: a mobile with and without the ninth digit (`+55 11 98765-4321`,
-///   `+55 11 8765-4321`): the ninth digit was put before the 8-digit mobile
-///   numbers (those starting 6 to 9) from 2012 to 2016, and WhatsApp still
-///   reports older accounts without it; landlines (2 to 5) are left alone;
-/// - Argentina: a mobile with and without the `9` of its international form
-///   (`+54 9 11 2345-6789`, `+54 11 2345-6789`);
-/// - Mexico: a mobile with and without the `1` dropped in 2019
-///   (`+52 1 55 1234 5678`, `+52 55 1234 5678`).
-///
-/// The key is the shorter, older form. Only matching uses it: a handle
-/// keeps the form it was given.
-pub fn variant_key(e164: &str) -> String {
-    let digits_after = |code: &str| {
-        e164.strip_prefix(code)
-            .filter(|rest| rest.bytes().all(|b| b.is_ascii_digit()))
-    };
-    if let Some(national) = digits_after("+55") {
-        let b = national.as_bytes();
-        if b.len() == 11 && b[2] == b'9' && (b'6'..=b'9').contains(&b[3]) {
-            return format!("+55{}{}", &national[..2], &national[3..]);
-        }
-    }
-    if let Some(national) = digits_after("+54") {
-        if national.len() == 11 && national.starts_with('9') {
-            return format!("+54{}", &national[1..]);
-        }
-    }
-    if let Some(national) = digits_after("+52") {
-        if national.len() == 11 && national.starts_with('1') {
-            return format!("+52{}", &national[1..]);
-        }
-    }
-    e164.to_owned()
-}
+pub use entity::contact_handle::variant_key;
 
 /// The decimal digits of `text` (any script's: Arabic-Indic, fullwidth,
 /// Devanagari, ...) as ASCII digits; other characters dropped.

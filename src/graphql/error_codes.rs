@@ -116,6 +116,12 @@ fn describe(error: &mut ServerError, app: &AppError) {
             ext.set("reason", reason);
         }
     }
+    if let AppError::AmbiguousMatch { contact_ids, .. } = app {
+        if let (false, Some(ext)) = (contact_ids.is_empty(), error.extensions.as_mut()) {
+            let ids: Vec<String> = contact_ids.iter().map(ToString::to_string).collect();
+            ext.set("contactIds", ids);
+        }
+    }
 }
 
 fn set(error: &mut ServerError, code: &str, field: Option<String>) {

@@ -117,11 +117,16 @@ async fn find_by_handle_where<C: ConnectionTrait>(
     handle: &NormalizedHandle,
     verified_only: bool,
 ) -> AppResult<Option<contact::Model>> {
+    // By its match key: another national form of a number finds it; a
+    // blocked identifier finds nobody.
+    let Some(key) = &handle.match_key else {
+        return Ok(None);
+    };
     let mut owner = Query::select()
         .column(contact_handle::Column::ContactId)
         .from(contact_handle::Entity)
         .and_where(contact_handle::Column::Source.eq(handle.source.as_str()))
-        .and_where(contact_handle::Column::Handle.eq(handle.handle.as_str()))
+        .and_where(contact_handle::Column::MatchKey.eq(key.as_str()))
         .to_owned();
     if verified_only {
         owner.and_where(contact_handle::Column::Verified.eq(true));
@@ -333,7 +338,8 @@ mod tests {
                 "handle",
                 "search_key",
                 "position",
-                "verified"
+                "verified",
+                "match_key"
             ]
         );
     }

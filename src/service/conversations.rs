@@ -22,8 +22,9 @@ use crate::error::{AppError, AppResult};
 /// Where a conversation goes.
 #[derive(Debug, Clone)]
 pub enum LinkTarget {
-    /// This contact (NOT_FOUND if unknown).
-    Contact(Uuid),
+    /// This contact (NOT_FOUND if unknown); a handle given beside it must
+    /// be held by it or by nobody (AMBIGUOUS_MATCH otherwise).
+    Contact(Uuid, Option<NormalizedHandle>),
     /// The contact owning the handle; if none, a new one made of `new_contact`
     /// (which carries the handle).
     Handle(NormalizedHandle, ContactChanges),
@@ -129,12 +130,18 @@ fn conversation_change(old: Option<Value>, new: Option<Value>) -> FieldChange {
 /// target asks for a new one.
 async fn owner_for<C: ConnectionTrait>(conn: &C, target: &LinkTarget) -> AppResult<Uuid> {
     let found = match target {
-        LinkTarget::Contact(id) => Some(merge::resolve(conn, *id).await?.ok_or_else(|| {
-            AppError::not_found(
-                "input.contactId",
-                format!("input.contactId: no contact with id {id}"),
-            )
-        })?),
+        LinkTarget::Contact(id, handle) => {
+            let contact = merge::resolve(conn, *id).await?.ok_or_else(|| {
+                AppError::not_found(
+                    "input.contactId",
+                    format!("input.contactId: no contact with id {id}"),
+                )
+            })?;
+            if let Some(handle) = handle {
+                check_handle_agrees(conn, &contact, handle).await?;
+            }
+            Some(contact)
+        }
         LinkTarget::Handle(handle, _) => contacts::find_by_verified_handle(conn, handle).await?,
         LinkTarget::New(_) => None,
     };
@@ -153,6 +160,25 @@ async fn owner_for<C: ConnectionTrait>(conn: &C, target: &LinkTarget) -> AppResu
             other => other,
         })?;
     Ok(created.id)
+}
+
+/// A handle named beside contactId leads to that contact or to nobody.
+async fn check_handle_agrees<C: ConnectionTrait>(
+    conn: &C,
+    contact: &contact::Model,
+    handle: &NormalizedHandle,
+) -> AppResult<()> {
+    match contacts::find_by_handle(conn, handle).await? {
+        Some(owner) if owner.id != contact.id => Err(AppError::ambiguous(
+            "input.handle.handle",
+            format!(
+                "input.handle.handle points at contact {}, but input.contactId at contact {}",
+                owner.id, contact.id
+            ),
+            vec![contact.id, owner.id],
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Points the (locked) conversation at `owner`, or creates it there.

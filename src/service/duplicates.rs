@@ -332,7 +332,13 @@ async fn profiles_of<C: ConnectionTrait>(
                 profile.address =
                     duplicates::text_key(&format!("{line1} {}", city.unwrap_or_default()));
             }
-            for handle in handles.remove(&id).unwrap_or_default() {
+            // A blocked identifier (no match key) matches nobody, here too.
+            for handle in handles
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|h| h.match_key.is_some())
+            {
                 if entity::contact_handle::is_phone_source(&handle.source) {
                     profile
                         .phones

@@ -106,12 +106,16 @@ async fn release_taken_over<C: ConnectionTrait>(
         .filter(|(p, _)| matches!(p, Plan::Create | Plan::Update(_)))
         .filter_map(|(_, r)| r.create.as_ref().ok())
         .flat_map(|c| c.via.iter().flatten())
-        .map(|h| (h.handle.source.as_str(), h.handle.handle.as_str()))
+        .filter_map(|h| Some((h.handle.source.as_str(), h.handle.match_key.as_deref()?)))
         .collect();
     let released: Vec<write::HeldHandle> = existing
         .unverified
         .iter()
-        .filter(|h| written.contains(&(h.source.as_str(), h.handle.as_str())))
+        .filter(|h| {
+            h.match_key
+                .as_deref()
+                .is_some_and(|key| written.contains(&(h.source.as_str(), key)))
+        })
         .cloned()
         .collect();
     write::release_handles(conn, &released).await
@@ -172,14 +176,17 @@ async fn lookup_existing<C: ConnectionTrait>(
             .external_ids
             .extend(found.into_iter().filter_map(|(e, id)| e.map(|e| (e, id))));
     }
-    // Grouped by source, so that the (source, handle) unique index answers.
+    // Grouped by source, so that the (source, match_key) unique index
+    // answers; blocked identifiers match nobody.
     let mut by_source: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for c in rows {
         for h in c.via.iter().flatten() {
-            by_source
-                .entry(h.handle.source.as_str())
-                .or_default()
-                .insert(h.handle.handle.as_str());
+            if let Some(key) = &h.handle.match_key {
+                by_source
+                    .entry(h.handle.source.as_str())
+                    .or_default()
+                    .insert(key.as_str());
+            }
         }
     }
     for (source, handles) in by_source {
@@ -188,9 +195,11 @@ async fn lookup_existing<C: ConnectionTrait>(
             for held in handle_owners(conn, source, chunk).await? {
                 match held {
                     (held, true) => {
-                        existing
-                            .handles
-                            .insert((source.to_owned(), held.handle), held.contact_id);
+                        if let Some(key) = held.match_key {
+                            existing
+                                .handles
+                                .insert((source.to_owned(), key), held.contact_id);
+                        }
                     }
                     (held, false) => existing.unverified.push(held),
                 }
@@ -220,7 +229,7 @@ async fn lookup_existing<C: ConnectionTrait>(
     Ok(existing)
 }
 
-/// Owners of the given handles of one source. The keys arrive as a VALUES
+/// Owners of the handles of one source with the given match keys. The keys arrive as a VALUES
 /// list joined to the table: index probes or a hash join on both databases.
 /// A plain `handle IN (...)` turned quadratic on PostgreSQL once the cached
 /// statement went to a generic plan (the list is then searched linearly for
@@ -228,9 +237,9 @@ async fn lookup_existing<C: ConnectionTrait>(
 async fn handle_owners<C: ConnectionTrait>(
     conn: &C,
     source: &str,
-    handles: &[&str],
+    keys: &[&str],
 ) -> AppResult<Vec<(write::HeldHandle, bool)>> {
-    if handles.is_empty() {
+    if keys.is_empty() {
         return Ok(Vec::new());
     }
     let backend = conn.get_database_backend();
@@ -239,18 +248,18 @@ async fn handle_owners<C: ConnectionTrait>(
         DbBackend::Postgres => format!("${n}"),
         _ => format!("?{n}"),
     };
-    let keys: Vec<String> = (0..handles.len())
+    let cells: Vec<String> = (0..keys.len())
         .map(|i| format!("({})", param(i + 2)))
         .collect();
     let sql = format!(
-        "SELECT h.id, h.handle, h.contact_id, h.verified FROM contact_handles h \
-         JOIN (VALUES {}) AS k ON h.handle = k.column1 WHERE h.source = {}",
-        keys.join(", "),
+        "SELECT h.id, h.handle, h.match_key, h.contact_id, h.verified FROM contact_handles h \
+         JOIN (VALUES {}) AS k ON h.match_key = k.column1 WHERE h.source = {}",
+        cells.join(", "),
         param(1)
     );
-    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(handles.len() + 1);
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(keys.len() + 1);
     values.push(source.into());
-    values.extend(handles.iter().map(|h| sea_orm::Value::from(*h)));
+    values.extend(keys.iter().map(|k| sea_orm::Value::from(*k)));
     let rows = conn
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
@@ -261,6 +270,7 @@ async fn handle_owners<C: ConnectionTrait>(
                     id: r.try_get::<Uuid>("", "id")?,
                     source: source.to_owned(),
                     handle: r.try_get::<String>("", "handle")?,
+                    match_key: r.try_get::<Option<String>>("", "match_key")?,
                     contact_id: r.try_get::<Uuid>("", "contact_id")?,
                 },
                 r.try_get::<bool>("", "verified")?,
@@ -304,10 +314,7 @@ fn plan_rows(rows: &[ImportRow], existing: &Existing, mode: OnConflictMode) -> V
             let Some((t, why)) = found else { continue };
             match &target {
                 Some((first, first_field, _)) if *first != t => {
-                    failure = Some(AppError::conflict(
-                        field,
-                        format!("{field} and {first_field} point at two different contacts"),
-                    ));
+                    failure = Some(ambiguous(field, first_field, [*first, t], rows));
                     break;
                 }
                 Some(_) => {}
@@ -346,6 +353,31 @@ fn plan_rows(rows: &[ImportRow], existing: &Existing, mode: OnConflictMode) -> V
         plans.push(plan);
     }
     plans
+}
+
+/// AMBIGUOUS_MATCH: `field` leads to `targets[1]`, `first_field` to
+/// `targets[0]`; existing contacts are named by id, new ones by their row.
+fn ambiguous(field: &str, first_field: &str, targets: [Target; 2], rows: &[ImportRow]) -> AppError {
+    let name = |t: Target| match t {
+        Target::Existing(id) => format!("contact {id}"),
+        Target::Row(i) => format!("the contact {} of this import creates", rows[i].origin),
+    };
+    let ids = targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Existing(id) => Some(*id),
+            Target::Row(_) => None,
+        })
+        .collect();
+    AppError::ambiguous(
+        field,
+        format!(
+            "{field} points at {}, but {first_field} at {}: merge them (mergeContacts) or leave one key out",
+            name(targets[1]),
+            name(targets[0])
+        ),
+        ids,
+    )
 }
 
 /// A conversation may go to a row's contact if nobody else has it.
@@ -391,6 +423,7 @@ fn check_conversations(
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
     ExternalId(String),
+    /// A source and a match key.
     Handle(String, String),
 }
 
@@ -410,10 +443,13 @@ fn row_keys(changes: &ContactChanges) -> Vec<(Key, String)> {
         keys.push((Key::ExternalId(e.clone()), changes.field("externalId")));
     }
     for h in changes.via.iter().flatten() {
-        keys.push((
-            Key::Handle(h.handle.source.clone(), h.handle.handle.clone()),
-            h.path.clone(),
-        ));
+        // A blocked identifier is no key: it matches nobody.
+        if let Some(key) = &h.handle.match_key {
+            keys.push((
+                Key::Handle(h.handle.source.clone(), key.clone()),
+                h.path.clone(),
+            ));
+        }
     }
     keys
 }
@@ -622,19 +658,25 @@ fn created_state(model: &contact::Model, c: &ContactChanges) -> ContactState {
 fn handle_rows(made: &[(&ContactChanges, Uuid)]) -> Vec<contact_handle::ActiveModel> {
     made.iter()
         .flat_map(|(c, id)| {
-            c.via
-                .iter()
-                .flatten()
+            let via = c.via.as_deref().unwrap_or_default();
+            let ids: Vec<Uuid> = via.iter().map(|_| Uuid::now_v7()).collect();
+            let keys = write::match_keys(via.iter().map(|h| &h.handle).zip(ids.iter().copied()));
+            via.iter()
+                .zip(ids)
+                .zip(keys)
                 .enumerate()
-                .map(move |(pos, h)| contact_handle::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    contact_id: Set(*id),
-                    source: Set(h.handle.source.clone()),
-                    handle: Set(h.handle.handle.clone()),
-                    search_key: Set(h.handle.search_key.clone()),
-                    position: Set(pos as i32),
-                    verified: Set(true),
-                })
+                .map(
+                    move |(pos, ((h, row_id), match_key))| contact_handle::ActiveModel {
+                        id: Set(row_id),
+                        contact_id: Set(*id),
+                        source: Set(h.handle.source.clone()),
+                        handle: Set(h.handle.handle.clone()),
+                        search_key: Set(h.handle.search_key.clone()),
+                        position: Set(pos as i32),
+                        verified: Set(true),
+                        match_key: Set(match_key),
+                    },
+                )
         })
         .collect()
 }

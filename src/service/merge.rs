@@ -12,7 +12,7 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
@@ -880,22 +880,33 @@ async fn give_back_relations<C: ConnectionTrait>(
         .iter()
         .map(|(s, h)| (s.as_str(), h.as_str()))
         .collect();
+    // The rows by id: one read of the destination's handles, then one
+    // update by primary key each (a contact may hold thousands).
+    let rows: Vec<(Uuid, String, String)> = contact_handle::Entity::find()
+        .select_only()
+        .column(contact_handle::Column::Id)
+        .column(contact_handle::Column::Source)
+        .column(contact_handle::Column::Handle)
+        .filter(contact_handle::Column::ContactId.eq(destination_id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let row_of: std::collections::HashMap<(&str, &str), Uuid> = rows
+        .iter()
+        .map(|(id, s, h)| ((s.as_str(), h.as_str()), *id))
+        .collect();
     for (position, h) in snapshot.via.iter().enumerate() {
-        if !brought.contains(&(h.source.as_str(), h.handle.as_str())) {
+        let key = (h.source.as_str(), h.handle.as_str());
+        let Some(row) = row_of.get(&key).filter(|_| brought.contains(&key)) else {
             continue;
-        }
+        };
         contact_handle::Entity::update_many()
             .col_expr(contact_handle::Column::ContactId, Expr::value(source_id))
             .col_expr(
                 contact_handle::Column::Position,
                 Expr::value(position as i32),
             )
-            .filter(
-                Condition::all()
-                    .add(contact_handle::Column::ContactId.eq(destination_id))
-                    .add(contact_handle::Column::Source.eq(h.source.as_str()))
-                    .add(contact_handle::Column::Handle.eq(h.handle.as_str())),
-            )
+            .filter(contact_handle::Column::Id.eq(*row))
             .exec(conn)
             .await?;
     }

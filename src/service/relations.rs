@@ -49,6 +49,7 @@ pub async fn handles_for<C: ConnectionTrait>(
                 search_key: row.try_get_by_index(4)?,
                 position: row.try_get_by_index(5)?,
                 verified: row.try_get_by_index(6)?,
+                match_key: row.try_get_by_index(7)?,
             })
         })
         .collect::<Result<Vec<_>, DbErr>>()?;

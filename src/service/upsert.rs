@@ -82,20 +82,22 @@ async fn attempt_once<C: ConnectionTrait>(
     })
 }
 
-/// The one contact the keys point at; keys pointing at two contacts are a
-/// CONFLICT naming the second key.
+/// The one contact the keys point at; keys pointing at two contacts are
+/// AMBIGUOUS_MATCH naming the second key (and, for a token holder, both
+/// contacts).
 async fn find_target<C: ConnectionTrait>(
     conn: &C,
     keys: &UpsertKeys,
     changes: &ContactChanges,
 ) -> AppResult<Option<Uuid>> {
+    // The identity-verified visitor may not learn other contacts' ids.
+    let may_read = keys.verified_external_id.is_none();
     let mut found: Option<(Uuid, String)> = None;
     let mut adopt = |id: Uuid, field: String| -> AppResult<()> {
         match &found {
-            Some((first, first_field)) if *first != id => Err(AppError::conflict(
-                &field,
-                format!("{field} points at contact {id}, but {first_field} at contact {first}"),
-            )),
+            Some((first, first_field)) if *first != id => {
+                Err(ambiguous(&field, first_field, (*first, id), may_read))
+            }
             Some(_) => Ok(()),
             None => {
                 found = Some((id, field));
@@ -120,34 +122,47 @@ async fn find_target<C: ConnectionTrait>(
         }
     }
     if let Some(via) = changes.via.as_deref().filter(|v| !v.is_empty()) {
-        let pairs = write::handle_pairs_in(
-            via.iter()
-                .map(|h| (h.handle.source.as_str(), h.handle.handle.as_str())),
-        );
-        let owners: Vec<(String, String, Uuid, bool)> = contact_handle::Entity::find()
-            .select_only()
-            .columns([
-                contact_handle::Column::Source,
-                contact_handle::Column::Handle,
-                contact_handle::Column::ContactId,
-                contact_handle::Column::Verified,
-            ])
-            .filter(pairs)
-            .into_tuple()
+        let owners: Vec<contact_handle::Model> = contact_handle::Entity::find()
+            .filter(write::handle_keys_in(via.iter().map(|h| &h.handle)))
             .all(conn)
             .await?;
         for wanted in via {
+            let Some(key) = &wanted.handle.match_key else {
+                // A blocked identifier matches nobody.
+                continue;
+            };
             let owner = owners
                 .iter()
-                .find(|(s, h, _, _)| *s == wanted.handle.source && *h == wanted.handle.handle);
+                .find(|o| o.source == wanted.handle.source && o.match_key.as_ref() == Some(key));
             match owner {
                 // A visitor's handle does not decide a token holder's
                 // target: the write takes it over instead (write.rs).
-                Some((_, _, _, false)) if changes.handles_verified => {}
-                Some((_, _, id, _)) => adopt(*id, wanted.path.clone())?,
+                Some(o) if !o.verified && changes.handles_verified => {}
+                Some(o) => adopt(o.contact_id, wanted.path.clone())?,
                 None => {}
             }
         }
     }
     Ok(found.map(|(id, _)| id))
+}
+
+/// `field` met contact `ids.1`, `first_field` contact `ids.0`.
+fn ambiguous(field: &str, first_field: &str, ids: (Uuid, Uuid), may_read: bool) -> AppError {
+    if may_read {
+        AppError::ambiguous(
+            field,
+            format!(
+                "{field} points at contact {}, but {first_field} at contact {}: \
+                 merge them (mergeContacts) or leave one key out",
+                ids.1, ids.0
+            ),
+            vec![ids.0, ids.1],
+        )
+    } else {
+        AppError::ambiguous(
+            field,
+            format!("{field} and {first_field} point at two different contacts"),
+            Vec::new(),
+        )
+    }
 }

@@ -1,6 +1,6 @@
 //! The steps of a contact write, run inside the caller's transaction.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::contact_state::{
@@ -21,8 +21,8 @@ use uuid::Uuid;
 use super::changes::{self, Change, ChangeKind};
 use super::{contacts, conversations, now, relations};
 use crate::domain::{
-    merge_patch, validate_metadata, ContactChanges, ConversationLink, MetadataChange, Patch,
-    PathedHandle, TEXT_FIELDS,
+    merge_patch, validate_metadata, ContactChanges, ConversationLink, MetadataChange,
+    NormalizedHandle, Patch, PathedHandle, TEXT_FIELDS,
 };
 use crate::error::{AppError, AppResult};
 
@@ -184,10 +184,12 @@ async fn replace_handles<C: ConnectionTrait>(
         let current: Vec<contact_handle::Model> = relations::handles_of(conn, contact_id).await?;
         old = current.iter().map(StateHandle::of).collect();
         let same_list = current.len() == via.len()
-            && current
-                .iter()
-                .zip(via)
-                .all(|(c, w)| c.source == w.handle.source && c.handle == w.handle.handle);
+            && current.iter().zip(via).all(|(c, w)| {
+                c.source == w.handle.source
+                        && c.handle == w.handle.handle
+                        // Blocked since (or no longer): rewritten.
+                        && c.match_key.is_some() == w.handle.match_key.is_some()
+            });
         if same_list {
             // A token holder repeating a visitor's handles vouches for them.
             if verified && current.iter().any(|h| !h.verified) {
@@ -230,19 +232,25 @@ async fn replace_handles<C: ConnectionTrait>(
             }
         })
         .collect();
-    let rows =
-        via.iter()
-            .zip(&new)
-            .enumerate()
-            .map(|(i, (h, state))| contact_handle::ActiveModel {
-                id: Set(Uuid::now_v7()),
+    let ids: Vec<Uuid> = via.iter().map(|_| Uuid::now_v7()).collect();
+    let keys = match_keys(via.iter().map(|h| &h.handle).zip(ids.iter().copied()));
+    let rows = via
+        .iter()
+        .zip(&new)
+        .zip(ids.into_iter().zip(keys))
+        .enumerate()
+        .map(
+            |(i, ((h, state), (id, match_key)))| contact_handle::ActiveModel {
+                id: Set(id),
                 contact_id: Set(contact_id),
                 source: Set(h.handle.source.clone()),
                 handle: Set(h.handle.handle.clone()),
                 search_key: Set(h.handle.search_key.clone()),
                 position: Set(i as i32),
                 verified: Set(state.verified),
-            });
+                match_key: Set(match_key),
+            },
+        );
     contact_handle::Entity::insert_many(rows)
         .exec_without_returning(conn)
         .await?;
@@ -259,36 +267,35 @@ async fn claim_handles<C: ConnectionTrait>(
     via: &[PathedHandle],
     verified: bool,
 ) -> AppResult<()> {
-    // (source, handle) pairs, so that the unique index answers the lookup.
-    let pairs = handle_pairs_in(
-        via.iter()
-            .map(|h| (h.handle.source.as_str(), h.handle.handle.as_str())),
-    );
+    // (source, match key) pairs, so that the unique index answers the
+    // lookup; a blocked identifier matches nobody.
     let taken = contact_handle::Entity::find()
-        .filter(pairs)
+        .filter(handle_keys_in(via.iter().map(|h| &h.handle)))
         .all(conn)
         .await?;
     let mut released: Vec<HeldHandle> = Vec::new();
     for wanted in via {
+        let Some(key) = &wanted.handle.match_key else {
+            continue;
+        };
         let owner = taken.iter().find(|t| {
             t.source == wanted.handle.source
-                && t.handle == wanted.handle.handle
+                && t.match_key.as_ref() == Some(key)
                 && t.contact_id != contact_id
         });
         match owner {
             None => {}
-            Some(owner) if verified && !owner.verified => released.push(HeldHandle {
-                id: owner.id,
-                source: owner.source.clone(),
-                handle: owner.handle.clone(),
-                contact_id: owner.contact_id,
-            }),
+            Some(owner) if verified && !owner.verified => released.push(HeldHandle::of(owner)),
             Some(owner) => {
                 return Err(AppError::conflict(
                     &wanted.path,
                     format!(
-                        "{}: {} handle {:?} already belongs to contact {}",
-                        wanted.path, wanted.handle.source, wanted.handle.handle, owner.contact_id
+                        "{}: {} handle {:?} already belongs to contact {}{}",
+                        wanted.path,
+                        wanted.handle.source,
+                        wanted.handle.handle,
+                        owner.contact_id,
+                        variant_note(&wanted.handle.handle, &owner.handle),
                     ),
                 ))
             }
@@ -297,18 +304,57 @@ async fn claim_handles<C: ConnectionTrait>(
     release_handles(conn, &released).await
 }
 
-/// `(source, handle) IN ((..), (..), ...)`: one flat list, however many
-/// handles. (A fold of OR conditions renders as a left-deep tree whose
-/// recursion overflowed the stack at about 700 handles.)
-pub(super) fn handle_pairs_in<'a>(
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+/// `(source, match_key) IN ((..), (..), ...)` for the handles that match
+/// (blocked ones do not): one flat list, however many handles. (A fold of
+/// OR conditions renders as a left-deep tree whose recursion overflowed the
+/// stack at about 700 handles.) No handle matching: a condition that is
+/// false.
+pub(super) fn handle_keys_in<'a>(
+    handles: impl IntoIterator<Item = &'a NormalizedHandle>,
 ) -> sea_orm::sea_query::SimpleExpr {
     use sea_orm::sea_query::{Expr, ExprTrait};
+    let pairs: Vec<(String, String)> = handles
+        .into_iter()
+        .filter_map(|h| h.match_key.clone().map(|k| (h.source.clone(), k)))
+        .collect();
+    if pairs.is_empty() {
+        return Expr::value(false).into();
+    }
     Expr::tuple([
         Expr::col(contact_handle::Column::Source),
-        Expr::col(contact_handle::Column::Handle),
+        Expr::col(contact_handle::Column::MatchKey),
     ])
-    .in_tuples(pairs.into_iter().map(|(s, h)| (s.to_owned(), h.to_owned())))
+    .in_tuples(pairs)
+}
+
+/// The stored match key of each handle of one contact's list, given the
+/// row ids they get: None for a blocked identifier; a key matching nothing
+/// for a later form of a number the list holds already (both forms are
+/// kept; the first one matches).
+pub(super) fn match_keys<'a>(
+    handles: impl IntoIterator<Item = (&'a NormalizedHandle, Uuid)>,
+) -> Vec<Option<String>> {
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    handles
+        .into_iter()
+        .map(|(h, id)| {
+            let key = h.match_key.as_deref()?;
+            Some(if seen.insert((h.source.as_str(), key)) {
+                key.to_owned()
+            } else {
+                contact_handle::unmatched_key(id)
+            })
+        })
+        .collect()
+}
+
+/// Says so when a number matched another national form of itself.
+pub(super) fn variant_note(wanted: &str, held: &str) -> String {
+    if wanted == held {
+        String::new()
+    } else {
+        format!(" (as {held:?}, the same line in another national form)")
+    }
 }
 
 /// A handle row held by some contact.
@@ -317,7 +363,20 @@ pub(super) struct HeldHandle {
     pub id: Uuid,
     pub source: String,
     pub handle: String,
+    pub match_key: Option<String>,
     pub contact_id: Uuid,
+}
+
+impl HeldHandle {
+    pub fn of(row: &contact_handle::Model) -> Self {
+        Self {
+            id: row.id,
+            source: row.source.clone(),
+            handle: row.handle.clone(),
+            match_key: row.match_key.clone(),
+            contact_id: row.contact_id,
+        }
+    }
 }
 
 /// Takes unverified handles from the contacts holding them, recording each

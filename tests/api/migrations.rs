@@ -217,7 +217,7 @@ async fn the_change_log_starts_with_every_existing_contact() {
         contact, contact_group, contact_group_member, contact_handle, contact_metadata,
         conversation,
     };
-    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 
     let (url, store) = Store::create().await;
     let db = Database::connect(&url).await.unwrap();
@@ -267,7 +267,9 @@ async fn the_change_log_starts_with_every_existing_contact() {
                 ("phone", format!("+1617253{i:04};ext=7")),
             ];
             for (position, (source, handle)) in handles.into_iter().enumerate() {
-                contact_handle::ActiveModel {
+                // The release before had no match_key: the row is written
+                // without it and not read back.
+                contact_handle::Entity::insert(contact_handle::ActiveModel {
                     id: Set(uuid::Uuid::now_v7()),
                     contact_id: Set(id),
                     source: Set(source.into()),
@@ -275,8 +277,9 @@ async fn the_change_log_starts_with_every_existing_contact() {
                     handle: Set(handle),
                     position: Set(position as i32),
                     verified: Set(position == 0),
-                }
-                .insert(&db)
+                    match_key: sea_orm::ActiveValue::NotSet,
+                })
+                .exec_without_returning(&db)
                 .await
                 .unwrap();
             }

@@ -14,6 +14,8 @@ pub struct LinkConversationInput {
     /// The contact to link to.
     pub contact_id: Option<ID>,
     /// Without contactId: link to the contact owning this handle, or to a new contact having it.
+    /// With contactId: a check that the handle is that contact's or nobody's
+    /// (AMBIGUOUS_MATCH otherwise); it is not added to the contact.
     pub handle: Option<HandleInput>,
     /// Display name for a contact created by the link.
     pub display_name: Option<String>,

@@ -55,6 +55,7 @@ pub struct MergeProblem {
     pub code: String,
     /// The argument it names (`additionalSourceIds.2`, `fieldChoices.0.field`), if any.
     pub field: Option<String>,
+    /// What is wrong, as the mutation's error message says it.
     pub message: String,
 }
 

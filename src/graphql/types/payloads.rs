@@ -1,4 +1,4 @@
-use async_graphql::SimpleObject;
+use async_graphql::{SimpleObject, ID};
 
 use crate::error::AppError;
 
@@ -24,15 +24,29 @@ pub struct ImportError {
     pub field: Option<String>,
     /// What is wrong.
     pub message: String,
+    /// Why a retry may succeed or what to do, as `extensions.reason` of a mutation's
+    /// error: AMBIGUOUS_MATCH when the row's keys lead to two different contacts.
+    pub reason: Option<String>,
+    /// For AMBIGUOUS_MATCH: the existing contacts the row's keys lead to (empty when
+    /// one of them is a contact an earlier row of this import creates).
+    pub contact_ids: Vec<ID>,
 }
 
 impl ImportError {
     pub fn new(index: usize, error: &AppError) -> Self {
+        let contact_ids = match error {
+            AppError::AmbiguousMatch { contact_ids, .. } => {
+                contact_ids.iter().map(|id| ID(id.to_string())).collect()
+            }
+            _ => Vec::new(),
+        };
         Self {
             index: i32::try_from(index).unwrap_or(i32::MAX),
             code: error.code().to_owned(),
             field: error.field().map(str::to_owned),
             message: error.to_string(),
+            reason: error.reason().map(str::to_owned),
+            contact_ids,
         }
     }
 }
