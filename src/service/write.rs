@@ -318,7 +318,7 @@ pub(super) fn handle_keys_in<'a>(
         .filter_map(|h| h.match_key.clone().map(|k| (h.source.clone(), k)))
         .collect();
     if pairs.is_empty() {
-        return Expr::value(false).into();
+        return Expr::value(false);
     }
     Expr::tuple([
         Expr::col(contact_handle::Column::Source),
