@@ -66,13 +66,14 @@ pub fn parse(default_region: Region, text: &str) -> Result<Phone, PhoneError> {
         Ok(Ok(number)) => number,
         Ok(Err(_)) | Err(_) => return Err(PhoneError::NotANumber),
     };
-    if !is_kept(&number) {
+    let e164 = PHONE_NUMBER_UTIL
+        .format(&number, PhoneNumberFormat::E164)
+        .into_owned();
+    if !is_kept(&number) && !is_variant_of_valid(&number, &e164) {
         return Err(PhoneError::NotValid);
     }
     Ok(Phone {
-        e164: PHONE_NUMBER_UTIL
-            .format(&number, PhoneNumberFormat::E164)
-            .into_owned(),
+        e164,
         // In ASCII digits, as the number itself: `x٢٠١` and `x201` are
         // one extension (libphonenumber keeps the digits as written).
         extension: number
@@ -97,6 +98,23 @@ fn tel_after_phone_context(text: &str) -> bool {
         Some(at) => lower[at..].contains("tel:"),
         None => false,
     }
+}
+
+/// Whether a number written with its country code is an older national
+/// form (see [`variant_key`]) of a valid number: Mexico's `+52 1 ...`
+/// mobiles, which libphonenumber no longer accepts but WhatsApp still
+/// reports, are kept in the form given and match the current form.
+fn is_variant_of_valid(number: &PhoneNumber, e164: &str) -> bool {
+    let written_with_country_code = matches!(
+        number.country_code_source(),
+        CountryCodeSource::FromNumberWithPlusSign | CountryCodeSource::FromNumberWithIdd
+    );
+    let folded = variant_key(e164);
+    written_with_country_code
+        && folded != e164
+        && PHONE_NUMBER_UTIL
+            .parse(&folded, None)
+            .is_ok_and(|n| PHONE_NUMBER_UTIL.is_valid_number(&n))
 }
 
 fn is_kept(number: &PhoneNumber) -> bool {

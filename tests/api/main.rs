@@ -18,6 +18,7 @@ mod events;
 mod filters;
 mod hostile;
 mod idempotency;
+mod identifiers;
 mod import;
 mod lifecycle;
 mod limits;

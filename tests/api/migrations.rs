@@ -344,3 +344,122 @@ async fn the_change_log_starts_with_every_existing_contact() {
         serde_json::json!({ "kind": "CREATED", "source": "API" })
     );
 }
+
+/// Migrations of the release before handles had match keys.
+const BEFORE_MATCH_KEYS: u32 = 13;
+
+#[tokio::test]
+async fn handles_written_before_get_match_keys_in_batches() {
+    let (url, store) = Store::create().await;
+    let db = Database::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(BEFORE_MATCH_KEYS)).await.unwrap();
+    let backend = db.get_database_backend();
+    let uuid = |u: uuid::Uuid| match backend {
+        sea_orm::DbBackend::Postgres => format!("'{u}'"),
+        _ => format!("x'{}'", u.simple()),
+    };
+    let run = |sql: String| {
+        let db = &db;
+        async move {
+            db.execute_raw(Statement::from_string(backend, sql))
+                .await
+                .unwrap();
+        }
+    };
+    let now = "2026-11-01T00:00:00Z";
+    // 700 Brazilian mobiles (more than one batch), each on a contact of
+    // its own, plus one line stored in both forms on two contacts (the
+    // ninth-digit duplicate of old), an e-mail and a number with an
+    // extension.
+    let mut handles: Vec<(&str, String)> = (0..700)
+        .map(|i| ("whatsapp", format!("+55119{:08}", 60_000_000 + i)))
+        .collect();
+    handles.extend([
+        ("phone", "+5521987654321".to_owned()),
+        ("phone", "+552187654321".to_owned()),
+        ("email", "old@example.org".to_owned()),
+        ("sms", "+5491123456789;ext=5".to_owned()),
+    ]);
+    let mut contacts = Vec::new();
+    for (source, handle) in &handles {
+        let contact = uuid::Uuid::now_v7();
+        contacts.push(contact);
+        run(format!(
+            "INSERT INTO contacts (id, sort_name, contact_type, is_spammer, links, created_at, updated_at, search_text) \
+             VALUES ({}, '', 'contact', false, '[]', '{now}', '{now}', '')",
+            uuid(contact)
+        ))
+        .await;
+        run(format!(
+            "INSERT INTO contact_handles (id, contact_id, source, handle, search_key, position, verified) \
+             VALUES ({}, {}, '{source}', '{handle}', '{handle}', 0, true)",
+            uuid(uuid::Uuid::now_v7()),
+            uuid(contact)
+        ))
+        .await;
+    }
+    Migrator::up(&db, None).await.unwrap();
+    let key_of = |handle: String| {
+        let db = &db;
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_string(
+                    backend,
+                    format!("SELECT match_key FROM contact_handles WHERE handle = '{handle}'"),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<Option<String>>("", "match_key").unwrap()
+        }
+    };
+    assert_eq!(
+        key_of("+5511960000000".into()).await.as_deref(),
+        Some("+551160000000")
+    );
+    assert_eq!(
+        key_of("+5511960000699".into()).await.as_deref(),
+        Some("+551160000699")
+    );
+    assert_eq!(
+        key_of("+5521987654321".into()).await.as_deref(),
+        Some("+552187654321")
+    );
+    let second = key_of("+552187654321".into()).await.unwrap();
+    assert!(
+        second.starts_with('\u{1}'),
+        "the later form matches nothing: {second:?}"
+    );
+    assert_eq!(
+        key_of("old@example.org".into()).await.as_deref(),
+        Some("old@example.org")
+    );
+    assert_eq!(
+        key_of("+5491123456789;ext=5".into()).await.as_deref(),
+        Some("+541123456789;ext=5")
+    );
+    Migrator::up(&db, None).await.unwrap();
+    drop(db);
+
+    // The server on that data: either form finds the first contact, and
+    // the two old contacts are a duplicate candidate to merge.
+    let app = crate::common::TestApp::on_store(url, store, &[]).await;
+    let found = app
+        .data(
+            "query($h: HandleInput) { contact(handle: $h) { id } }",
+            serde_json::json!({ "h": { "source": "phone", "handle": "+552187654321" } }),
+        )
+        .await;
+    assert_eq!(found["contact"]["id"], contacts[700].to_string());
+    let candidates = app
+        .data(
+            "query($c: ID) { duplicateCandidates(contactId: $c, minScore: 0) { edges { node { contactIds reasons { kind } } } } }",
+            serde_json::json!({ "c": contacts[701].to_string() }),
+        )
+        .await;
+    let edges = candidates["duplicateCandidates"]["edges"]
+        .as_array()
+        .unwrap();
+    assert_eq!(edges.len(), 1, "{candidates:#}");
+    assert_eq!(edges[0]["node"]["reasons"][0]["kind"], "SAME_PHONE");
+}

@@ -65,8 +65,43 @@ ODD = [
     "",
     "+",
     "x201",
+    # Mexico's old mobile 1, as WhatsApp reports it: kept (a variant of a
+    # valid number); with a digit too many, refused.
+    "+52 1 55 1234 5678",
+    "+521 55 1234 56789",
+    "+54 9 11 2345-6789",
 ]
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "phones.jsonl")
+
+
+def variant_key(e164):
+    """The older national form of a mobile (the service's
+    entity::contact_handle::variant_key): Brazil without its ninth digit,
+    Argentina without the mobile 9, Mexico without the mobile 1."""
+    for code, rule in (("+55", "br"), ("+54", "ar"), ("+52", "mx")):
+        national = e164[len(code):]
+        if not e164.startswith(code) or not national.isdigit() or len(national) != 11:
+            continue
+        if rule == "br" and national[2] == "9" and national[3] in "6789":
+            return code + national[:2] + national[3:]
+        if rule == "ar" and national.startswith("9"):
+            return code + national[1:]
+        if rule == "mx" and national.startswith("1"):
+            return code + national[1:]
+    return e164
+
+
+def is_variant_of_valid(n):
+    """Written with its country code, an older national form of a valid
+    number (WhatsApp's +52 1 ... Mexican mobiles) is kept as given."""
+    e164 = phonenumbers.format_number(n, F.E164)
+    folded = variant_key(e164)
+    if folded == e164:
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(folded, None))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def expected(text, region):
@@ -78,7 +113,8 @@ def expected(text, region):
     written_international = n.country_code_source in (
         S.FROM_NUMBER_WITH_PLUS_SIGN, S.FROM_NUMBER_WITH_IDD)
     if phonenumbers.is_valid_number(n) or (
-            written_international and phonenumbers.is_possible_number(n)):
+            written_international and (phonenumbers.is_possible_number(n)
+                                       or is_variant_of_valid(n))):
         # The service keeps an extension in ASCII digits (libphonenumber keeps
         # the digits as written): the same normalisation here.
         ext = phonenumbers.normalize_digits_only(n.extension) if n.extension else None
