@@ -174,3 +174,50 @@ async fn dismissal_arguments_name_their_place() {
         0
     );
 }
+
+#[tokio::test]
+async fn dismissals_are_events_and_go_with_an_erased_contact() {
+    use contacts_api::service::changes::ChangeKind;
+    let app = TestApp::new().await;
+    let a = app.create(json!({ "displayName": "Eva Moreau" })).await;
+    let b = app.create(json!({ "displayName": "Eva Moreau" })).await;
+    let c = app.create(json!({ "displayName": "Eve Moreau" })).await;
+    let mut rx = app
+        .events
+        .subscribe(std::time::Duration::from_secs(10))
+        .await;
+    app.data(DISMISS, json!({ "ids": [a["id"], b["id"], c["id"]] }))
+        .await;
+    let mut dismissed = Vec::new();
+    while dismissed.len() < 3 {
+        let event = crate::common::next_bus_event(&mut rx).await;
+        if event.kind == ChangeKind::DuplicateDismissed {
+            dismissed.push(event.contact_id.to_string());
+        }
+    }
+    dismissed.sort();
+    let mut all = vec![
+        s(&a["id"]).to_owned(),
+        s(&b["id"]).to_owned(),
+        s(&c["id"]).to_owned(),
+    ];
+    all.sort();
+    assert_eq!(dismissed, all, "one event per contact");
+    assert_eq!(
+        app.sql_count("SELECT COUNT(*) AS n FROM duplicate_dismissals")
+            .await,
+        3,
+        "every pair of three"
+    );
+    app.data(
+        "mutation($id: ID!) { eraseContact(id: $id) }",
+        json!({ "id": a["id"] }),
+    )
+    .await;
+    assert_eq!(
+        app.sql_count("SELECT COUNT(*) AS n FROM duplicate_dismissals")
+            .await,
+        1,
+        "only b and c's is left"
+    );
+}
