@@ -66,8 +66,13 @@ pub fn parse(default_region: Region, text: &str) -> Result<Phone, PhoneError> {
         Ok(Ok(number)) => number,
         Ok(Err(_)) | Err(_) => return Err(PhoneError::NotANumber),
     };
+    // Formatted without the raw input: libphonenumber answers a number
+    // whose national digits are all zeros with the text as written
+    // ("+1 000 000 0000"), which would be stored as the handle.
+    let mut plain = number.clone();
+    plain.raw_input = None;
     let e164 = PHONE_NUMBER_UTIL
-        .format(&number, PhoneNumberFormat::E164)
+        .format(&plain, PhoneNumberFormat::E164)
         .into_owned();
     if !is_kept(&number) && !is_variant_of_valid(&number, &e164) {
         return Err(PhoneError::NotValid);

@@ -36,7 +36,7 @@ pub async fn dismiss(
     events: &EventBus,
     ids: &[Uuid],
 ) -> AppResult<Vec<contact::Model>> {
-    check_count(ids)?;
+    check_count(ids.len())?;
     tx::write(db, events, ids, |txn, ids| Box::pin(dismiss_in(txn, ids))).await
 }
 
@@ -47,18 +47,23 @@ pub async fn undismiss(
     events: &EventBus,
     ids: &[Uuid],
 ) -> AppResult<Vec<contact::Model>> {
-    check_count(ids)?;
+    check_count(ids.len())?;
     tx::write(db, events, ids, |txn, ids| Box::pin(undismiss_in(txn, ids))).await
 }
 
-fn check_count(ids: &[Uuid]) -> AppResult<()> {
-    if ids.len() < 2 || ids.len() > MAX_CONTACTS {
+/// Fewer than two: BAD_USER_INPUT; more than MAX_CONTACTS: LIMIT_EXCEEDED;
+/// both naming `contactIds`.
+pub fn check_count(count: usize) -> AppResult<()> {
+    if count > MAX_CONTACTS {
+        return Err(AppError::TooLarge {
+            field: "contactIds".into(),
+            message: format!("contactIds: at most {MAX_CONTACTS} contacts ({count} given)"),
+        });
+    }
+    if count < 2 {
         return Err(AppError::bad_input(
             "contactIds",
-            format!(
-                "contactIds: name 2 to {MAX_CONTACTS} contacts ({} given)",
-                ids.len()
-            ),
+            format!("contactIds: name at least 2 contacts ({count} given)"),
         ));
     }
     Ok(())

@@ -165,6 +165,11 @@ impl MergePlan {
     /// Every problem of the arguments themselves, before any contact is
     /// read (the preview lists them all; a merge answers the first).
     pub fn problems(&self) -> Vec<AppError> {
+        // The counts first, and alone: a list of 100,000 ids is refused
+        // before anything is done for each of them.
+        if let Some(too_many) = self.too_many() {
+            return vec![too_many];
+        }
         let mut problems = Vec::new();
         if self.sources.is_empty() {
             let field = &self.sources_field;
@@ -173,32 +178,28 @@ impl MergePlan {
                 format!("{field}: name at least one contact to merge"),
             ));
         }
-        if self.sources.len() > MAX_SOURCES {
-            let field = &self.sources_field;
-            problems.push(AppError::bad_input(
-                field,
-                format!(
-                    "{field}: a merge takes at most {MAX_SOURCES} sources ({} given)",
-                    self.sources.len()
-                ),
-            ));
-        }
+        let mut seen: std::collections::HashMap<Uuid, &str> =
+            std::collections::HashMap::from([(self.destination.0, self.destination.1.as_str())]);
         for (i, (id, field)) in self.sources.iter().enumerate() {
-            if *id == self.destination.0 {
-                // The contract's pair names the destination, as it always has.
-                let field = if i == 0 { &self.destination.1 } else { field };
-                problems.push(AppError::bad_input(
+            match seen.get(id) {
+                None => {
+                    seen.insert(*id, field);
+                }
+                Some(_) if *id == self.destination.0 => {
+                    // The contract's pair names the destination, as it always has.
+                    let field = if i == 0 { &self.destination.1 } else { field };
+                    problems.push(AppError::bad_input(
+                        field,
+                        format!("{field}: a contact cannot be merged into itself"),
+                    ));
+                }
+                Some(first) => problems.push(AppError::bad_input(
                     field,
-                    format!("{field}: a contact cannot be merged into itself"),
-                ));
-            } else if let Some((_, first)) = self.sources[..i].iter().find(|s| s.0 == *id) {
-                problems.push(AppError::bad_input(
-                    field,
-                    format!("{field}: the same contact as {first}"),
-                ));
+                    format!("{field}: the same id as {first}"),
+                )),
             }
         }
-        let named = |id: Uuid| id == self.destination.0 || self.sources.iter().any(|s| s.0 == id);
+        let mut chosen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for (i, choice) in self.choices.iter().enumerate() {
             let at = format!("{}.{i}", self.choices_field);
             if !merge_choices::is_choosable(&choice.field) {
@@ -210,13 +211,13 @@ impl MergePlan {
                         merge_choices::choosable()
                     ),
                 ));
-            } else if self.choices[..i].iter().any(|c| c.field == choice.field) {
+            } else if !chosen.insert(&choice.field) {
                 problems.push(AppError::bad_input(
                     format!("{at}.field"),
                     format!("{at}.field: {:?} is chosen twice", choice.field),
                 ));
             }
-            if !named(choice.from) {
+            if !seen.contains_key(&choice.from) {
                 problems.push(AppError::bad_input(
                     format!("{at}.fromContactId"),
                     format!(
@@ -228,6 +229,46 @@ impl MergePlan {
         }
         problems
     }
+
+    /// LIMIT_EXCEEDED when the plan names more sources or choices than a
+    /// merge takes.
+    fn too_many(&self) -> Option<AppError> {
+        if self.sources.len() > MAX_SOURCES {
+            return Some(too_many_sources(
+                &self.sources_field,
+                self.sources.len(),
+                self.sources_field == "additionalSourceIds",
+            ));
+        }
+        too_many_choices(&self.choices_field, self.choices.len())
+    }
+}
+
+/// LIMIT_EXCEEDED for `count` sources; `additional`: counted beside
+/// `sourceId` (mergeContacts' `additionalSourceIds`).
+pub fn too_many_sources(field: &str, count: usize, additional: bool) -> AppError {
+    let (most, given) = if additional {
+        (MAX_SOURCES - 1, count.saturating_sub(1))
+    } else {
+        (MAX_SOURCES, count)
+    };
+    AppError::TooLarge {
+        field: field.to_owned(),
+        message: format!(
+            "{field}: a merge takes at most {MAX_SOURCES} sources in all, so at most {most} here ({given} given)"
+        ),
+    }
+}
+
+/// LIMIT_EXCEEDED when more field choices are given than there are fields.
+pub fn too_many_choices(field: &str, count: usize) -> Option<AppError> {
+    let most = merge_choices::COUNT;
+    (count > most).then(|| AppError::TooLarge {
+        field: field.to_owned(),
+        message: format!(
+            "{field}: at most {most} choices, one per field that can be chosen ({count} given)"
+        ),
+    })
 }
 
 /// What a merge did: the destination as it now is, and what each source
@@ -772,6 +813,17 @@ async fn take_back_fields<C: ConnectionTrait>(
     for r in &moved.replaced {
         if merge_choices::value_of(destination, &r.field) == r.new {
             merge_choices::set_value(destination, &r.field, &r.old);
+        }
+    }
+    // An externalId is unique: one another contact took since the merge
+    // is not put back (the field is left empty, and the source gets its
+    // own back below), as a restored source's own externalId is not.
+    if let Some(e) = &destination.external_id {
+        if contacts::find_by_external_id(conn, e)
+            .await?
+            .is_some_and(|owner| owner.id != destination.id)
+        {
+            destination.external_id = None;
         }
     }
     destination.refresh_keys();

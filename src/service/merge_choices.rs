@@ -27,6 +27,9 @@ pub struct Replaced {
     pub new: Value,
 }
 
+/// How many fields may be chosen (so the most choices one merge takes).
+pub const COUNT: usize = TEXT_FIELDS.len() + 2;
+
 /// Whether `field` may be chosen: every single-valued field of a contact.
 /// Lists (via, groupNames, links, conversations) and metadata are united by
 /// a merge, so there is nothing to choose.

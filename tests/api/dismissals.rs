@@ -135,7 +135,7 @@ async fn dismissal_arguments_name_their_place() {
         .collect();
     for (doc, ids, code, field) in [
         (DISMISS, json!([a["id"]]), "BAD_USER_INPUT", "contactIds"),
-        (DISMISS, json!(many), "BAD_USER_INPUT", "contactIds"),
+        (DISMISS, json!(many), "LIMIT_EXCEEDED", "contactIds"),
         (
             DISMISS,
             json!([a["id"], "x"]),

@@ -175,6 +175,14 @@ async fn blocked_identifiers_are_stored_and_match_nobody() {
         .await;
     let linked = s(&link["linkConversation"]["contact"]["id"]);
     assert!(linked != s(&a["id"]) && linked != s(&b["id"]));
+    // A phone of zeros, however written, is stored in E.164 and blocked.
+    for spelling in ["+1 000 000 0000", "+10000000000", "+1 000 000 0000 x12"] {
+        let zeros = app
+            .create(json!({ "via": [{ "source": "sms", "handle": spelling }] }))
+            .await;
+        assert_eq!(zeros["via"][0]["handle"], "+10000000000", "{spelling}");
+    }
+    assert_eq!(found(&app, "sms", "+1 000 000 0000").await, Value::Null);
     // Imports do not match them either.
     let import = app
         .data(IMPORT, json!({ "input": { "onConflict": "UPDATE", "contacts": [{ "displayName": "Row", "via": placeholder }] } }))

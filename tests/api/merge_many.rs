@@ -258,7 +258,33 @@ async fn bad_merge_arguments_name_their_field_and_change_nothing() {
         .await;
     assert_eq!(
         (code.as_str(), field.as_deref()),
-        ("BAD_USER_INPUT", Some("additionalSourceIds"))
+        ("LIMIT_EXCEEDED", Some("additionalSourceIds"))
+    );
+    // Counted before each entry is read: 100,000 (malformed) ids are
+    // refused at once, as are more choices than fields.
+    let huge: Vec<String> = (0..100_000).map(|i| format!("x{i}")).collect();
+    let (code, field, _) = app
+        .error(
+            &merge_doc(),
+            json!({ "s": a["id"], "d": d["id"], "more": huge }),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("LIMIT_EXCEEDED", Some("additionalSourceIds"))
+    );
+    let choices: Vec<Value> = (0..19)
+        .map(|_| json!({ "field": "title", "fromContactId": a["id"] }))
+        .collect();
+    let (code, field, _) = app
+        .error(
+            &merge_doc(),
+            json!({ "s": a["id"], "d": d["id"], "choices": choices }),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("LIMIT_EXCEEDED", Some("fieldChoices"))
     );
     // Nothing moved: every contact is still there, unmerged.
     for x in [&d, &a, &b, &c] {
@@ -397,4 +423,34 @@ async fn a_preview_predicts_the_conflict_and_lists_every_argument_problem() {
         .clone();
     assert_eq!(preview["problems"][0]["field"], "sourceIds");
     assert_eq!(app.get(s(&a["id"])).await["id"], a["id"]);
+}
+
+#[tokio::test]
+async fn an_external_id_taken_since_is_not_put_back_and_the_unmerge_goes_through() {
+    let app = TestApp::new().await;
+    let x = app
+        .create(json!({ "displayName": "X", "externalId": "ext-x" }))
+        .await;
+    let y = app
+        .create(json!({ "displayName": "Y", "externalId": "ext-y" }))
+        .await;
+    let merged = app
+        .data(
+            &merge_doc(),
+            json!({ "s": y["id"], "d": x["id"], "choices": [{ "field": "externalId", "fromContactId": y["id"] }] }),
+        )
+        .await["mergeContacts"]
+        .clone();
+    assert_eq!(merged["externalId"], "ext-y");
+    // The value x gave up is taken by another contact meanwhile.
+    app.create(json!({ "displayName": "thief", "externalId": "ext-x" }))
+        .await;
+    let back = unmerge(&app, s(&merged["mergeHistory"][0]["id"])).await;
+    assert_eq!(back["externalId"], "ext-y", "y gets its own back");
+    let x_now = app.get(s(&x["id"])).await;
+    assert_eq!(
+        x_now["externalId"],
+        Value::Null,
+        "ext-x belongs to another now"
+    );
 }

@@ -16,9 +16,10 @@ impl DuplicateMutation {
     /// another contact or unmerged. Dismissing a pair twice changes nothing. Each contact
     /// whose marks changed gets a DUPLICATE_DISMISSED change-log entry and event, its
     /// `duplicateDismissals` naming the others. Returns the contacts (a merged-away id
-    /// stands for the contact it was merged into). Errors: fewer than 2 or more than 50
-    /// ids, a malformed id, or two ids of one contact: BAD_USER_INPUT naming
-    /// `contactIds.N`; an unknown id: NOT_FOUND naming `contactIds.N`.
+    /// stands for the contact it was merged into). Errors: more than 50 ids: LIMIT_EXCEEDED,
+    /// fewer than 2: BAD_USER_INPUT, both naming `contactIds`; a malformed id or two ids
+    /// of one contact: BAD_USER_INPUT naming `contactIds.N`; an unknown id: NOT_FOUND
+    /// naming `contactIds.N`.
     async fn dismiss_duplicate(
         &self,
         ctx: &Context<'_>,
@@ -54,7 +55,9 @@ impl DuplicateMutation {
     }
 }
 
+/// The ids, counted before any is read (see dismissals::check_count).
 fn parse_ids(ids: &[ID]) -> Result<Vec<uuid::Uuid>, crate::error::AppError> {
+    dismissals::check_count(ids.len())?;
     ids.iter()
         .enumerate()
         .map(|(i, id)| parse_uuid(&format!("contactIds.{i}"), id))

@@ -23,10 +23,13 @@ impl MergeMutation {
     /// unmergeContact brings back any one of them). `fieldChoices` picks which merged
     /// contact a single field's value comes from; the destination values it replaced are
     /// kept in that source's MergeRecord and unmerge puts them back where the field still
-    /// holds the chosen value. Argument errors are BAD_USER_INPUT naming the argument
-    /// (`additionalSourceIds.N`, `fieldChoices.N.field`, `fieldChoices.N.fromContactId`);
-    /// an unknown contact NOT_FOUND, two ids of one contact CONFLICT, each naming its
-    /// argument. `mergePreview` answers what the same arguments would do.
+    /// holds the chosen value. More than 49 additionalSourceIds or more fieldChoices than
+    /// there are fields: LIMIT_EXCEEDED naming the list. Other argument errors are
+    /// BAD_USER_INPUT naming the entry (`additionalSourceIds.N`, `fieldChoices.N.field`,
+    /// `fieldChoices.N.fromContactId`), one id given twice included; an unknown contact is
+    /// NOT_FOUND, and an id of a contact merged into another one named (the same contact
+    /// twice) CONFLICT, each naming its argument. `mergePreview` answers what the same
+    /// arguments would do.
     async fn merge_contacts(
         &self,
         ctx: &Context<'_>,
@@ -43,11 +46,22 @@ impl MergeMutation {
         field_choices: Option<Vec<FieldChoiceInput>>,
     ) -> async_graphql::Result<Contact> {
         let state = ctx_state(ctx)?;
+        // Counted before anything is read of each entry.
+        let more = additional_source_ids.unwrap_or_default();
+        if more.len() >= merge::MAX_SOURCES {
+            return Err(
+                merge::too_many_sources("additionalSourceIds", more.len() + 1, true).into(),
+            );
+        }
+        let choices_given = field_choices.as_ref().map_or(0, Vec::len);
+        if let Some(e) = merge::too_many_choices("fieldChoices", choices_given) {
+            return Err(e.into());
+        }
         let mut plan = MergePlan::pair(
             parse_uuid("sourceId", &source_id)?,
             parse_uuid("destinationId", &destination_id)?,
         );
-        for (i, id) in additional_source_ids.unwrap_or_default().iter().enumerate() {
+        for (i, id) in more.iter().enumerate() {
             let field = format!("additionalSourceIds.{i}");
             plan.sources.push((parse_uuid(&field, id)?, field));
         }

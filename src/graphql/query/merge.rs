@@ -6,7 +6,7 @@ use crate::graphql::ids::parse_uuid;
 use crate::graphql::input::{self, FieldChoiceInput};
 use crate::graphql::state::ctx_state;
 use crate::graphql::types::MergePreview;
-use crate::service::merge::MergePlan;
+use crate::service::merge::{self, MergePlan};
 use crate::service::merge_preview;
 
 #[derive(Default)]
@@ -19,7 +19,8 @@ impl MergeQuery {
     /// source would bring, and every problem the merge would hit. It runs that very merge
     /// in a transaction that is rolled back (no event, no change-log entry), so the
     /// preview and the merge agree; it holds the merge's locks while it runs. Problems
-    /// are answered in `problems`, not as errors; a malformed id is BAD_USER_INPUT.
+    /// are answered in `problems`, not as errors; a malformed id is BAD_USER_INPUT, more
+    /// than 50 sourceIds or more fieldChoices than fields LIMIT_EXCEEDED.
     async fn merge_preview(
         &self,
         ctx: &Context<'_>,
@@ -31,6 +32,14 @@ impl MergeQuery {
         >,
     ) -> async_graphql::Result<MergePreview> {
         let state = ctx_state(ctx)?;
+        // Counted before anything is read of each entry.
+        if source_ids.len() > merge::MAX_SOURCES {
+            return Err(merge::too_many_sources("sourceIds", source_ids.len(), false).into());
+        }
+        let choices_given = field_choices.as_ref().map_or(0, Vec::len);
+        if let Some(e) = merge::too_many_choices("fieldChoices", choices_given) {
+            return Err(e.into());
+        }
         let mut sources = Vec::with_capacity(source_ids.len());
         for (i, id) in source_ids.iter().enumerate() {
             let field = format!("sourceIds.{i}");
