@@ -54,8 +54,10 @@ def post(port, query, variables):
                 out = json.loads(r.read())
         except urllib.error.HTTPError as e:
             out = json.loads(e.read())
-        codes = {e.get("extensions", {}).get("code") for e in out.get("errors") or []}
-        if codes == {"SERVER_BUSY"}:
+        # SERVER_BUSY is the reason (extensions.reason) of a LIMIT_EXCEEDED:
+        # the index is still being built; the work goes on, so ask again.
+        reasons = {e.get("extensions", {}).get("reason") for e in out.get("errors") or []}
+        if reasons == {"SERVER_BUSY"}:
             time.sleep(1)
             continue
         if out.get("errors"):
@@ -73,13 +75,20 @@ def load(port, rows):
     batches = [rows[i:i + 5000] for i in range(0, len(rows), 5000)]
 
     def send(batch):
-        out = post(port, IMPORT, {"i": {"contacts": batch}})["importContacts"]
+        # A batch with a refused row writes nothing (the import is atomic):
+        # sent again without the refused rows.
         prevented = []
-        for error in out["errors"]:
-            if error["code"] != "CONFLICT" or not (error["field"] or "").endswith(".handle"):
-                sys.exit(f"import refused a row: {json.dumps(error)}")
-            prevented.append(batch[error["index"]]["externalId"])
-        return prevented
+        while True:
+            out = post(port, IMPORT, {"i": {"contacts": batch}})["importContacts"]
+            if not out["errors"]:
+                return prevented
+            refused = set()
+            for error in out["errors"]:
+                if error["code"] != "CONFLICT" or not (error["field"] or "").endswith(".handle"):
+                    sys.exit(f"import refused a row: {json.dumps(error)}")
+                refused.add(error["index"])
+            prevented += [batch[i]["externalId"] for i in sorted(refused)]
+            batch = [row for i, row in enumerate(batch) if i not in refused]
 
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
