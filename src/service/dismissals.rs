@@ -120,33 +120,50 @@ async fn undismiss_in<C: ConnectionTrait>(
     ids: &[Uuid],
 ) -> AppResult<Vec<contact::Model>> {
     let contacts = resolve_all(conn, ids).await?;
-    let mut identities = Vec::new();
+    // Every id each contact stands for (its own and those merged into it),
+    // and which contact that is.
+    let mut owner: std::collections::HashMap<Uuid, Uuid> = Default::default();
     for c in &contacts {
-        identities.push((c.id, identities_of(conn, c.id).await?));
+        for id in identities_of(conn, c.id).await? {
+            owner.insert(id, c.id);
+        }
     }
-    let mut taken_back = Vec::new();
-    for (i, (a, ids_a)) in identities.iter().enumerate() {
-        for (b, ids_b) in &identities[i + 1..] {
-            let mut any = false;
-            for &x in ids_a {
-                for &y in ids_b {
-                    let (low, high) = ordered(x, y);
-                    let gone = duplicate_dismissal::Entity::delete_many()
-                        .filter(duplicate_dismissal::Column::LowId.eq(low))
-                        .filter(duplicate_dismissal::Column::HighId.eq(high))
-                        .exec(conn)
-                        .await?;
-                    any |= gone.rows_affected > 0;
+    // The dismissals among those ids, read once: those joining two of the
+    // named contacts go.
+    let every: Vec<Uuid> = owner.keys().copied().collect();
+    let mut gone = Vec::new();
+    let mut taken_back = BTreeSet::new();
+    for chunk in every.chunks(rows_per_statement(conn, 1)) {
+        let rows: Vec<(Uuid, Uuid)> = duplicate_dismissal::Entity::find()
+            .select_only()
+            .column(duplicate_dismissal::Column::LowId)
+            .column(duplicate_dismissal::Column::HighId)
+            .filter(duplicate_dismissal::Column::LowId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        for (low, high) in rows {
+            if let (Some(a), Some(b)) = (owner.get(&low), owner.get(&high)) {
+                if a != b {
+                    gone.push((low, high));
+                    taken_back.insert(ordered(*a, *b));
                 }
-            }
-            if any {
-                taken_back.push(ordered(*a, *b));
             }
         }
     }
+    for (low, high) in gone {
+        duplicate_dismissal::Entity::delete_many()
+            .filter(duplicate_dismissal::Column::LowId.eq(low))
+            .filter(duplicate_dismissal::Column::HighId.eq(high))
+            .exec(conn)
+            .await?;
+    }
     // The log entries make the index re-key both sides: the pair comes
     // back as a candidate on the next read if it still scores.
-    log_pairs(ChangeKind::DuplicateUndismissed, &taken_back);
+    log_pairs(
+        ChangeKind::DuplicateUndismissed,
+        &taken_back.into_iter().collect::<Vec<_>>(),
+    );
     Ok(contacts)
 }
 
