@@ -29,7 +29,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use auth::Auth;
@@ -122,7 +122,12 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
                     )
                 })
                 // One line per request at INFO, inside the span: the access log.
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                // A 5xx is mostly a state the client is told to wait out
+                // (503 SERVER_BUSY while the duplicate index builds, storage
+                // full): WARN. An internal error is logged at ERROR, with
+                // its cause, where it is classified (graphql/error_codes.rs).
+                .on_failure(DefaultOnFailure::new().level(Level::WARN)),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)))
