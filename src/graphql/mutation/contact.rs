@@ -111,9 +111,13 @@ impl ContactMutation {
 
     /// Create-or-update (Front's create_or_update): finds the contact by id, else
     /// externalId, else any via handle (normalised as on write); updates it with
-    /// the rules of updateContact, or creates it. Keys pointing at two contacts:
-    /// CONFLICT, nothing written. Concurrent calls with the same new key yield one
-    /// contact. With an identity secret configured, a call naming externalId must
+    /// the rules of updateContact, or creates it. A handle matches in any national
+    /// form of its number (Brazil's ninth digit, Argentina's mobile 9, Mexico's mobile
+    /// 1); a blocked identifier (--blocked-identifiers) matches nobody. Keys pointing at
+    /// two contacts: CONFLICT with extensions.reason AMBIGUOUS_MATCH, extensions.field
+    /// naming the key that met the second contact and extensions.contactIds both (not
+    /// for the identity-verified visitor); nothing written. Concurrent calls with the
+    /// same new key yield one contact. With an identity secret configured, a call naming externalId must
     /// carry a valid identifierHash (UNAUTHENTICATED otherwise) and may touch only
     /// the contact with that externalId (FORBIDDEN otherwise).
     async fn create_or_update_contact(
