@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use entity::contact_state::FieldChange;
-use entity::{contact, contact_redirect, duplicate_dismissal, duplicate_pair};
+use entity::{contact, duplicate_dismissal, duplicate_pair};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -16,7 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::changes::{self, Change, ChangeKind};
-use super::duplicates::ordered;
+use super::duplicates::{self, ordered};
 use super::events::EventBus;
 use super::{merge, now, tx};
 use crate::error::{AppError, AppResult};
@@ -122,12 +122,12 @@ async fn undismiss_in<C: ConnectionTrait>(
     let contacts = resolve_all(conn, ids).await?;
     // Every id each contact stands for (its own and those merged into it),
     // and which contact that is.
-    let mut owner: std::collections::HashMap<Uuid, Uuid> = Default::default();
-    for c in &contacts {
-        for id in identities_of(conn, c.id).await? {
-            owner.insert(id, c.id);
-        }
-    }
+    let named: Vec<Uuid> = contacts.iter().map(|c| c.id).collect();
+    let owner: std::collections::HashMap<Uuid, Uuid> = duplicates::identities(conn, &named)
+        .await?
+        .into_iter()
+        .flat_map(|(contact, ids)| ids.into_iter().map(move |id| (id, contact)))
+        .collect();
     // The dismissals among those ids, read once: those joining two of the
     // named contacts go.
     let every: Vec<Uuid> = owner.keys().copied().collect();
@@ -224,19 +224,6 @@ async fn stored_dismissals<C: ConnectionTrait>(
         found.extend(rows);
     }
     Ok(found)
-}
-
-/// A contact's own id and the ids merged into it.
-async fn identities_of<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Vec<Uuid>> {
-    let mut ids: Vec<Uuid> = contact_redirect::Entity::find()
-        .select_only()
-        .column(contact_redirect::Column::OldId)
-        .filter(contact_redirect::Column::ContactId.eq(id))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    ids.push(id);
-    Ok(ids)
 }
 
 /// One log entry per contact: `duplicateDismissals` names the contacts it

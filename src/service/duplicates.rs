@@ -485,6 +485,29 @@ fn reason_names(reasons: &[Reason]) -> String {
         .join(",")
 }
 
+/// Each contact's identities: its own id and the ids merged into it (which
+/// dismissals made before a merge are stored under).
+pub(super) async fn identities<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<Uuid>>> {
+    let mut identities: HashMap<Uuid, Vec<Uuid>> = ids.iter().map(|&id| (id, vec![id])).collect();
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let merged: Vec<(Uuid, Uuid)> = contact_redirect::Entity::find()
+            .select_only()
+            .column(contact_redirect::Column::ContactId)
+            .column(contact_redirect::Column::OldId)
+            .filter(contact_redirect::Column::ContactId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        for (into, old) in merged {
+            identities.entry(into).or_default().push(old);
+        }
+    }
+    Ok(identities)
+}
+
 /// The dismissals that bear on some contacts: by the ids dismissed, and by
 /// the ids merged into each contact since (a dismissal outlives merges).
 struct Dismissed {
@@ -495,21 +518,7 @@ struct Dismissed {
 
 impl Dismissed {
     async fn load<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<Self> {
-        let mut identities: HashMap<Uuid, Vec<Uuid>> =
-            ids.iter().map(|&id| (id, vec![id])).collect();
-        for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            let merged: Vec<(Uuid, Uuid)> = contact_redirect::Entity::find()
-                .select_only()
-                .column(contact_redirect::Column::ContactId)
-                .column(contact_redirect::Column::OldId)
-                .filter(contact_redirect::Column::ContactId.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(conn)
-                .await?;
-            for (into, old) in merged {
-                identities.entry(into).or_default().push(old);
-            }
-        }
+        let identities = identities(conn, ids).await?;
         let every: Vec<Uuid> = identities.values().flatten().copied().collect();
         let mut pairs = HashSet::new();
         for chunk in every.chunks(IDS_PER_STATEMENT) {
