@@ -20,7 +20,8 @@ pub enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
-    /// Import contacts from a JSON array, NDJSON or CSV file.
+    /// Import contacts from a JSON array, NDJSON, CSV (ours, Google, Outlook,
+    /// HubSpot, or mapped with --map) or vCard file.
     Import(ImportArgs),
     /// Create, list or revoke API tokens.
     #[command(subcommand)]
@@ -128,7 +129,8 @@ fn parse_kind(value: &str) -> Result<crate::service::changes::ChangeKind, String
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
     /// The file: .json (an array of CreateContactInput objects), .ndjson/.jsonl
-    /// (one per line) or .csv (a header of input field names).
+    /// (one per line), .csv (a header of input field names, or a Google
+    /// Contacts, Outlook or HubSpot export) or .vcf (vCard 2.1, 3.0, 4.0).
     pub file: std::path::PathBuf,
     /// The file's format, when its extension does not tell.
     #[arg(long, value_enum)]
@@ -144,6 +146,11 @@ pub struct ImportArgs {
     /// `,` `;` and tab the header line holds most of.
     #[arg(long, value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
+    /// Where a CSV column goes: 'Column=field' (displayName, via.phone,
+    /// metadata.KEY, address.city, groupNames, name.given, ...; '-' leaves
+    /// it out). Repeatable; overrides a recognised export's own mapping.
+    #[arg(long = "map", value_name = "COLUMN=FIELD", value_parser = crate::formats::Mapping::parse_pair)]
+    pub map: Vec<(String, crate::formats::Target)>,
     /// Rows per batch (one multi-row write each).
     #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,

@@ -4,6 +4,7 @@ use super::args::{ConflictArg, ImportArgs};
 use super::import::{run, FileFormat, ImportOptions};
 use super::progress::Reporter;
 use crate::config::Config;
+use crate::formats::Mapping;
 use crate::service::changes::{self, Origin};
 use crate::service::events::EventBus;
 use crate::service::import::OnConflictMode;
@@ -17,7 +18,7 @@ pub async fn command(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let format = match args.format.or_else(|| FileFormat::from_path(&args.file)) {
         Some(f) => f,
         None => anyhow::bail!(
-            "cannot tell the format of {}: give --format json|ndjson|csv",
+            "cannot tell the format of {}: give --format json|ndjson|csv|vcard",
             args.file.display()
         ),
     };
@@ -35,6 +36,7 @@ pub async fn command(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         atomic: args.atomic,
         batch_size: args.batch_size,
         delimiter: args.delimiter,
+        mapping: Mapping(args.map.clone()),
     };
     let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let progress = Reporter::new(total);

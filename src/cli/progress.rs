@@ -32,6 +32,16 @@ impl Reporter {
 }
 
 impl Progress for Reporter {
+    fn detected(&self, detected: &crate::formats::Detected) {
+        if let Some(layout) = detected.layout {
+            let msg = format!("reading as {}", layout.name());
+            match &self.bar {
+                Some(bar) => bar.println(msg),
+                None => eprintln!("{msg}"),
+            }
+        }
+    }
+
     fn advance(&self, bytes_read: u64, s: &Summary) {
         let msg = format!(
             "{} rows: {} created, {} updated, {} skipped, {} failed",

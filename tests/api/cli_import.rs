@@ -49,6 +49,7 @@ impl Cli {
             atomic,
             batch_size,
             delimiter: None,
+            mapping: Default::default(),
         };
         run(&db, &Rules::default(), &EventBus::new(), &opts, &Quiet).await
     }
@@ -68,6 +69,7 @@ impl Cli {
             atomic,
             batch_size: 2,
             delimiter: None,
+            mapping: Default::default(),
         };
         run(&db, &Rules::default(), events, &opts, &Quiet).await
     }
