@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::domain::{ContactInput, Mode, Rules};
 pub use crate::formats::FileFormat;
-use crate::formats::{self, Detected, Mapping, Parsed, ReadOptions};
+use crate::formats::{self, lenient, Detected, Mapping, Parsed, ReadOptions};
 use crate::service::changes;
 use crate::service::events::EventBus;
 use crate::service::import::{self, ImportRow, OnConflictMode, ReadBack, RowOutcome};
@@ -138,6 +138,8 @@ struct Batches<'a> {
     rx: Option<mpsc::Receiver<Vec<Parsed>>>,
     /// What the reader recognised, once it has read the header.
     detected: std::sync::mpsc::Receiver<Detected>,
+    /// Refused handles are set aside rather than failing their row.
+    lenient: bool,
     reader: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
     bytes_read: Arc<AtomicU64>,
     summary: Summary,
@@ -171,6 +173,7 @@ impl<'a> Batches<'a> {
             progress,
             rx: Some(rx),
             detected,
+            lenient: opts.format == FileFormat::Vcard,
             reader: Some(reader),
             bytes_read,
             summary: Summary::default(),
@@ -183,6 +186,7 @@ impl<'a> Batches<'a> {
         let batch = self.rx.as_mut()?.recv().await;
         while let Ok(detected) = self.detected.try_recv() {
             self.progress.detected(&detected);
+            self.lenient = detected.lenient(self.opts.format);
         }
         let batch = batch?;
         let mut rows = Vec::with_capacity(batch.len());
@@ -207,10 +211,14 @@ impl<'a> Batches<'a> {
 
     fn validated(&self, input: ContactInput, line: usize) -> ImportRow {
         let rules = self.rules;
+        let validate = |input: ContactInput, mode| match self.lenient {
+            true => lenient::validate(input, rules, "row", mode),
+            false => input.validate(rules, "row", mode),
+        };
         ImportRow {
             update: (self.opts.on_conflict == OnConflictMode::Update)
-                .then(|| input.clone().validate(rules, "row", Mode::Update)),
-            create: input.validate(rules, "row", Mode::Create),
+                .then(|| validate(input.clone(), Mode::Update)),
+            create: validate(input, Mode::Create),
             origin: format!("line {line}"),
         }
     }

@@ -3,7 +3,7 @@
 //! then our own column names), and records follow one at a time.
 
 use std::cell::RefCell;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::rc::Rc;
 
 use anyhow::Context as _;
@@ -20,10 +20,10 @@ pub fn read(
     detected: &mut dyn FnMut(&Detected),
     emit: &mut dyn FnMut(Parsed) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let dialect = csv_dialect(&mut input, opts.delimiter)?;
+    let (dialect, header) = csv_dialect(&mut input, opts.delimiter)?;
     let lines = Rc::new(RefCell::new(Lines::default()));
     let reader = Counting {
-        inner: input,
+        inner: std::io::Cursor::new(header).chain(input),
         newlines: Rc::default(),
         lines: lines.clone(),
     };
@@ -117,30 +117,37 @@ impl Default for CsvDialect {
     }
 }
 
+/// Longest header line read (a file with no line break is not read whole).
+const MAX_HEADER_BYTES: u64 = 1024 * 1024;
+
 /// The delimiter: `forced` (--delimiter) if given; else Excel's `sep=X`
 /// first line (consumed); else whichever of `,` `;` and tab the header
 /// line holds most of outside quotes (Excel writes `;` in most of Europe).
-fn csv_dialect(reader: &mut impl BufRead, forced: Option<u8>) -> anyhow::Result<CsvDialect> {
-    let start = reader.fill_buf().context("reading the file")?;
-    let first_line = start.split(|b| *b == b'\n').next().unwrap_or_default();
-    let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
-    if let Some(sep) = excel_separator(first_line) {
-        let consumed = (first_line.len() + 1).min(start.len());
-        let consumed = if start.get(first_line.len()) == Some(&b'\r') {
-            (consumed + 1).min(start.len())
-        } else {
-            consumed
-        };
-        reader.consume(consumed);
-        return Ok(CsvDialect {
+/// Reads the first line whole; returns it unless it was Excel's `sep=`
+/// line, for the CSV reader to read again.
+fn csv_dialect(
+    reader: &mut impl BufRead,
+    forced: Option<u8>,
+) -> anyhow::Result<(CsvDialect, Vec<u8>)> {
+    let mut first = Vec::new();
+    reader
+        .take(MAX_HEADER_BYTES)
+        .read_until(b'\n', &mut first)
+        .context("reading the file")?;
+    let line = first.strip_suffix(b"\n").unwrap_or(&first);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if let Some(sep) = excel_separator(line) {
+        let dialect = CsvDialect {
             delimiter: forced.unwrap_or(sep),
             lines_before: 1,
-        });
+        };
+        return Ok((dialect, Vec::new()));
     }
-    Ok(CsvDialect {
-        delimiter: forced.unwrap_or_else(|| likely_delimiter(first_line)),
+    let dialect = CsvDialect {
+        delimiter: forced.unwrap_or_else(|| likely_delimiter(line)),
         lines_before: 0,
-    })
+    };
+    Ok((dialect, first))
 }
 
 /// `sep=;` (any one character), as Excel writes and reads it.

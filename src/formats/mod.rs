@@ -8,6 +8,7 @@
 mod csv_file;
 mod json;
 mod layouts;
+pub mod lenient;
 mod position;
 mod row;
 mod target;
@@ -99,6 +100,14 @@ pub struct Parsed {
 pub struct Detected {
     /// The CSV export layout recognised from the header, if any.
     pub layout: Option<Layout>,
+}
+
+impl Detected {
+    /// Whether the file was written by another tool (a vCard, a known
+    /// export): its refused handles are set aside (see `lenient`).
+    pub fn lenient(&self, format: FileFormat) -> bool {
+        format == FileFormat::Vcard || self.layout.is_some()
+    }
 }
 
 /// Reads `input` to its end, handing each row to `emit` in file order; a

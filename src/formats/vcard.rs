@@ -12,8 +12,8 @@
 //! address (later ones in metadata `ADR 2`, ...); URL links; NOTE
 //! description; PHOTO avatarUrl when it is a URL (inline images are left
 //! out: a contact stores a picture's address, not the picture); CATEGORIES
-//! groupNames; GENDER gender; LANG locale; TZ timezone when it names a zone
-//! (an offset goes to metadata). Every other property (BDAY, NICKNAME, UID,
+//! groupNames; GENDER gender; LANG locale and TZ timezone when the fields
+//! accept them (an offset, or free text, goes to metadata). Every other property (BDAY, NICKNAME, UID,
 //! X-...) goes to metadata under its name.
 
 use std::io::BufRead;
@@ -247,13 +247,21 @@ pub fn card_row(bytes: &[u8]) -> Result<Value, String> {
                 };
                 row.field("gender", &gender);
             }
-            ("LANG", value) => row.field("locale", &text(&plain(value))),
+            // A card's own spellings that the fields would refuse (TZ as an
+            // offset or as free text, RFC 6350 6.5.1) are kept in metadata
+            // rather than failing the card.
+            ("LANG", value) => {
+                let tag = text(&plain(value));
+                match language_tags::LanguageTag::parse(&tag) {
+                    Ok(_) => row.field("locale", &tag),
+                    Err(_) => row.metadata("LANG", &tag),
+                }
+            }
             ("TZ", value) => {
                 let zone = text(&plain(value));
-                if zone.contains('/') {
-                    row.field("timezone", &zone);
-                } else {
-                    row.metadata("TZ", &zone);
+                match zone.parse::<chrono_tz::Tz>() {
+                    Ok(_) => row.field("timezone", &zone),
+                    Err(_) => row.metadata("TZ", &zone),
                 }
             }
             (_, value) => row.metadata(&name, &text(&plain(value))),

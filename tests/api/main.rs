@@ -16,6 +16,7 @@ mod dismissals;
 mod duplicates;
 mod events;
 mod filters;
+mod formats;
 mod hostile;
 mod idempotency;
 mod identifiers;
