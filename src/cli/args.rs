@@ -141,6 +141,11 @@ pub struct ImportArgs {
     /// All or nothing: one failed row anywhere writes nothing.
     #[arg(long)]
     pub atomic: bool,
+    /// Plan every row and write nothing: the summary and the failed rows
+    /// say what the import would do (each batch planned in a transaction
+    /// that is rolled back).
+    #[arg(long, conflicts_with = "atomic")]
+    pub dry_run: bool,
     /// The CSV field delimiter: one character, or "tab". Without it, Excel's
     /// `sep=X` first line is honoured, else the delimiter is whichever of
     /// `,` `;` and tab the header line holds most of.
@@ -164,6 +169,8 @@ pub enum ConflictArg {
     Fail,
     Skip,
     Update,
+    /// Fill only what the existing contact lacks.
+    FillBlanks,
 }
 
 /// `--delimiter`: one ASCII character, or "tab".

@@ -27,6 +27,9 @@ pub struct ImportOptions {
     pub on_conflict: OnConflictMode,
     /// All or nothing over the whole file, in one transaction.
     pub atomic: bool,
+    /// Plan every row, write nothing: the whole file in one write that is
+    /// rolled back.
+    pub dry_run: bool,
     pub batch_size: usize,
     /// The CSV field delimiter; None: detected from the header line.
     pub delimiter: Option<u8>,
@@ -72,8 +75,8 @@ pub async fn run(
     progress: &dyn Progress,
 ) -> anyhow::Result<Summary> {
     let mut batches = Batches::open(opts, rules, progress)?;
-    let outcome = if opts.atomic {
-        import_atomically(db, events, &mut batches).await
+    let outcome = if opts.atomic || opts.dry_run {
+        import_in_one_transaction(db, events, &mut batches).await
     } else {
         import_batch_by_batch(db, events, &mut batches).await
     };
@@ -99,30 +102,37 @@ async fn import_batch_by_batch(
 }
 
 /// The whole file in one write: all or nothing. The write holds the
-/// database's write lock (SQLite) until the file is read to its end.
-async fn import_atomically(
+/// database's write lock (SQLite) until the file is read to its end. A dry
+/// run is the same write, rolled back whatever happens: each row is
+/// planned exactly as the import would meet it, rows of earlier batches
+/// included.
+async fn import_in_one_transaction(
     db: &DatabaseConnection,
     events: &EventBus,
     batches: &mut Batches<'_>,
 ) -> anyhow::Result<()> {
     let read = tx::write_once(db, events, async |txn| {
+        let dry_run = batches.opts.dry_run;
         while let Some((rows, lines)) = batches.next().await {
             let mode = batches.opts.on_conflict;
-            let imported = import::import_in(txn, &rows, mode, true, ReadBack::Nothing).await?;
+            let imported = import::import_in(txn, &rows, mode, !dry_run, ReadBack::Nothing).await?;
             // Logged batch by batch, so that memory stays flat.
             changes::flush(txn).await?;
             batches.tally(&imported.rows, &lines);
         }
         // The file must have been read to its end before anything commits.
         let read = batches.finish_reading();
-        Ok(if read.is_ok() && batches.summary.failed.is_empty() {
+        Ok(if dry_run {
+            Decision::RollBack(read)
+        } else if read.is_ok() && batches.summary.failed.is_empty() {
             Decision::Commit(read)
         } else {
             Decision::RollBack(read)
         })
     })
     .await?;
-    if !batches.summary.failed.is_empty() || read.is_err() {
+    let nothing_written = !batches.summary.failed.is_empty() || read.is_err();
+    if nothing_written && !batches.opts.dry_run {
         let summary = &mut batches.summary;
         (summary.created, summary.updated, summary.skipped) = (0, 0, 0);
     }
@@ -216,7 +226,10 @@ impl<'a> Batches<'a> {
             false => input.validate(rules, "row", mode),
         };
         ImportRow {
-            update: (self.opts.on_conflict == OnConflictMode::Update)
+            update: self
+                .opts
+                .on_conflict
+                .updates()
                 .then(|| validate(input.clone(), Mode::Update)),
             create: validate(input, Mode::Create),
             origin: format!("line {line}"),
@@ -250,7 +263,7 @@ fn tally(summary: &mut Summary, outcomes: &[RowOutcome], lines: &[usize]) {
         match outcome {
             RowOutcome::Created(_) => summary.created += 1,
             RowOutcome::Updated(_) => summary.updated += 1,
-            RowOutcome::Skipped => summary.skipped += 1,
+            RowOutcome::Skipped(_) => summary.skipped += 1,
             RowOutcome::NotWritten => {}
             RowOutcome::Failed(e) => summary.failed.push(Rejected {
                 line: *line,

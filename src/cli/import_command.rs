@@ -32,8 +32,10 @@ pub async fn command(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
             ConflictArg::Fail => OnConflictMode::Fail,
             ConflictArg::Skip => OnConflictMode::Skip,
             ConflictArg::Update => OnConflictMode::Update,
+            ConflictArg::FillBlanks => OnConflictMode::FillBlanks,
         },
         atomic: args.atomic,
+        dry_run: args.dry_run,
         batch_size: args.batch_size,
         delimiter: args.delimiter,
         mapping: Mapping(args.map.clone()),
@@ -48,7 +50,9 @@ pub async fn command(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let summary = summary?;
     progress.finish();
 
-    let written = if args.atomic && !summary.failed.is_empty() {
+    let written = if args.dry_run {
+        " (dry run: nothing written)"
+    } else if args.atomic && !summary.failed.is_empty() {
         " (atomic: nothing written)"
     } else {
         ""

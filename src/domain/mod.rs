@@ -5,6 +5,7 @@ pub mod blocked;
 mod contact_input;
 pub mod duplicates;
 mod fields;
+pub mod fill;
 mod handle;
 mod identity;
 mod metadata;

@@ -20,8 +20,8 @@ use uuid::Uuid;
 use super::changes::{self, Change, ChangeKind};
 use super::events::EventBus;
 use super::tx;
-use super::{chunk_len, contacts, conversations, now, write};
-use crate::domain::{merge_patch, ContactChanges, MetadataChange, Patch};
+use super::{chunk_len, contacts, conversations, now, relations, write};
+use crate::domain::{fill, merge_patch, ContactChanges, MetadataChange, NormalizedHandle, Patch};
 use crate::error::{AppError, AppResult};
 
 /// What a row whose handle or externalId is taken does.
@@ -30,13 +30,25 @@ pub enum OnConflictMode {
     Fail,
     Skip,
     Update,
+    /// Update only what the existing contact lacks (domain::fill).
+    FillBlanks,
+}
+
+impl OnConflictMode {
+    /// Whether a matching row is written onto its contact, so that the row
+    /// must also be validated by the update rules.
+    pub fn updates(self) -> bool {
+        matches!(self, Self::Update | Self::FillBlanks)
+    }
 }
 
 #[derive(Debug, Clone)]
 pub enum RowOutcome {
     Created(Uuid),
     Updated(Uuid),
-    Skipped,
+    /// Left out; the existing contact it matched (None: a contact an
+    /// earlier row of this import creates).
+    Skipped(Option<Uuid>),
     Failed(AppError),
     /// Valid, but not written because the atomic batch had failures.
     NotWritten,
@@ -47,8 +59,8 @@ pub enum RowOutcome {
 /// rules: absent fields stay as they are).
 pub struct ImportRow {
     pub create: AppResult<ContactChanges>,
-    /// Only for onConflict: UPDATE (validating twice costs a second phone
-    /// parse per handle).
+    /// Only for onConflict: UPDATE and FILL_BLANKS (validating twice costs
+    /// a second phone parse per handle).
     pub update: Option<AppResult<ContactChanges>>,
     /// Where the row came from, for messages: "row 3", "line 17".
     pub origin: String,
@@ -88,6 +100,27 @@ pub async fn import(
         },
     ))
     .await
+}
+
+/// Plans the rows as `import` would write them, in a write transaction
+/// that is rolled back: every row's outcome (as if not atomic), nothing
+/// written, nothing logged, no event. Created ids are made up.
+pub async fn dry_run(
+    db: &DatabaseConnection,
+    rows: &[ImportRow],
+    mode: OnConflictMode,
+) -> AppResult<Imported> {
+    let mut attempt = 1;
+    loop {
+        let txn = super::begin_write(db).await?;
+        let (result, _unlogged) =
+            changes::collecting(import_in(&txn, rows, mode, false, ReadBack::Nothing)).await;
+        super::roll_back(txn).await;
+        match result {
+            Err(AppError::Contended) if attempt < 3 => attempt += 1,
+            other => return other,
+        }
+    }
 }
 
 /// Takes over the visitors' handles that rows about to be written name.
@@ -133,7 +166,7 @@ enum Target {
 enum Plan {
     Create,
     Update(Target),
-    Skip,
+    Skip(Target),
     Fail(AppError),
 }
 
@@ -326,8 +359,8 @@ fn plan_rows(rows: &[ImportRow], existing: &Existing, mode: OnConflictMode) -> V
             (None, None) => Plan::Create,
             (None, Some((t, field, why))) => match mode {
                 OnConflictMode::Fail => Plan::Fail(AppError::conflict(&field, why)),
-                OnConflictMode::Skip => Plan::Skip,
-                OnConflictMode::Update => Plan::Update(t),
+                OnConflictMode::Skip => Plan::Skip(t),
+                OnConflictMode::Update | OnConflictMode::FillBlanks => Plan::Update(t),
             },
         };
         let plan = match plan {
@@ -493,7 +526,7 @@ pub async fn import_in<C: ConnectionTrait>(
     let created = insert_batch(conn, &creates, &existing).await?;
     let mut outcomes = Vec::with_capacity(rows.len());
     for (i, (plan, row)) in plans.into_iter().zip(rows).enumerate() {
-        outcomes.push(carry_out(conn, i, plan, row, &created).await?);
+        outcomes.push(carry_out(conn, i, plan, row, &created, mode).await?);
     }
     let contacts = read_written(conn, &outcomes, read_back).await?;
     Ok(Imported {
@@ -521,6 +554,7 @@ async fn carry_out<C: ConnectionTrait>(
     plan: Plan,
     row: &ImportRow,
     created: &HashMap<usize, Uuid>,
+    mode: OnConflictMode,
 ) -> AppResult<RowOutcome> {
     let id_of = |row: usize| {
         created.get(&row).copied().ok_or_else(|| {
@@ -529,7 +563,8 @@ async fn carry_out<C: ConnectionTrait>(
     };
     let target = match plan {
         Plan::Create => return Ok(RowOutcome::Created(id_of(i)?)),
-        Plan::Skip => return Ok(RowOutcome::Skipped),
+        Plan::Skip(Target::Existing(id)) => return Ok(RowOutcome::Skipped(Some(id))),
+        Plan::Skip(Target::Row(_)) => return Ok(RowOutcome::Skipped(None)),
         Plan::Fail(e) => return Ok(RowOutcome::Failed(e)),
         Plan::Update(target) => target,
     };
@@ -552,8 +587,47 @@ async fn carry_out<C: ConnectionTrait>(
         .one(conn)
         .await?
         .ok_or(AppError::Contended)?;
-    write::update_contact(conn, current, changes).await?;
+    if mode == OnConflictMode::FillBlanks {
+        let filled = fill_blanks_of(conn, &current, changes.clone()).await?;
+        write::update_contact(conn, current, &filled).await?;
+    } else {
+        write::update_contact(conn, current, changes).await?;
+    }
     Ok(RowOutcome::Updated(id))
+}
+
+/// A FILL_BLANKS row's changes, reduced to what `current` lacks.
+async fn fill_blanks_of<C: ConnectionTrait>(
+    conn: &C,
+    current: &contact::Model,
+    changes: ContactChanges,
+) -> AppResult<ContactChanges> {
+    let handles = relations::handles_of(conn, current.id).await?;
+    let metadata = relations::metadata_of(conn, current.id).await?;
+    let held = fill::Current {
+        text: current.text_columns(),
+        links: current
+            .links
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        via: handles
+            .into_iter()
+            .map(|h| NormalizedHandle {
+                source: h.source,
+                handle: h.handle,
+                search_key: h.search_key,
+                match_key: h.match_key,
+            })
+            .collect(),
+        group_names: relations::group_names_of(conn, current.id).await?,
+        metadata: &metadata,
+    };
+    Ok(fill::fill_blanks(changes, &held))
 }
 
 /// The written contacts, read back in the import's transaction, if asked.

@@ -47,7 +47,24 @@ impl Cli {
             file: path,
             on_conflict,
             atomic,
+            dry_run: false,
             batch_size,
+            delimiter: None,
+            mapping: Default::default(),
+        };
+        run(&db, &Rules::default(), &EventBus::new(), &opts, &Quiet).await
+    }
+
+    /// A dry run of the file (batches of 2).
+    async fn dry_run(&self, path: PathBuf, on_conflict: OnConflictMode) -> anyhow::Result<Summary> {
+        let db = app::connect(&self.app.database_url, 2).await?;
+        let opts = ImportOptions {
+            format: FileFormat::from_path(&path).unwrap(),
+            file: path,
+            on_conflict,
+            atomic: false,
+            dry_run: true,
+            batch_size: 2,
             delimiter: None,
             mapping: Default::default(),
         };
@@ -67,6 +84,7 @@ impl Cli {
             file: path,
             on_conflict: OnConflictMode::Fail,
             atomic,
+            dry_run: false,
             batch_size: 2,
             delimiter: None,
             mapping: Default::default(),
@@ -455,4 +473,61 @@ async fn blank_lines_keep_csv_line_numbers_right() {
         let lines: Vec<usize> = summary.failed.iter().map(|r| r.line).collect();
         assert_eq!(lines, [6, 7, 11], "{name}");
     }
+}
+
+#[tokio::test]
+async fn a_dry_run_of_a_file_plans_across_batches_and_writes_nothing() {
+    let cli = Cli::new().await;
+    let path = cli.file(
+        "people.ndjson",
+        "{\"displayName\":\"A\",\"via\":[{\"source\":\"email\",\"handle\":\"a@example.org\"}]}\n\
+         {\"displayName\":\"B\",\"via\":[{\"source\":\"phone\",\"handle\":\"12\"}]}\n\
+         {\"displayName\":\"A again\",\"via\":[{\"source\":\"email\",\"handle\":\"A@example.org\"}]}\n",
+    );
+    // Row 3 is in the second batch: it meets the contact row 1 would create.
+    let summary = cli
+        .dry_run(path.clone(), OnConflictMode::Update)
+        .await
+        .unwrap();
+    assert_eq!((summary.rows, summary.created, summary.updated), (3, 1, 1));
+    assert_eq!(
+        failures(&summary),
+        [(2, "BAD_USER_INPUT", Some("row.via.0.handle"))]
+    );
+    assert_eq!(cli.total().await, 0);
+    let summary = cli.dry_run(path, OnConflictMode::Fail).await.unwrap();
+    assert_eq!(
+        failures(&summary),
+        [
+            (2, "BAD_USER_INPUT", Some("row.via.0.handle")),
+            (3, "CONFLICT", Some("row.via.0.handle"))
+        ]
+    );
+    assert_eq!(cli.total().await, 0);
+}
+
+#[tokio::test]
+async fn fill_blanks_from_a_file_keeps_what_the_contact_has() {
+    let cli = Cli::new().await;
+    cli.app
+        .create(json!({ "displayName": "Ada", "via": [{ "source": "email", "handle": "ada@example.org" }] }))
+        .await;
+    let path = cli.file(
+        "people.csv",
+        "displayName,title,via.email\nAda King,Countess,ada@example.org\n",
+    );
+    let summary = cli
+        .import(path, OnConflictMode::FillBlanks, false, 10)
+        .await
+        .unwrap();
+    assert_eq!(summary.updated, 1);
+    let ada = cli
+        .app
+        .data(
+            "{ contact(handle: {source: \"email\", handle: \"ada@example.org\"}) { displayName title } }",
+            json!({}),
+        )
+        .await["contact"]
+        .clone();
+    assert_eq!(ada, json!({ "displayName": "Ada", "title": "Countess" }));
 }

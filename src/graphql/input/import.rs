@@ -13,6 +13,11 @@ pub enum ImportConflict {
     Skip,
     /// Such a row updates the existing contact (UpdateContactInput rules).
     Update,
+    /// Such a row fills only what the existing contact lacks: empty fields
+    /// and address parts are set, handles, group names, links and
+    /// metadata keys it lacks are added; nothing it holds is changed or
+    /// removed.
+    FillBlanks,
 }
 
 impl From<ImportConflict> for OnConflictMode {
@@ -21,6 +26,7 @@ impl From<ImportConflict> for OnConflictMode {
             ImportConflict::Fail => Self::Fail,
             ImportConflict::Skip => Self::Skip,
             ImportConflict::Update => Self::Update,
+            ImportConflict::FillBlanks => Self::FillBlanks,
         }
     }
 }
@@ -37,4 +43,10 @@ pub struct ImportContactsInput {
     /// false: valid rows are written, failing rows are reported in errors.
     #[graphql(default = true)]
     pub atomic: bool,
+    /// true: plan every row and write nothing. The payload's rows, counts
+    /// and errors say what each row would do, planned as if atomic were
+    /// false (with atomic: true, any error means nothing would be written);
+    /// no contact is returned and no event is sent.
+    #[graphql(default)]
+    pub dry_run: bool,
 }

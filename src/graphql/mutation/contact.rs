@@ -10,7 +10,8 @@ use crate::graphql::input::{
 use crate::graphql::loader::preload;
 use crate::graphql::state::ctx_state;
 use crate::graphql::types::{
-    Contact, CreateOrUpdateContactPayload, ImportContactsPayload, ImportError,
+    Contact, CreateOrUpdateContactPayload, ImportAction, ImportContactsPayload, ImportError,
+    ImportRowOutcome,
 };
 use crate::service::import::{self, ImportRow, OnConflictMode, ReadBack, RowOutcome};
 use crate::service::upsert::{self, UpsertKeys};
@@ -208,7 +209,8 @@ impl ContactMutation {
         }
         let mode: OnConflictMode = input.on_conflict.into();
         let contacts_field = ctx.look_ahead().field("contacts");
-        let read_back = if contacts_field.exists() {
+        let dry_run = input.dry_run;
+        let read_back = if contacts_field.exists() && !dry_run {
             ReadBack::Contacts
         } else {
             ReadBack::Nothing
@@ -221,50 +223,81 @@ impl ContactMutation {
                 let path = format!("input.contacts.{i}");
                 let fields = ContactInput::from(row);
                 ImportRow {
-                    update: (mode == OnConflictMode::Update)
+                    update: mode
+                        .updates()
                         .then(|| fields.clone().validate(&state.rules, &path, Mode::Update)),
                     create: fields.validate(&state.rules, &path, Mode::Create),
                     origin: format!("row {i}"),
                 }
             })
             .collect();
-        let imported = import::import(
-            &state.db,
-            &state.events,
-            &rows,
-            mode,
-            input.atomic,
-            read_back,
-        )
-        .await?;
+        let imported = if dry_run {
+            import::dry_run(&state.db, &rows, mode).await?
+        } else {
+            import::import(
+                &state.db,
+                &state.events,
+                &rows,
+                mode,
+                input.atomic,
+                read_back,
+            )
+            .await?
+        };
+        drop(rows);
         let mut models = Vec::new();
         let mut payload = ImportContactsPayload {
             contacts: Vec::new(),
+            rows: Vec::with_capacity(imported.rows.len()),
+            dry_run,
             created_count: 0,
             updated_count: 0,
             skipped_count: 0,
             errors: Vec::new(),
         };
+        // A dry run's new contacts do not exist: their ids are not shown,
+        // nor those of rows that would update them.
+        let made_up: std::collections::HashSet<uuid::Uuid> = match dry_run {
+            true => imported
+                .rows
+                .iter()
+                .filter_map(|o| match o {
+                    RowOutcome::Created(id) => Some(*id),
+                    _ => None,
+                })
+                .collect(),
+            false => Default::default(),
+        };
         for (index, outcome) in imported.rows.iter().enumerate() {
-            let written = match outcome {
+            let id_of = |id: &uuid::Uuid| (!made_up.contains(id)).then(|| ID(id.to_string()));
+            let (action, contact_id, written) = match outcome {
                 RowOutcome::Created(id) => {
                     payload.created_count += 1;
-                    Some(id)
+                    (ImportAction::Create, id_of(id), Some(id))
                 }
                 RowOutcome::Updated(id) => {
                     payload.updated_count += 1;
-                    Some(id)
+                    (ImportAction::Update, id_of(id), Some(id))
                 }
-                RowOutcome::Skipped => {
+                RowOutcome::Skipped(id) => {
                     payload.skipped_count += 1;
-                    None
+                    (ImportAction::Skip, id.as_ref().and_then(id_of), None)
                 }
                 RowOutcome::Failed(e) => {
                     payload.errors.push(ImportError::new(index, e));
-                    None
+                    (ImportAction::Fail, None, None)
                 }
-                RowOutcome::NotWritten => None,
+                RowOutcome::NotWritten => (ImportAction::NotWritten, None, None),
             };
+            payload.rows.push(ImportRowOutcome {
+                index: i32::try_from(index).unwrap_or(i32::MAX),
+                action,
+                contact_id,
+                error: match outcome {
+                    RowOutcome::Failed(e) => Some(ImportError::new(index, e)),
+                    _ => None,
+                },
+            });
             if let Some(model) = written.and_then(|id| imported.contacts.get(id)) {
                 models.push(model.clone());
             }

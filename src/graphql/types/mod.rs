@@ -26,5 +26,8 @@ pub use list_pages::{
 pub use merge_preview::MergePreview;
 pub use merge_record::MergeRecord;
 pub use node::Node;
-pub use payloads::{CreateOrUpdateContactPayload, ImportContactsPayload, ImportError};
+pub use payloads::{
+    CreateOrUpdateContactPayload, ImportAction, ImportContactsPayload, ImportError,
+    ImportRowOutcome,
+};
 pub use scalars::{DateTime, Json, JsonObject};

@@ -51,11 +51,44 @@ impl ImportError {
     }
 }
 
+/// What became of one row of an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum ImportAction {
+    /// The row created a contact.
+    Create,
+    /// The row updated the existing contact it matched (UPDATE, FILL_BLANKS).
+    Update,
+    /// The row was left out (SKIP): it matched an existing contact.
+    Skip,
+    /// The row failed (its error is in `error`).
+    Fail,
+    /// The row was valid, but nothing was written: atomic, and another row failed.
+    NotWritten,
+}
+
+/// One row's outcome.
+#[derive(SimpleObject)]
+pub struct ImportRowOutcome {
+    /// Position of the row in input.contacts.
+    pub index: i32,
+    pub action: ImportAction,
+    /// The contact the row created, updated or matched (SKIP); null for a
+    /// dry run's creates, and for a row matching a contact an earlier row
+    /// of the same import creates.
+    pub contact_id: Option<ID>,
+    /// Why the row failed (action FAIL).
+    pub error: Option<ImportError>,
+}
+
 /// What importContacts did.
 #[derive(SimpleObject)]
 pub struct ImportContactsPayload {
-    /// Created or updated contacts, in input order.
+    /// Created or updated contacts, in input order (none for a dry run).
     pub contacts: Vec<Contact>,
+    /// Every row's outcome, in input order.
+    pub rows: Vec<ImportRowOutcome>,
+    /// Whether this was a dry run (input.dryRun): nothing was written.
+    pub dry_run: bool,
     /// Rows that created a contact.
     pub created_count: i32,
     /// Rows that updated an existing contact.
