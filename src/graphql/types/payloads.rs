@@ -71,6 +71,7 @@ pub enum ImportAction {
 pub struct ImportRowOutcome {
     /// Position of the row in input.contacts.
     pub index: i32,
+    /// What the row did (or, in a dry run, would do).
     pub action: ImportAction,
     /// The contact the row created, updated or matched (SKIP); null for a
     /// dry run's creates, and for a row matching a contact an earlier row
