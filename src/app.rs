@@ -19,6 +19,7 @@ pub use crate::http::{router, AppState};
 use crate::http::{Auth, BodyLimits, HttpSettings, Metrics, RateLimits};
 use crate::service::events::EventBus;
 use crate::service::idempotency::KeyPolicy;
+use crate::service::import_jobs::Jobs;
 use crate::service::tokens;
 use crate::service::webhooks::WebhookPolicy;
 
@@ -134,11 +135,21 @@ pub async fn assemble(
     config: &Config,
     events: EventBus,
 ) -> anyhow::Result<AppState> {
-    let rules = config.rules()?;
+    let rules = Arc::new(config.rules()?);
+    let shutdown = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let jobs = Jobs::new(
+        db.clone(),
+        events.clone(),
+        rules.clone(),
+        shutdown.clone(),
+        tasks.clone(),
+    );
+    jobs.spawn_sweeper();
     let schema = build_schema(
         GqlState {
             db: db.clone(),
-            rules: Arc::new(rules),
+            rules,
             identity: config
                 .identity_secret
                 .as_ref()
@@ -147,6 +158,7 @@ pub async fn assemble(
             max_import_rows: config.max_import_rows,
             max_page_size: config.max_page_size,
             dear_reads: Arc::new(Semaphore::new(dear_read_permits(config.pool_size()))),
+            jobs: Some(jobs),
         },
         Limits {
             max_depth: config.max_depth,
@@ -210,9 +222,11 @@ pub async fn assemble(
             allowed_hosts: config.allowed_hosts.clone(),
             client_ip_header: config.client_ip_header.clone(),
             max_batch_operations: usize::from(config.max_batch_operations),
+            max_upload_bytes: config.max_upload_bytes,
+            upload_idle: Duration::from_secs(config.upload_idle_seconds),
         }),
-        shutdown: CancellationToken::new(),
-        tasks: TaskTracker::new(),
+        shutdown,
+        tasks,
     })
 }
 

@@ -234,6 +234,28 @@ pub struct Config {
     )]
     pub max_import_rows: usize,
 
+    /// Largest file importContactsFile accepts, in bytes (HTTP 413 beyond).
+    /// An upload (a multipart request) is bounded by this and by
+    /// --upload-idle-seconds, not by --max-body-bytes or --request-timeout:
+    /// it is spooled to a temporary file and imported in the background.
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_UPLOAD_BYTES",
+        default_value_t = 1024 * 1024 * 1024,
+        global = true
+    )]
+    pub max_upload_bytes: u64,
+
+    /// An upload that sends no byte for this many seconds is cut off (400).
+    #[arg(
+        long,
+        env = "CONTACTS_UPLOAD_IDLE_SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub upload_idle_seconds: u64,
+
     /// Secret for identity verification: createOrUpdateContact calls that name
     /// an externalId must carry identifierHash = hex HMAC-SHA256(secret, externalId).
     #[arg(

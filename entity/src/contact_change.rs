@@ -37,6 +37,8 @@ pub struct Model {
     /// and MERGED entries, and for entries scrubbed by erasure. `json` on
     /// PostgreSQL: text as written, since nothing queries inside it.
     pub changes: Json,
+    /// The import job that wrote it (what undoing the import reads).
+    pub job_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,8 @@ pub mod duplicate_key;
 pub mod duplicate_pair;
 pub mod handle_move;
 pub mod idempotency_key;
+pub mod import_job;
+pub mod import_job_failure;
 pub mod merge_record;
 pub mod text_keys;
 pub mod trusted_document;

@@ -18,6 +18,7 @@ mod m20261130_000011_change_log_json;
 mod m20261130_000012_trusted_documents;
 mod m20261130_000013_duplicate_candidates;
 mod m20261201_000014_handle_match_keys;
+mod m20261201_000015_import_jobs;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_trusted_documents::Migration),
             Box::new(m20261130_000013_duplicate_candidates::Migration),
             Box::new(m20261201_000014_handle_match_keys::Migration),
+            Box::new(m20261201_000015_import_jobs::Migration),
         ]
     }
 }

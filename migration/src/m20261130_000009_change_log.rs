@@ -131,6 +131,8 @@ async fn write_baseline<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
                 actor: ActiveValue::Set("migration".into()),
                 source: ActiveValue::Set("migration".into()),
                 changes: ActiveValue::Set(changes_json(&state)),
+                // A later migration's column: left out of this INSERT.
+                job_id: ActiveValue::NotSet,
             })
             .collect();
         let mut entries = entries.into_iter().peekable();

@@ -42,7 +42,7 @@ impl Progress for Reporter {
         }
     }
 
-    fn advance(&self, bytes_read: u64, s: &Summary) {
+    fn advance(&self, bytes_read: u64, s: &mut Summary) {
         let msg = format!(
             "{} rows: {} created, {} updated, {} skipped, {} failed",
             s.rows,

@@ -67,6 +67,16 @@ impl Layout {
         }
     }
 
+    /// The layout's name in the API (ImportJob.layout).
+    pub fn code(self) -> &'static str {
+        match self {
+            Layout::GoogleCurrent => "GOOGLE",
+            Layout::GoogleOlder => "GOOGLE_OLDER",
+            Layout::Outlook => "OUTLOOK",
+            Layout::HubSpot => "HUBSPOT",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Layout::GoogleCurrent => "Google Contacts CSV",

@@ -55,6 +55,7 @@ pub struct Query(
     query::ChangeQuery,
     query::DuplicateQuery,
     query::MergeQuery,
+    query::ImportJobQuery,
 );
 
 /// What can be written: each mutation is one transaction, retried on
@@ -65,12 +66,16 @@ pub struct Mutation(
     mutation::ConversationMutation,
     mutation::MergeMutation,
     mutation::DuplicateMutation,
+    mutation::ImportFileMutation,
 );
 
 /// Live changes, over the WebSocket at /graphql/ws (graphql-transport-ws,
 /// or the older graphql-ws protocol).
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(subscription::ContactSubscription);
+pub struct Subscription(
+    subscription::ContactSubscription,
+    subscription::ImportSubscription,
+);
 
 /// The schema the server executes, behind the gate every operation passes
 /// (see gate.rs). Errors get their contract codes here, once per response:

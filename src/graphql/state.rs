@@ -9,6 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 use crate::domain::{IdentitySecret, Rules};
 use crate::error::AppError;
 use crate::service::events::EventBus;
+use crate::service::import_jobs::Jobs;
 
 /// Shared by every request: the pool, the validation rules, the identity
 /// secret, the event bus.
@@ -24,6 +25,9 @@ pub struct GqlState {
     pub max_page_size: u32,
     /// Permits for dear reads (COUNT, searches) over the whole server.
     pub dear_reads: Arc<Semaphore>,
+    /// Import jobs (importContactsFile); None where nothing may run in the
+    /// background (schema export).
+    pub jobs: Option<Jobs>,
 }
 
 pub fn ctx_state<'a>(ctx: &Context<'a>) -> Result<&'a GqlState, AppError> {

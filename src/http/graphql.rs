@@ -19,7 +19,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::body::BodyError;
 use super::guard::{self, RateKey};
 use super::media::{self, Media};
-use super::{params, AppState};
+use super::{params, upload, AppState};
 use crate::domain::numbers;
 use crate::error::AppError;
 use crate::graphql::access::Principal;
@@ -48,6 +48,24 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
         Ok(principal) => principal,
         Err(refusal) => return *refusal,
     };
+    if upload::is_multipart(&parts.headers) {
+        return match upload::read(&state, &parts, body).await {
+            Ok(request) => {
+                let request = with_header_key(&parts.headers, request);
+                answer(
+                    &state,
+                    request,
+                    principal,
+                    None,
+                    media,
+                    started,
+                    Method::Post,
+                )
+                .await
+            }
+            Err((status, error)) => refuse(&state, status, &error, media, started),
+        };
+    }
     let (request, permit) = match read_request(&state, &parts, body, media, started).await {
         Ok(read) => read,
         Err(refusal) => return *refusal,

@@ -11,6 +11,7 @@ pub mod metrics;
 mod params;
 mod playground;
 mod serve;
+mod upload;
 mod ws;
 
 use std::sync::Arc;
@@ -57,6 +58,10 @@ pub struct HttpSettings {
     pub client_ip_header: Option<String>,
     /// Most operations in a batched POST; 0: no batching.
     pub max_batch_operations: usize,
+    /// Largest uploaded file (a multipart POST), in bytes.
+    pub max_upload_bytes: u64,
+    /// An upload idle this long is cut off.
+    pub upload_idle: Duration,
 }
 
 /// Everything a handler needs; cheap to clone.

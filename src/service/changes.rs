@@ -120,6 +120,8 @@ pub struct Origin {
     /// An API token's name, `visitor`, `cli`, or `open` (no tokens exist).
     pub actor: Arc<str>,
     pub source: ChangeSource,
+    /// The import job writing, if any (its entries are what undo reads).
+    pub job: Option<Uuid>,
 }
 
 impl Origin {
@@ -127,7 +129,14 @@ impl Origin {
         Self {
             actor: actor.into(),
             source,
+            job: None,
         }
+    }
+
+    /// The same origin, writing for an import job.
+    pub fn for_job(mut self, job: Uuid) -> Self {
+        self.job = Some(job);
+        self
     }
 
     /// The command line's writes.
@@ -163,7 +172,7 @@ pub(crate) fn current_actor() -> Arc<str> {
 
 /// The origin writes are made under; a write outside any (a test calling
 /// the service directly) is the `system`'s.
-fn current_origin() -> Origin {
+pub(crate) fn current_origin() -> Origin {
     ORIGIN
         .try_with(Clone::clone)
         .unwrap_or_else(|_| Origin::new("system", ChangeSource::Api))
@@ -439,6 +448,7 @@ async fn append<C: ConnectionTrait>(conn: &C, changes: Vec<Change>) -> AppResult
                 origin.actor.to_string().into(),
                 change.source.unwrap_or(origin.source).as_str().into(),
                 json.into(),
+                origin.job.into(),
             ]);
         }
         let sql = insert_sql(backend, chunk.len());
@@ -463,7 +473,7 @@ fn rows_per_insert(backend: DatabaseBackend) -> usize {
 }
 
 /// The columns an entry is inserted with (`position` is the database's).
-const COLUMNS: [&str; 8] = [
+const COLUMNS: [&str; 9] = [
     "at",
     "kind",
     "contact_id",
@@ -472,6 +482,7 @@ const COLUMNS: [&str; 8] = [
     "actor",
     "source",
     "changes",
+    "job_id",
 ];
 
 /// The advisory-lock key that announces position 0 in this schema, in SQL:

@@ -11,6 +11,8 @@ pub mod events;
 pub mod health;
 pub mod idempotency;
 pub mod import;
+pub mod import_file;
+pub mod import_jobs;
 pub mod list;
 pub mod merge;
 pub mod merge_choices;

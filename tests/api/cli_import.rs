@@ -12,7 +12,7 @@ use crate::common::TestApp;
 struct Quiet;
 
 impl Progress for Quiet {
-    fn advance(&self, _: u64, _: &Summary) {}
+    fn advance(&self, _: u64, _: &mut Summary) {}
 }
 
 struct Cli {

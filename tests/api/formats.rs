@@ -21,7 +21,7 @@ const CONTACT: &str = "displayName avatarUrl title timezone gender locale organi
 struct Seen(Mutex<Option<Layout>>);
 
 impl Progress for Seen {
-    fn advance(&self, _: u64, _: &Summary) {}
+    fn advance(&self, _: u64, _: &mut Summary) {}
     fn detected(&self, d: &Detected) {
         *self.0.lock().unwrap() = d.layout;
     }

@@ -21,6 +21,7 @@ mod hostile;
 mod idempotency;
 mod identifiers;
 mod import;
+mod import_jobs;
 mod import_modes;
 mod lifecycle;
 mod limits;

@@ -1,6 +1,8 @@
 use async_graphql::{Enum, InputObject};
 
 use super::CreateContactInput;
+use crate::error::AppError;
+use crate::formats::{FileFormat, Mapping, Target};
 use crate::service::import::OnConflictMode;
 
 /// What an imported row whose handle or externalId is taken does.
@@ -49,4 +51,62 @@ pub struct ImportContactsInput {
     /// no contact is returned and no event is sent.
     #[graphql(default)]
     pub dry_run: bool,
+}
+
+/// An address-book file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum ImportFileFormat {
+    /// One JSON array of CreateContactInput objects.
+    Json,
+    /// One CreateContactInput object per line.
+    Ndjson,
+    /// CSV: our input field names as the header, a Google Contacts,
+    /// Outlook or HubSpot export (recognised by its header), or any header
+    /// with `mapping`.
+    Csv,
+    /// vCard 2.1, 3.0 or 4.0, any number of cards.
+    Vcard,
+}
+
+impl From<ImportFileFormat> for FileFormat {
+    fn from(f: ImportFileFormat) -> Self {
+        match f {
+            ImportFileFormat::Json => Self::Json,
+            ImportFileFormat::Ndjson => Self::Ndjson,
+            ImportFileFormat::Csv => Self::Csv,
+            ImportFileFormat::Vcard => Self::Vcard,
+        }
+    }
+}
+
+/// Where one CSV column goes.
+#[derive(InputObject)]
+pub struct ColumnMappingInput {
+    /// The column's header, as the file writes it (case-insensitive).
+    pub column: String,
+    /// Where its cells go: an input field (displayName, title, externalId,
+    /// ...), via.SOURCE, metadata.KEY (nested by dots), address.FIELD,
+    /// groupNames or links (split by `;`), isSpammer, name.given,
+    /// name.middle, name.family, name.prefix, name.suffix; `-` leaves the
+    /// column out.
+    pub field: String,
+}
+
+/// The mapping argument as the reader takes it; the error names the entry.
+pub fn mapping_of(entries: Option<Vec<ColumnMappingInput>>) -> Result<Mapping, AppError> {
+    let mut pairs = Vec::new();
+    for (i, entry) in entries.unwrap_or_default().into_iter().enumerate() {
+        let field = format!("mapping.{i}.field");
+        let target = Target::parse(&entry.field).ok_or_else(|| {
+            AppError::bad_input(
+                &field,
+                format!(
+                    "{field}: {:?} is not a field (use e.g. displayName, via.phone, metadata.KEY, address.city, groupNames, name.given, or -)",
+                    entry.field
+                ),
+            )
+        })?;
+        pairs.push((entry.column.trim().to_owned(), target));
+    }
+    Ok(Mapping(pairs))
 }

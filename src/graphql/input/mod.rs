@@ -14,5 +14,7 @@ pub use contact::{
 };
 pub use conversation::LinkConversationInput;
 pub use filter::{ContactFilter, ContactOrder, ContactOrderField, OrderDirection};
-pub use import::{ImportConflict, ImportContactsInput};
+pub use import::{
+    mapping_of, ColumnMappingInput, ImportConflict, ImportContactsInput, ImportFileFormat,
+};
 pub use merge::{field_choices, FieldChoiceInput};

@@ -5,8 +5,9 @@ use futures_util::{Stream, StreamExt};
 
 use crate::graphql::input::contact_ids;
 use crate::graphql::state::ctx_state;
-use crate::graphql::types::ContactEvent;
+use crate::graphql::types::{ContactEvent, ImportJob};
 use crate::service::changes::{self, ChangeFilter};
+use crate::service::import_jobs::{self, JobStatus};
 
 #[derive(Default)]
 pub struct ContactSubscription;
@@ -50,5 +51,52 @@ impl ContactSubscription {
                 Err(error.extend_with(|_, e| e.set("resumeAfter", last.cursor())))
             }
         }))
+    }
+}
+
+#[derive(Default)]
+pub struct ImportSubscription;
+
+/// How often a followed import job is read.
+const JOB_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+#[Subscription]
+impl ImportSubscription {
+    /// An import job's progress: the job now, then again whenever its
+    /// counters or status change (read every half second, so any replica
+    /// serves it), ending after the job ends. NOT_FOUND naming `jobId` if
+    /// there is no such job.
+    async fn import_progress(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's id (importContactsFile's answer).")] job_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ImportJob>>> {
+        let id = crate::graphql::ids::parse_uuid("jobId", &job_id)?;
+        let db = ctx_state(ctx)?.db.clone();
+        let first = import_jobs::get(&db, id).await?.ok_or_else(|| {
+            crate::error::AppError::not_found("jobId", format!("jobId: no import job {id}"))
+        })?;
+        let stream = futures_util::stream::unfold(
+            (db, Some(first), None::<entity::import_job::Model>),
+            move |(db, next, last)| async move {
+                let mut next = next;
+                loop {
+                    if let Some(job) = next.take() {
+                        let done = job.status != JobStatus::Running.as_str();
+                        let item = Ok(ImportJob(job.clone()));
+                        return Some((item, (db, None, Some(job).filter(|_| !done))));
+                    }
+                    let previous = last.as_ref()?;
+                    tokio::time::sleep(JOB_POLL).await;
+                    match import_jobs::get(&db, id).await {
+                        Ok(Some(job)) if job != *previous => next = Some(job),
+                        Ok(Some(_)) => {}
+                        Ok(None) => return None,
+                        Err(e) => return Some((Err(e.into()), (db, None, None))),
+                    }
+                }
+            },
+        );
+        Ok(stream)
     }
 }

@@ -6,6 +6,7 @@ mod contact_event;
 mod contact_type;
 mod conversation;
 mod duplicates;
+mod import_job;
 mod list_pages;
 mod merge_preview;
 mod merge_record;
@@ -19,6 +20,7 @@ pub use contact_event::{ContactChangeConnection, ContactEvent, ContactEventKind}
 pub use contact_type::ContactType;
 pub use conversation::Conversation;
 pub use duplicates::{DuplicateCandidate, DuplicateCandidateConnection, DuplicateReasonKind};
+pub use import_job::{ImportFailure, ImportJob, ImportJobStatus};
 pub use list_pages::{
     list_page_size, ConversationConnection, GroupNameConnection, HandleConnection,
     MergeRecordConnection,

@@ -1,0 +1,122 @@
+//! Uploads: POST /graphql as a GraphQL multipart request
+//! (github.com/jaydenseric/graphql-multipart-request-spec), read by
+//! async-graphql, which spools each file to a temporary file as it arrives.
+//! An upload is bounded by --max-upload-bytes and cut off when no byte
+//! arrives for --upload-idle-seconds; --max-body-bytes and
+//! --request-timeout do not apply (the file is imported in the background).
+//! CSRF: a multipart POST passes the header check only with an
+//! `Apollo-Require-Preflight` (or `X-Apollo-Operation-Name`) header
+//! (guard::check_content_type), as apollo-upload-client sends when told to.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use async_graphql::http::MultipartOptions;
+use async_graphql::{BatchRequest, ParseRequestError};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::AppState;
+use crate::error::AppError;
+
+pub fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("multipart/form-data"))
+}
+
+/// The request of a multipart upload, its file spooled to disk.
+pub async fn read(
+    state: &AppState,
+    parts: &Parts,
+    body: axum::body::Body,
+) -> Result<async_graphql::Request, (StatusCode, AppError)> {
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let idle = state.settings.upload_idle;
+    let timed_out = Arc::new(AtomicBool::new(false));
+    let flag = timed_out.clone();
+    let stream = tokio_stream::StreamExt::timeout(body.into_data_stream(), idle).map(
+        move |chunk| match chunk {
+            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(e)) => Err(std::io::Error::other(e)),
+            Err(_) => {
+                flag.store(true, Ordering::Relaxed);
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the upload was idle too long",
+                ))
+            }
+        },
+    );
+    let reader = Box::pin(stream).into_async_read();
+    let max = usize::try_from(state.settings.max_upload_bytes).unwrap_or(usize::MAX);
+    let options = MultipartOptions::default()
+        .max_file_size(max)
+        .max_num_files(1);
+    let read = async_graphql::http::receive_batch_body(Some(content_type), reader, options).await;
+    match read {
+        Ok(BatchRequest::Single(request)) => Ok(request),
+        Ok(BatchRequest::Batch(_)) => Err((
+            StatusCode::BAD_REQUEST,
+            AppError::bad_input(
+                "operations",
+                "operations: an upload carries one operation, not a batch",
+            ),
+        )),
+        Err(_) if timed_out.load(Ordering::Relaxed) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            AppError::bad_input(
+                "body",
+                format!(
+                    "body: no byte of the upload arrived for {} s (--upload-idle-seconds)",
+                    idle.as_secs()
+                ),
+            ),
+        )),
+        Err(ParseRequestError::PayloadTooLarge) => Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::LimitExceeded(format!(
+                "file: an upload is at most {} bytes (--max-upload-bytes)",
+                state.settings.max_upload_bytes
+            )),
+        )),
+        Err(e) => Err((StatusCode::BAD_REQUEST, refused(e))),
+    }
+}
+
+/// Why a multipart body is not an upload, naming its part.
+fn refused(e: ParseRequestError) -> AppError {
+    let (field, message) = match &e {
+        ParseRequestError::MissingOperatorsPart => (
+            "operations",
+            "the multipart request has no `operations` part".to_owned(),
+        ),
+        ParseRequestError::MissingMapPart => {
+            ("map", "the multipart request has no `map` part".to_owned())
+        }
+        ParseRequestError::InvalidFilesMap(inner) => {
+            ("map", format!("not a map of files to variables: {inner}"))
+        }
+        ParseRequestError::MissingFiles => (
+            "map",
+            "the map names a file the request does not carry".to_owned(),
+        ),
+        ParseRequestError::InvalidRequest(inner) => {
+            ("operations", format!("not a GraphQL request: {inner}"))
+        }
+        ParseRequestError::InvalidMultipart(inner) => {
+            ("body", format!("not a multipart body: {inner}"))
+        }
+        ParseRequestError::Io(inner) => ("body", format!("the upload broke off: {inner}")),
+        other => ("body", other.to_string()),
+    };
+    AppError::bad_input(field, format!("{field}: {message}"))
+}
