@@ -94,7 +94,7 @@ impl StateHandle {
         })
     }
 
-    fn from_value(value: &Value) -> Option<Self> {
+    pub fn from_value(value: &Value) -> Option<Self> {
         let source = value.get("source")?.as_str()?;
         let handle = value.get("handle")?.as_str()?;
         let extension = value.get("extension").and_then(Value::as_str);

@@ -183,17 +183,18 @@ impl Jobs {
     }
 
     /// Marks jobs whose server stopped as FAILED, every few seconds, while
-    /// the server runs.
+    /// the server runs (the first sweep an interval after start: a job its
+    /// restart interrupted is not stale before then anyway).
     pub fn spawn_sweeper(&self) {
         let (db, shutdown) = (self.db.clone(), self.shutdown.clone());
         self.tasks.spawn(async move {
             loop {
-                if let Err(e) = mark_stale(&db, None).await {
-                    tracing::debug!(error = %e, "could not sweep stale import jobs");
-                }
                 tokio::select! {
                     () = tokio::time::sleep(HEARTBEAT * 2) => {}
                     () = shutdown.cancelled() => return,
+                }
+                if let Err(e) = mark_stale(&db, None).await {
+                    tracing::debug!(error = %e, "could not sweep stale import jobs");
                 }
             }
         });

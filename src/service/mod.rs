@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod import;
 pub mod import_file;
 pub mod import_jobs;
+pub mod import_undo;
 pub mod list;
 pub mod merge;
 pub mod merge_choices;

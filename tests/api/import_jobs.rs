@@ -483,3 +483,159 @@ async fn a_job_whose_server_stopped_is_failed_with_what_it_wrote() {
         0
     );
 }
+
+const UNDO: &str = "mutation($id: ID!) { undoImport(jobId: $id) {
+    job { status } deletedCount restoredCount leftAloneCount leftAlone { contactId reason fields } } }";
+
+async fn contact_by_email(app: &TestApp, email: &str) -> Value {
+    app.data(
+        "query($h: HandleInput!) { contact(handle: $h) { id displayName title description via { source handle } metadata } }",
+        json!({ "h": { "source": "email", "handle": email } }),
+    )
+    .await["contact"]
+        .clone()
+}
+
+#[tokio::test]
+async fn undo_reverts_an_import_and_leaves_what_changed_since() {
+    let app = TestApp::new().await;
+    let existing = app
+        .create(json!({
+            "displayName": "Ada", "title": "Dev", "description": "before",
+            "via": [{ "source": "email", "handle": "ada@example.org" }],
+            "metadata": { "tier": "gold" }
+        }))
+        .await;
+    let file = "displayName,title,description,via.email,metadata.tier\n\
+                Ada King,CEO,after,ada@example.org,silver\n\
+                Bea,,,bea@example.org,\n\
+                Cy,,,cy@example.org,\n\
+                Dee,,,dee@example.org,\n\
+                Eve,,,eve@example.org,\n";
+    let (_, body) = upload(
+        &app,
+        json!({ "onConflict": "UPDATE" }),
+        "people.csv",
+        file.as_bytes(),
+    )
+    .await;
+    let id = body["data"]["importContactsFile"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = ended(&app, &id).await;
+    assert_eq!(
+        (job["createdCount"].clone(), job["updatedCount"].clone()),
+        (json!(4), json!(1))
+    );
+    // Since the import: Ada's title is changed, Cy is edited, Dee is merged
+    // into Eve, an unrelated contact is created.
+    let ada = contact_by_email(&app, "ada@example.org").await;
+    app.update(json!({ "id": ada["id"], "title": "CTO" })).await;
+    let cy = contact_by_email(&app, "cy@example.org").await;
+    app.update(json!({ "id": cy["id"], "description": "met at a fair" }))
+        .await;
+    let dee = contact_by_email(&app, "dee@example.org").await;
+    let eve = contact_by_email(&app, "eve@example.org").await;
+    app.data(
+        "mutation($s: ID!, $d: ID!) { mergeContacts(sourceId: $s, destinationId: $d) { id } }",
+        json!({ "s": dee["id"], "d": eve["id"] }),
+    )
+    .await;
+    app.create(json!({ "displayName": "Unrelated" })).await;
+
+    let undone = app.data(UNDO, json!({ "id": id })).await["undoImport"].clone();
+    println!("{undone}");
+    assert_eq!(undone["job"]["status"], "UNDONE");
+    // Bea deleted; Ada restored (but for her title); Cy, Dee, Eve left.
+    assert_eq!(undone["deletedCount"], 1, "{undone}");
+    assert_eq!(undone["restoredCount"], 1, "{undone}");
+    let mut left: Vec<(String, String, Value)> = undone["leftAlone"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["contactId"].as_str().unwrap().to_owned(),
+                l["reason"].as_str().unwrap().to_owned(),
+                l["fields"].clone(),
+            )
+        })
+        .collect();
+    left.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut want = vec![
+        (
+            ada["id"].as_str().unwrap().to_owned(),
+            "CHANGED_SINCE".to_owned(),
+            json!(["title"]),
+        ),
+        (
+            cy["id"].as_str().unwrap().to_owned(),
+            "CHANGED_SINCE".to_owned(),
+            json!(["description"]),
+        ),
+        (
+            dee["id"].as_str().unwrap().to_owned(),
+            "MERGED_SINCE".to_owned(),
+            json!([]),
+        ),
+        (
+            eve["id"].as_str().unwrap().to_owned(),
+            "CHANGED_SINCE".to_owned(),
+            // The merge moved Dee's handle to her.
+            json!(["via"]),
+        ),
+    ];
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(left, want, "{undone}");
+    assert_eq!(undone["leftAloneCount"], 4);
+    let ada = contact_by_email(&app, "ada@example.org").await;
+    assert_eq!(
+        (
+            ada["displayName"].clone(),
+            ada["title"].clone(),
+            ada["description"].clone(),
+            ada["metadata"].clone()
+        ),
+        (
+            json!("Ada"),
+            json!("CTO"),
+            json!("before"),
+            json!({ "tier": "gold" })
+        )
+    );
+    assert_eq!(ada["id"], existing["id"]);
+    assert!(contact_by_email(&app, "bea@example.org").await.is_null());
+    assert_eq!(
+        contact_by_email(&app, "cy@example.org").await["description"],
+        "met at a fair"
+    );
+    // Twice: refused, naming the job; the job's entries are still there.
+    let (code, field, _) = app.error(UNDO, json!({ "id": id })).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("CONFLICT", Some("jobId"))
+    );
+    let (code, _, _) = app
+        .error(UNDO, json!({ "id": uuid::Uuid::now_v7().to_string() }))
+        .await;
+    assert_eq!(code, "NOT_FOUND");
+    // A dry run wrote nothing to undo.
+    let (_, body) = upload(
+        &app,
+        json!({ "dryRun": true }),
+        "x.csv",
+        b"displayName\nZed\n",
+    )
+    .await;
+    let dry = body["data"]["importContactsFile"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ended(&app, &dry).await;
+    let (code, field, _) = app.error(UNDO, json!({ "id": dry })).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("jobId"))
+    );
+}

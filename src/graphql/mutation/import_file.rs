@@ -1,14 +1,16 @@
 //! Uploads of address-book files, imported in the background.
 
-use async_graphql::{Context, Object, Upload};
+use async_graphql::{Context, Object, Upload, ID};
 
 use crate::error::AppError;
 use crate::formats::FileFormat;
+use crate::graphql::ids::parse_uuid;
 use crate::graphql::input::{mapping_of, ColumnMappingInput, ImportConflict, ImportFileFormat};
 use crate::graphql::state::ctx_state;
-use crate::graphql::types::ImportJob;
+use crate::graphql::types::{ImportJob, UndoImportPayload};
 use crate::service::changes::{self, ChangeSource};
 use crate::service::import_jobs::JobSpec;
+use crate::service::import_undo;
 
 #[derive(Default)]
 pub struct ImportFileMutation;
@@ -90,6 +92,27 @@ impl ImportFileMutation {
         origin.source = ChangeSource::Import;
         let job = jobs.start(spec, upload.content, origin).await?;
         Ok(ImportJob(job))
+    }
+
+    /// Reverts what an import job did (importContactsFile), in one
+    /// transaction, from its change-log entries: contacts it created are
+    /// deleted, values it changed are put back. What someone changed since
+    /// is left as it is and reported (`leftAlone`: fields changed since,
+    /// contacts merged, deleted or erased since); conversations it linked
+    /// stay linked. The undo is logged and announced like any write. It
+    /// works while the change log holds the job's entries
+    /// (--change-retention-days). Errors: NOT_FOUND (jobId) for no such
+    /// job; CONFLICT (jobId) for a job still running or already undone;
+    /// BAD_USER_INPUT (jobId) for a dry run.
+    async fn undo_import(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The import job to undo.")] job_id: ID,
+    ) -> async_graphql::Result<UndoImportPayload> {
+        let id = parse_uuid("jobId", &job_id)?;
+        let state = ctx_state(ctx)?;
+        let (report, job) = import_undo::undo(&state.db, &state.events, &state.rules, id).await?;
+        Ok(UndoImportPayload::new(report, job))
     }
 }
 

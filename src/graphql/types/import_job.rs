@@ -9,6 +9,7 @@ use crate::error::AppError;
 use crate::graphql::state::ctx_state;
 use crate::graphql::types::list_pages::list_page_size;
 use crate::service::import_jobs::{self, JobStatus};
+use crate::service::import_undo::{LeftReason, UndoReport};
 
 /// Where an import job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -220,4 +221,75 @@ pub struct ImportFailureEdge {
     pub cursor: String,
     /// The failed row.
     pub node: ImportFailure,
+}
+
+/// Why undoImport left a contact the import wrote as it is.
+// The API's names (CHANGED_SINCE, ...) say since when.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum UndoLeftReason {
+    /// Someone changed it (or, for a contact the import updated, the named
+    /// fields) since the import.
+    ChangedSince,
+    /// It was merged into another contact since.
+    MergedSince,
+    /// It was deleted or erased since.
+    DeletedSince,
+}
+
+impl From<LeftReason> for UndoLeftReason {
+    fn from(r: LeftReason) -> Self {
+        match r {
+            LeftReason::ChangedSince => Self::ChangedSince,
+            LeftReason::MergedSince => Self::MergedSince,
+            LeftReason::DeletedSince => Self::DeletedSince,
+        }
+    }
+}
+
+/// A contact (or some of its fields) undoImport did not revert.
+#[derive(SimpleObject)]
+pub struct UndoLeftAlone {
+    /// The contact.
+    pub contact_id: ID,
+    /// Why.
+    pub reason: UndoLeftReason,
+    /// CHANGED_SINCE: the fields kept as they are (input paths,
+    /// `metadata.KEY`); empty when the whole contact was kept.
+    pub fields: Vec<String>,
+}
+
+/// What undoImport did.
+#[derive(SimpleObject)]
+pub struct UndoImportPayload {
+    /// The job, now UNDONE.
+    pub job: ImportJob,
+    /// Contacts the import created that were deleted.
+    pub deleted_count: i64,
+    /// Contacts the import updated whose values were put back.
+    pub restored_count: i64,
+    /// How many contacts were (wholly or in part) left alone.
+    pub left_alone_count: i64,
+    /// The first 1,000 of them.
+    pub left_alone: Vec<UndoLeftAlone>,
+}
+
+impl UndoImportPayload {
+    pub fn new(report: UndoReport, job: import_job::Model) -> Self {
+        Self {
+            job: ImportJob(job),
+            deleted_count: report.deleted as i64,
+            restored_count: report.restored as i64,
+            left_alone_count: report.left_alone_count as i64,
+            left_alone: report
+                .left_alone
+                .into_iter()
+                .map(|l| UndoLeftAlone {
+                    contact_id: ID(l.contact_id.to_string()),
+                    reason: l.reason.into(),
+                    fields: l.fields,
+                })
+                .collect(),
+        }
+    }
 }

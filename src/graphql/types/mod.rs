@@ -20,7 +20,7 @@ pub use contact_event::{ContactChangeConnection, ContactEvent, ContactEventKind}
 pub use contact_type::ContactType;
 pub use conversation::Conversation;
 pub use duplicates::{DuplicateCandidate, DuplicateCandidateConnection, DuplicateReasonKind};
-pub use import_job::{ImportFailure, ImportJob, ImportJobStatus};
+pub use import_job::{ImportFailure, ImportJob, ImportJobStatus, UndoImportPayload};
 pub use list_pages::{
     list_page_size, ConversationConnection, GroupNameConnection, HandleConnection,
     MergeRecordConnection,
