@@ -51,6 +51,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => {
             contacts_api::cli::import_command::command(&cli.config, args).await
         }
+        Command::Export(args) => {
+            contacts_api::cli::export_command::command(&cli.config, args).await
+        }
         Command::Token(command) => {
             contacts_api::cli::token::run(&cli.config, command, &mut std::io::stdout()).await
         }

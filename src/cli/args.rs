@@ -23,6 +23,9 @@ pub enum Command {
     /// Import contacts from a JSON array, NDJSON, CSV (ours, Google, Outlook,
     /// HubSpot, or mapped with --map) or vCard file.
     Import(ImportArgs),
+    /// Write every contact (or those the filters select) as NDJSON, CSV or
+    /// vCard, read in one consistent snapshot.
+    Export(ExportArgs),
     /// Create, list or revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -162,6 +165,59 @@ pub struct ImportArgs {
     /// Also write every failed row (line, code, field, message) to this file, as NDJSON.
     #[arg(long)]
     pub rejects: Option<std::path::PathBuf>,
+}
+
+/// `contacts-api export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// What to write: ndjson (which `import` reads back), csv or vcard.
+    #[arg(long, value_enum, default_value = "ndjson")]
+    pub format: crate::service::export::ExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub filter: ExportFilterArgs,
+}
+
+/// The list filters of `contacts`, as flags.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ExportFilterArgs {
+    /// Contacts whose name, organization, e-mail or phone contains this text.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Contacts with a handle on this channel (phone, email, ...).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Contacts in this group.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Contacts of this type.
+    #[arg(long)]
+    pub contact_type: Option<String>,
+    /// Only spammers (true) or only others (false).
+    #[arg(long)]
+    pub is_spammer: Option<bool>,
+    /// Contacts created at or after this RFC 3339 time.
+    #[arg(long)]
+    pub created_after: Option<chrono::DateTime<chrono::Utc>>,
+    /// Contacts created before this RFC 3339 time.
+    #[arg(long)]
+    pub created_before: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ExportFilterArgs {
+    pub fn filter(&self) -> crate::service::list::ContactFilter {
+        crate::service::list::ContactFilter {
+            search: self.search.clone(),
+            source: self.source.clone(),
+            group_name: self.group.clone(),
+            contact_type: self.contact_type.clone(),
+            is_spammer: self.is_spammer,
+            created_after: self.created_after,
+            created_before: self.created_before,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

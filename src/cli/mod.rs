@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod documents;
+pub mod export_command;
 pub mod import;
 pub mod import_command;
 mod progress;

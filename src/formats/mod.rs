@@ -6,6 +6,7 @@
 //! importContacts. Files stream: memory holds a buffer and one row.
 
 mod csv_file;
+pub mod export;
 mod json;
 mod layouts;
 pub mod lenient;

@@ -335,8 +335,13 @@ fn nonblank(value: &str) -> Option<&str> {
     (!value.is_empty()).then_some(value)
 }
 
-/// A row object of a file, read into the API's own input type.
-pub fn row_from_json(value: Value) -> Result<ContactInput, String> {
+/// A row object of a file, read into the API's own input type. The
+/// `exported` key of our own NDJSON export (what import does not set) is
+/// read past.
+pub fn row_from_json(mut value: Value) -> Result<ContactInput, String> {
+    if let Value::Object(map) = &mut value {
+        map.remove(super::export::EXPORTED);
+    }
     serde_json::from_value::<CreateContactInput>(value)
         .map(ContactInput::from)
         .map_err(|e| e.to_string())

@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod body;
+mod export;
 mod graphql;
 mod guard;
 mod health;
@@ -100,6 +101,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::scrape))
+        .route("/export", get(export::get))
         // The GraphQL handler reads its body itself (body.rs).
         .layer(DefaultBodyLimit::disable())
         .with_state(state)

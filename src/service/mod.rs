@@ -8,6 +8,7 @@ pub mod dismissals;
 pub mod duplicates;
 pub mod erasure;
 pub mod events;
+pub mod export;
 pub mod health;
 pub mod idempotency;
 pub mod import;

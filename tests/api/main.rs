@@ -15,6 +15,7 @@ mod disk_full;
 mod dismissals;
 mod duplicates;
 mod events;
+mod export;
 mod filters;
 mod formats;
 mod hostile;
