@@ -234,7 +234,8 @@ pub struct Config {
     )]
     pub max_import_rows: usize,
 
-    /// Largest file importContactsFile accepts, in bytes (HTTP 413 beyond).
+    /// Largest file importContactsFile accepts, in bytes (HTTP 413 beyond;
+    /// the request's other parts may add 64 KiB).
     /// An upload (a multipart request) is bounded by this and by
     /// --upload-idle-seconds, not by --max-body-bytes or --request-timeout:
     /// it is spooled to a temporary file and imported in the background.
@@ -246,7 +247,7 @@ pub struct Config {
     )]
     pub max_upload_bytes: u64,
 
-    /// An upload that sends no byte for this many seconds is cut off (400).
+    /// An upload that sends no byte for this many seconds is cut off (408).
     #[arg(
         long,
         env = "CONTACTS_UPLOAD_IDLE_SECONDS",

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use anyhow::Context as _;
 
 use super::layouts::Layout;
-use super::position::{Counting, Lines};
+use super::position::{Counting, LineGuard, Lines};
 use super::row::RowBuilder;
 use super::target::Target;
 use super::{row_from_json, Detected, Parsed, ReadOptions};
@@ -22,8 +22,10 @@ pub fn read(
 ) -> anyhow::Result<()> {
     let (dialect, header) = csv_dialect(&mut input, opts.delimiter)?;
     let lines = Rc::new(RefCell::new(Lines::default()));
+    let guard = LineGuard::new(std::io::Cursor::new(header).chain(input));
+    let overlong = guard.overlong.clone();
     let reader = Counting {
-        inner: std::io::Cursor::new(header).chain(input),
+        inner: guard,
         newlines: Rc::default(),
         lines: lines.clone(),
     };
@@ -41,6 +43,9 @@ pub fn read(
     let targets = targets(&headers, layout, opts)?;
     detected(&Detected { layout });
     for record in csv.records() {
+        if let Some(line) = overlong.get() {
+            return Err(super::position::too_long(line + dialect.lines_before).into());
+        }
         let (at, row) = match record {
             Ok(r) => (
                 r.position().cloned(),
@@ -67,7 +72,9 @@ fn targets(
 ) -> anyhow::Result<Vec<Target>> {
     for (column, _) in &opts.mapping.0 {
         if !headers.iter().any(|h| h.eq_ignore_ascii_case(column)) {
-            anyhow::bail!("--map names the column {column:?}, which the CSV header does not have");
+            anyhow::bail!(
+                "the mapping names the column {column:?}, which the CSV header does not have"
+            );
         }
     }
     headers

@@ -9,7 +9,7 @@ use serde::de::{Error as _, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::position::{Counting, Lines};
+use super::position::{Counting, LineGuard, Lines};
 use super::{row_from_json, Parsed};
 use crate::domain::numbers;
 
@@ -17,6 +17,7 @@ pub fn read_lines(
     input: impl BufRead,
     emit: &mut dyn FnMut(Parsed) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    let input = std::io::BufReader::new(LineGuard::new(input));
     for (i, line) in input.lines().enumerate() {
         let line = line.map_err(|e| anyhow::anyhow!("reading the file: {e}"))?;
         if line.trim().is_empty() {

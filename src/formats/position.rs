@@ -27,6 +27,60 @@ impl<R: Read> Read for CountingBytes<R> {
     }
 }
 
+/// Longest line a CSV, NDJSON or vCard file may hold. A longer one stops
+/// the read (its parser would hold it whole, several times over: a 500 MB
+/// line took gigabytes); no field a contact has comes near it.
+pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Fails the read, naming the line, once a line runs past MAX_LINE_BYTES.
+pub struct LineGuard<R> {
+    pub inner: R,
+    since_newline: usize,
+    line: usize,
+    /// The line that was too long, for the reader's message.
+    pub overlong: Rc<Cell<Option<usize>>>,
+}
+
+impl<R> LineGuard<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            since_newline: 0,
+            line: 1,
+            overlong: Rc::default(),
+        }
+    }
+}
+
+impl<R: Read> Read for LineGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(line) = self.overlong.get() {
+            return Err(too_long(line));
+        }
+        let n = self.inner.read(buf)?;
+        for b in &buf[..n] {
+            if *b == b'\n' {
+                self.line += 1;
+                self.since_newline = 0;
+            } else {
+                self.since_newline += 1;
+                if self.since_newline > MAX_LINE_BYTES {
+                    self.overlong.set(Some(self.line));
+                    return Err(too_long(self.line));
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+pub fn too_long(line: usize) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("line {line} is longer than {MAX_LINE_BYTES} bytes: the file cannot be read on"),
+    )
+}
+
 /// Counts newlines as the parser pulls the (decoded) text. It sits above
 /// the buffer: serde_json pulls one byte at a time, so the newline count is
 /// the line it has reached.
@@ -117,6 +171,23 @@ impl Lines {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_past_the_limit_stops_the_read_naming_it() {
+        // Found by an outside run: one 500 MB CSV line took 1.7 GB.
+        let mut text = b"a,b\n1,2\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 1));
+        let mut guard = LineGuard::new(&text[..]);
+        let mut out = Vec::new();
+        let error = std::io::Read::read_to_end(&mut guard, &mut out).unwrap_err();
+        assert!(error.to_string().starts_with("line 3 is longer"), "{error}");
+        assert_eq!(guard.overlong.get(), Some(3));
+        // Long files of short lines pass.
+        let many = b"0123456789\n".repeat(MAX_LINE_BYTES / 5);
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut LineGuard::new(&many[..]), &mut out).unwrap();
+        assert_eq!(out.len(), many.len());
+    }
 
     #[test]
     fn lines_follow_offsets() {

@@ -16,7 +16,7 @@
 //! accept them (an offset, or free text, goes to metadata). Every other property (BDAY, NICKNAME, UID,
 //! X-...) goes to metadata under its name.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use serde_json::{Map, Value};
 use vcard::param::VcardParam;
@@ -42,20 +42,52 @@ pub struct Card {
 pub struct Cards<R> {
     input: R,
     line: usize,
+    /// Whether the last line read ran past MAX_CARD_BYTES (its rest was
+    /// skipped, never held).
+    overlong: bool,
 }
 
 impl<R: BufRead> Cards<R> {
     pub fn new(input: R) -> Self {
-        Self { input, line: 0 }
+        Self {
+            input,
+            line: 0,
+            overlong: false,
+        }
     }
 
     fn next_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<bool> {
         buf.clear();
-        let n = self.input.read_until(b'\n', buf)?;
+        let limit = MAX_CARD_BYTES as u64 + 1;
+        let n = (&mut self.input).take(limit).read_until(b'\n', buf)?;
         if n > 0 {
             self.line += 1;
         }
+        self.overlong = n as u64 == limit && buf.last() != Some(&b'\n');
+        if self.overlong {
+            self.skip_rest_of_line()?;
+        }
         Ok(n > 0)
+    }
+
+    /// Consumes the input up to and including the next newline.
+    fn skip_rest_of_line(&mut self) -> std::io::Result<()> {
+        loop {
+            let available = self.input.fill_buf()?;
+            if available.is_empty() {
+                return Ok(());
+            }
+            match available.iter().position(|b| *b == b'\n') {
+                Some(at) => {
+                    self.input.consume(at + 1);
+                    return Ok(());
+                }
+                None => {
+                    let all = available.len();
+                    self.input.consume(all);
+                }
+            }
+        }
     }
 }
 
@@ -98,7 +130,7 @@ impl<R: BufRead> Iterator for Cards<R> {
                 }
                 Ok(true) => {}
             }
-            if card.len() + buf.len() > MAX_CARD_BYTES {
+            if self.overlong || card.len() + buf.len() > MAX_CARD_BYTES {
                 // Skip to this card's end, so that the next card is read.
                 return Some(self.skip_card(start, depth, &mut buf));
             }
@@ -507,6 +539,18 @@ mod tests {
         assert_eq!(rows[2].1.clone().unwrap()["displayName"], "B");
         assert_eq!(rows[3].0, 12);
         assert!(rows[3].1.clone().unwrap_err().contains("no END:VCARD"));
+    }
+
+    #[test]
+    fn an_overlong_line_fails_its_card_without_being_held() {
+        let mut text = b"BEGIN:VCARD\nVERSION:3.0\nNOTE:".to_vec();
+        text.extend(std::iter::repeat_n(b'x', MAX_CARD_BYTES + 10));
+        text.extend(b"\nEND:VCARD\nBEGIN:VCARD\nVERSION:3.0\nFN:B\nEND:VCARD\n");
+        let cards: Vec<Card> = Cards::new(&text[..]).map(Result::unwrap).collect();
+        assert_eq!(cards.len(), 2);
+        assert!(cards[0].bytes.as_ref().unwrap_err().contains("larger than"));
+        assert_eq!(cards[1].line, 5);
+        assert!(cards[1].bytes.is_ok());
     }
 
     #[test]

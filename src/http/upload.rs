@@ -41,11 +41,23 @@ pub async fn read(
         .unwrap_or_default()
         .to_owned();
     let idle = state.settings.upload_idle;
+    let max = state.settings.max_upload_bytes;
+    // The file may take --max-upload-bytes; `operations` and `map` this much more.
+    let whole = max.saturating_add(PARTS_ROOM);
     let timed_out = Arc::new(AtomicBool::new(false));
-    let flag = timed_out.clone();
+    let too_large = Arc::new(AtomicBool::new(false));
+    let (flag, over) = (timed_out.clone(), too_large.clone());
+    let mut received = 0u64;
     let stream = tokio_stream::StreamExt::timeout(body.into_data_stream(), idle).map(
         move |chunk| match chunk {
-            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Ok(bytes)) => {
+                received += bytes.len() as u64;
+                if received > whole {
+                    over.store(true, Ordering::Relaxed);
+                    return Err(std::io::Error::other("the upload is too large"));
+                }
+                Ok(bytes)
+            }
             Ok(Err(e)) => Err(std::io::Error::other(e)),
             Err(_) => {
                 flag.store(true, Ordering::Relaxed);
@@ -57,10 +69,10 @@ pub async fn read(
         },
     );
     let reader = Box::pin(stream).into_async_read();
-    let max = usize::try_from(state.settings.max_upload_bytes).unwrap_or(usize::MAX);
-    let options = MultipartOptions::default()
-        .max_file_size(max)
-        .max_num_files(1);
+    // Each part at most --max-upload-bytes (async-graphql bounds parts, the
+    // stream above bounds their sum).
+    let options =
+        MultipartOptions::default().max_file_size(usize::try_from(max).unwrap_or(usize::MAX));
     let read = async_graphql::http::receive_batch_body(Some(content_type), reader, options).await;
     match read {
         Ok(BatchRequest::Single(request)) => Ok(request),
@@ -81,15 +93,23 @@ pub async fn read(
                 ),
             ),
         )),
-        Err(ParseRequestError::PayloadTooLarge) => Err((
-            StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::LimitExceeded(format!(
-                "file: an upload is at most {} bytes (--max-upload-bytes)",
-                state.settings.max_upload_bytes
-            )),
-        )),
+        Err(_) if too_large.load(Ordering::Relaxed) => Err(too_large_error(max)),
+        Err(ParseRequestError::PayloadTooLarge) => Err(too_large_error(max)),
         Err(e) => Err((StatusCode::BAD_REQUEST, refused(e))),
     }
+}
+
+/// Room for the request's `operations` and `map` parts besides the file.
+const PARTS_ROOM: u64 = 64 * 1024;
+
+fn too_large_error(max: u64) -> (StatusCode, AppError) {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::TooLarge {
+            field: "file".into(),
+            message: format!("file: an upload is at most {max} bytes (--max-upload-bytes)"),
+        },
+    )
 }
 
 /// Why a multipart body is not an upload, naming its part.

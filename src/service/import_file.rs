@@ -114,10 +114,39 @@ async fn import_batch_by_batch(
 ) -> anyhow::Result<()> {
     while let Some((rows, lines)) = batches.next().await {
         let mode = batches.opts.on_conflict;
-        let imported = import::import(db, events, &rows, mode, false, ReadBack::Nothing).await?;
+        let imported =
+            patiently(|| import::import(db, events, &rows, mode, false, ReadBack::Nothing)).await?;
         batches.tally(&imported.rows, &lines);
     }
     Ok(())
+}
+
+/// How long a batch waits out a busy pool or SQLite's write lock before
+/// the import gives up: a file import has no client to retry it (a request
+/// would answer SERVER_BUSY or WRITE_LOCKED at once).
+const BATCH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs a batch's write again while the pool is busy or the write lock
+/// taken (both mean nothing was applied; a lost connection may not, and is
+/// not retried), for up to BATCH_PATIENCE.
+async fn patiently<T, F, Fut>(mut write: F) -> crate::error::AppResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::error::AppResult<T>>,
+{
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(100);
+    loop {
+        match write().await {
+            Err(crate::error::AppError::ServerBusy(_) | crate::error::AppError::WriteLocked)
+                if started.elapsed() < BATCH_PATIENCE =>
+            {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The whole file in one write: all or nothing. The write holds the

@@ -44,6 +44,10 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 pub const STALE_AFTER: Duration = Duration::from_secs(30);
 /// Rows per batch (one multi-row write each), as the command line's default.
 const BATCH_ROWS: usize = 1000;
+/// Jobs one server runs at once; later ones wait (RUNNING, nothing read).
+/// Each holds a connection while a batch writes: more would only queue
+/// requests behind them.
+const RUNNING_AT_ONCE: usize = 2;
 
 /// A job's status, as stored and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +98,7 @@ pub struct Jobs {
     rules: Arc<Rules>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Jobs {
@@ -110,6 +115,7 @@ impl Jobs {
             rules,
             shutdown,
             tasks,
+            slots: Arc::new(tokio::sync::Semaphore::new(RUNNING_AT_ONCE)),
         }
     }
 
@@ -154,6 +160,22 @@ impl Jobs {
     /// Runs a job to its end and records how it ended.
     async fn run(&self, id: Uuid, spec: JobSpec, file: File, origin: Origin) {
         let progress = Arc::new(JobProgress::default());
+        // Waiting for a slot, the job keeps its heartbeat (below).
+        let waiting = tokio::spawn(write_progress(self.db.clone(), id, progress.clone()));
+        let slot = tokio::select! {
+            slot = self.slots.clone().acquire_owned() => slot.ok(),
+            () = self.shutdown.cancelled() => None,
+        };
+        progress.stop();
+        let _ = waiting.await;
+        let Some(_slot) = slot else {
+            let ended = Err("interrupted: the server shut down before the job started".to_owned());
+            if let Err(e) = finish(&self.db, id, &progress, 0, false, ended).await {
+                tracing::error!(job = %id, error = %e, "an import job's end was not recorded");
+            }
+            return;
+        };
+        let progress = Arc::new(JobProgress::default());
         let writer = tokio::spawn(write_progress(self.db.clone(), id, progress.clone()));
         let opts = ImportOptions {
             file: PathBuf::from(spec.file_name.clone().unwrap_or_else(|| "upload".into())),
@@ -172,12 +194,13 @@ impl Jobs {
         let ended = tokio::select! {
             summary = import => summary.map_err(|e| client_text(&e)),
             () = self.shutdown.cancelled() => Err(
-                "interrupted: the server shut down; the rows counted were written".to_owned()
+                "interrupted: the server shut down; the contacts counted as created and \
+                 updated were written, the rows after them were not".to_owned()
             ),
         };
         progress.stop();
         let written = writer.await.unwrap_or(0);
-        if let Err(e) = finish(&self.db, id, &progress, written, ended).await {
+        if let Err(e) = finish(&self.db, id, &progress, written, spec.dry_run, ended).await {
             tracing::error!(job = %id, error = %e, "an import job's end was not recorded");
         }
     }
@@ -379,15 +402,29 @@ async fn finish(
     id: Uuid,
     progress: &JobProgress,
     written: i64,
+    dry_run: bool,
     ended: Result<Summary, String>,
 ) -> AppResult<()> {
-    let reported = progress.take();
-    let txn = db.begin().await?;
-    save_in(&txn, id, &reported, written).await?;
+    let mut reported = progress.take();
     let (status, error) = match ended {
         Ok(_) => (JobStatus::Succeeded, None),
         Err(e) => (JobStatus::Failed, Some(e)),
     };
+    if status == JobStatus::Failed && !dry_run {
+        // A batch may have committed after the last one counted (the job
+        // stopped between its commit and its tally): the log tells.
+        reported.created = reported
+            .created
+            .max(logged(db, id, ChangeKind::Created).await? as u64);
+        reported.updated = reported
+            .updated
+            .max(logged(db, id, ChangeKind::Updated).await? as u64);
+        reported.rows = reported
+            .rows
+            .max(reported.created + reported.updated + reported.skipped + reported.failed);
+    }
+    let txn = db.begin().await?;
+    save_in(&txn, id, &reported, written).await?;
     import_job::Entity::update_many()
         .col_expr(import_job::Column::Status, Expr::value(status.as_str()))
         .col_expr(import_job::Column::Error, Expr::value(error))
@@ -437,7 +474,18 @@ pub async fn mark_stale(db: &DatabaseConnection, only: Option<Uuid>) -> AppResul
             )
             .col_expr(import_job::Column::Created, Expr::value(created))
             .col_expr(import_job::Column::Updated, Expr::value(updated))
-            .col_expr(import_job::Column::FinishedAt, Expr::value(now()))
+            .col_expr(
+                import_job::Column::RowsRead,
+                Expr::value(
+                    job.rows_read
+                        .max(created + updated + job.skipped + job.failed),
+                ),
+            )
+            // Its last sign of life: when it stopped, as near as is known.
+            .col_expr(
+                import_job::Column::FinishedAt,
+                Expr::value(job.heartbeat_at),
+            )
             .filter(import_job::Column::Id.eq(job.id))
             .filter(import_job::Column::Status.eq(JobStatus::Running.as_str()))
             .filter(import_job::Column::HeartbeatAt.lt(cutoff))

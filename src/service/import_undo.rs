@@ -130,7 +130,10 @@ async fn claim<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<import_job::
     match JobStatus::parse(&job.status) {
         JobStatus::Running => Err(AppError::conflict(
             "jobId",
-            format!("jobId: import job {id} is still running; undo it once it has ended"),
+            format!(
+                "jobId: import job {id} is still running (or its server stopped less than 30 s \
+                 ago); undo it once it has ended"
+            ),
         )),
         JobStatus::Undone => Err(AppError::conflict(
             "jobId",

@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{json, Value};
 
+use chrono::SubsecRound;
 use contacts_api::domain::Scope;
 use contacts_api::service::tokens;
 
@@ -280,9 +281,13 @@ async fn a_file_that_cannot_be_read_fails_its_job_with_why() {
 #[tokio::test]
 async fn uploads_are_bounded_by_their_own_limits_and_need_the_preflight_header() {
     let app = TestApp::with_args(&["--max-upload-bytes", "2000", "--max-body-bytes", "1000"]).await;
-    // Larger than --max-body-bytes, within --max-upload-bytes: accepted.
-    let file = csv_rows(40);
-    assert!(file.len() > 1000 && file.len() < 1900, "{}", file.len());
+    // Larger than --max-body-bytes, --max-upload-bytes exactly: accepted
+    // (the request's other parts do not count against the file).
+    let mut file = csv_rows(40);
+    assert!(file.len() > 1000 && file.len() < 2000, "{}", file.len());
+    file.push_str(&"x".repeat(2000 - file.len() - 1));
+    file.push('\n');
+    assert_eq!(file.len(), 2000);
     let (status, body) = upload(&app, json!({}), "a.csv", file.as_bytes()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // Beyond --max-upload-bytes: 413, nothing started.
@@ -290,6 +295,7 @@ async fn uploads_are_bounded_by_their_own_limits_and_need_the_preflight_header()
     let (status, body) = upload(&app, json!({}), "b.csv", big.as_bytes()).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "file");
     assert_eq!(
         app.sql_count("SELECT COUNT(*) AS n FROM import_jobs").await,
         1
@@ -471,11 +477,17 @@ async fn a_job_whose_server_stopped_is_failed_with_what_it_wrote() {
     let seen = app.data(JOB, json!({ "id": job.to_string() })).await["importJob"].clone();
     assert_eq!(seen["status"], "FAILED", "{seen}");
     assert_eq!(seen["createdCount"], 2, "{seen}");
+    // Found by an outside run: more rows created than read.
+    assert_eq!(seen["rowsRead"], 2, "{seen}");
+    // Its end is its last sign of life.
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(seen["finishedAt"].as_str().unwrap()).unwrap(),
+        stale.trunc_subsecs(3)
+    );
     assert!(
         seen["error"].as_str().unwrap().starts_with("interrupted"),
         "{seen}"
     );
-    assert!(seen["finishedAt"].is_string());
     // A job with a fresh heartbeat is left running.
     assert_eq!(
         app.sql_count("SELECT COUNT(*) AS n FROM import_jobs WHERE status = 'RUNNING'")

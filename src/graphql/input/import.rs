@@ -106,7 +106,18 @@ pub fn mapping_of(entries: Option<Vec<ColumnMappingInput>>) -> Result<Mapping, A
                 ),
             )
         })?;
-        pairs.push((entry.column.trim().to_owned(), target));
+        let column = entry.column.trim().to_owned();
+        if pairs
+            .iter()
+            .any(|(c, _): &(String, Target)| c.eq_ignore_ascii_case(&column))
+        {
+            let field = format!("mapping.{i}.column");
+            return Err(AppError::bad_input(
+                &field,
+                format!("{field}: the column {column:?} is mapped twice (columns match whatever their case)"),
+            ));
+        }
+        pairs.push((column, target));
     }
     Ok(Mapping(pairs))
 }

@@ -13,7 +13,9 @@ pub struct ImportJobQuery;
 #[Object]
 impl ImportJobQuery {
     /// An import job (importContactsFile) by id; null if there is none. A
-    /// job whose server stopped while it ran is answered FAILED.
+    /// job whose server stopped while it ran is answered FAILED once its
+    /// heartbeat (written every 5 s) is 30 s old, with the created and
+    /// updated counts the change log holds for it.
     async fn import_job(
         &self,
         ctx: &Context<'_>,
