@@ -111,10 +111,10 @@ def write_csv(path, rows):
                     f"{m['crm_id']},{m['tier']},{m['score']},{r['groupNames'][0]}\n")
 
 
-def bench_cli(database_url, csv_path, rows):
+def bench_cli(database_url, csv_path, rows, batch_flags=("--batch-size", "10000")):
     env = dict(os.environ, DATABASE_URL=database_url, RUST_LOG="warn")
     start = time.perf_counter()
-    out = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", binary(), "import", csv_path, "--batch-size", "10000"],
+    out = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", binary(), "import", csv_path, *batch_flags],
                          env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if out.returncode != 0:
@@ -169,18 +169,6 @@ def bench_upload(database_url, csv_path, rows, port):
     return rows / elapsed, elapsed, rss
 
 
-def bench_cli_default(database_url, csv_path, rows):
-    env = dict(os.environ, DATABASE_URL=database_url, RUST_LOG="warn")
-    start = time.perf_counter()
-    out = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", binary(), "import", csv_path],
-                         env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if out.returncode != 0:
-        sys.exit(f"CLI import failed: {out.stdout[-500:]} {out.stderr[-500:]}")
-    rss_kib = int(next(l for l in out.stderr.splitlines() if l.startswith("MAXRSS")).split()[1])
-    return rows / elapsed, elapsed, rss_kib / 1024
-
-
 def fresh_postgres(pg_url, name):
     for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
         subprocess.run(["psql", f"{pg_url}/postgres", "-qc", sql], check=True)
@@ -215,7 +203,7 @@ def main():
             for label, url in dbs:
                 rate, secs, rss = bench_upload(url(f"bench_upload_{n}"), csv_path, n, 18091)
                 results.append((f"upload {n:,}-row CSV ({size:.0f} MiB), server", label, rate, secs, rss))
-                rate, secs, rss = bench_cli_default(url(f"bench_upload_cli_{n}"), csv_path, n)
+                rate, secs, rss = bench_cli(url(f"bench_upload_cli_{n}"), csv_path, n, ())
                 results.append((f"CLI import of the same file, defaults", label, rate, secs, rss))
             os.remove(csv_path)
         if args.only_upload:
