@@ -70,7 +70,13 @@ fn targets(
     layout: Option<Layout>,
     opts: &ReadOptions,
 ) -> anyhow::Result<Vec<Target>> {
-    for (column, _) in &opts.mapping.0 {
+    for (i, (column, _)) in opts.mapping.0.iter().enumerate() {
+        if opts.mapping.0[..i]
+            .iter()
+            .any(|(c, _)| c.eq_ignore_ascii_case(column))
+        {
+            anyhow::bail!("the mapping names the column {column:?} twice");
+        }
         if !headers.iter().any(|h| h.eq_ignore_ascii_case(column)) {
             anyhow::bail!(
                 "the mapping names the column {column:?}, which the CSV header does not have"
@@ -191,6 +197,20 @@ fn likely_delimiter(header: &[u8]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_column_mapped_twice_is_refused() {
+        // Found by an outside run: the second entry was silently dropped.
+        let headers = vec!["Name".to_owned()];
+        let pair = |p: &str| super::super::Mapping::parse_pair(p).unwrap();
+        let opts = ReadOptions {
+            format: super::super::FileFormat::Csv,
+            delimiter: None,
+            mapping: super::super::Mapping(vec![pair("Name=title"), pair("NAME=description")]),
+        };
+        let error = targets(&headers, None, &opts).unwrap_err().to_string();
+        assert!(error.contains("twice"), "{error}");
+    }
 
     #[test]
     fn delimiters_are_told_from_the_header() {
