@@ -49,6 +49,11 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
         Err(refusal) => return *refusal,
     };
     if upload::is_multipart(&parts.headers) {
+        // Only a writer may upload: a read token or a visitor is refused
+        // before a byte of the file is spooled to disk.
+        if let Some((status, error)) = upload::refusal(&principal) {
+            return refuse(&state, status, &error, media, started);
+        }
         return match upload::read(&state, &parts, body).await {
             Ok(request) => {
                 let request = with_header_key(&parts.headers, request);

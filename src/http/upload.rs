@@ -18,7 +18,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::AppState;
+use crate::domain::Scope;
 use crate::error::AppError;
+use crate::graphql::access::Principal;
 
 pub fn is_multipart(headers: &HeaderMap) -> bool {
     headers
@@ -26,6 +28,26 @@ pub fn is_multipart(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("multipart/form-data"))
+}
+
+/// Why the caller may not upload: uploads feed mutations only
+/// (importContactsFile), which take a write token (or an open server).
+pub fn refusal(principal: &Principal) -> Option<(StatusCode, AppError)> {
+    match principal {
+        Principal::Open => None,
+        Principal::Token(scope, _) if scope.allows(Scope::Write) => None,
+        Principal::Token(..) => Some((
+            StatusCode::FORBIDDEN,
+            AppError::Forbidden("an upload (importContactsFile) needs a write token".into()),
+        )),
+        Principal::Visitor => Some((
+            StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated(
+                "an upload (importContactsFile) needs a write token (Authorization: Bearer ...)"
+                    .into(),
+            ),
+        )),
+    }
 }
 
 /// The request of a multipart upload, its file spooled to disk.

@@ -362,6 +362,28 @@ async fn a_read_token_cannot_upload_and_progress_streams_over_the_websocket() {
         app.sql_count("SELECT COUNT(*) AS n FROM import_jobs").await,
         0
     );
+    // Refused before the body is read: a body that never ends is not waited for.
+    let (_tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let endless = Request::post("/graphql")
+        .header("content-type", "multipart/form-data; boundary=b")
+        .header("apollo-require-preflight", "true")
+        .header("authorization", format!("Bearer {read}"))
+        .body(Body::from_stream(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        ))
+        .unwrap();
+    let (status, _) = tokio::time::timeout(Duration::from_secs(5), app.request(endless))
+        .await
+        .expect("answered before the body");
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let visitor = multipart(
+        json!({}),
+        "a.csv",
+        file.as_bytes(),
+        &[("apollo-require-preflight", "true")],
+    );
+    let (status, _) = app.request(visitor).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let request = multipart(
         json!({}),
         "a.csv",
