@@ -152,7 +152,7 @@ pub struct ImportArgs {
     /// The CSV field delimiter: one character, or "tab". Without it, Excel's
     /// `sep=X` first line is honoured, else the delimiter is whichever of
     /// `,` `;` and tab the header line holds most of.
-    #[arg(long, value_parser = parse_delimiter)]
+    #[arg(long, value_parser = crate::formats::parse_delimiter)]
     pub delimiter: Option<u8>,
     /// Where a CSV column goes: 'Column=field' (displayName, via.phone,
     /// metadata.KEY, address.city, groupNames, name.given, ...; '-' leaves
@@ -227,15 +227,4 @@ pub enum ConflictArg {
     Update,
     /// Fill only what the existing contact lacks.
     FillBlanks,
-}
-
-/// `--delimiter`: one ASCII character, or "tab".
-fn parse_delimiter(text: &str) -> Result<u8, String> {
-    match text.as_bytes() {
-        b"tab" | b"\\t" | b"\t" => Ok(b'\t'),
-        [one] if one.is_ascii() && *one != b'"' && *one != b'\n' && *one != b'\r' => Ok(*one),
-        _ => Err(format!(
-            "{text:?}: give one ASCII character (not a quote or line break), or \"tab\""
-        )),
-    }
 }

@@ -52,34 +52,18 @@ fn is_phone(source: &str) -> bool {
 pub fn ndjson(c: &ExportedContact) -> String {
     let m = &c.model;
     let mut row = Map::new();
-    let mut put = |key: &str, value: Option<&String>| {
-        if let Some(v) = value {
-            row.insert(key.to_owned(), Value::String(v.clone()));
-        }
-    };
-    put("displayName", m.display_name.as_ref());
-    put("avatarUrl", m.avatar_url.as_ref());
-    put("title", m.title.as_ref());
-    put("timezone", m.timezone.as_ref());
-    put("gender", m.gender.as_ref());
-    put("locale", m.locale.as_ref());
-    put("organizationName", m.organization_name.as_ref());
-    put("description", m.description.as_ref());
-    put("externalId", m.external_id.as_ref());
+    let mut address = Map::new();
+    // Every optional text column, by its input path (address parts nest).
+    for (path, value) in contact::TEXT_FIELDS.iter().zip(m.text_columns()) {
+        let Some(value) = value else { continue };
+        let value = Value::String(value.clone());
+        match path.strip_prefix("address.") {
+            Some(part) => address.insert(part.to_owned(), value),
+            None => row.insert((*path).to_owned(), value),
+        };
+    }
     row.insert("contactType".into(), Value::String(m.contact_type.clone()));
     row.insert("isSpammer".into(), Value::Bool(m.is_spammer));
-    let address: Map<String, Value> = [
-        ("organizationName", &m.address_organization_name),
-        ("addressLine1", &m.address_line1),
-        ("addressLine2", &m.address_line2),
-        ("postcode", &m.address_postcode),
-        ("city", &m.address_city),
-        ("state", &m.address_state),
-        ("country", &m.address_country),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| Some((k.to_owned(), Value::String(v.clone()?))))
-    .collect();
     if !address.is_empty() {
         row.insert("address".into(), Value::Object(address));
     }
@@ -135,63 +119,33 @@ pub fn ndjson(c: &ExportedContact) -> String {
     Value::Object(row).to_string()
 }
 
-/// The CSV columns, in order.
-pub const CSV_HEADER: [&str; 24] = [
-    "id",
-    "createdAt",
-    "updatedAt",
-    "displayName",
-    "avatarUrl",
-    "title",
-    "timezone",
-    "gender",
-    "locale",
-    "organizationName",
-    "description",
-    "externalId",
-    "contactType",
-    "isSpammer",
-    "address.organizationName",
-    "address.addressLine1",
-    "address.addressLine2",
-    "address.postcode",
-    "address.city",
-    "address.state",
-    "address.country",
-    "groupNames",
-    "links",
-    "via",
-];
+/// The CSV columns, in order: the contact's times, every optional text
+/// column by its input path, then the rest.
+pub fn csv_header() -> Vec<&'static str> {
+    let mut header = vec!["id", "createdAt", "updatedAt"];
+    header.extend(contact::TEXT_FIELDS);
+    header.extend([
+        "contactType",
+        "isSpammer",
+        "groupNames",
+        "links",
+        "via",
+        "metadata",
+    ]);
+    header
+}
 
-/// The contact as CSV cells (CSV_HEADER's order, then `metadata` as JSON):
-/// lists joined by `;`, handles as `source:handle`.
+/// The contact as CSV cells, in `csv_header`'s order: lists joined by `;`,
+/// handles as `source:handle`, metadata as JSON.
 pub fn csv_record(c: &ExportedContact) -> Vec<String> {
     let m = &c.model;
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let time =
         |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    vec![
-        m.id.to_string(),
-        time(&m.created_at),
-        time(&m.updated_at),
-        text(&m.display_name),
-        text(&m.avatar_url),
-        text(&m.title),
-        text(&m.timezone),
-        text(&m.gender),
-        text(&m.locale),
-        text(&m.organization_name),
-        text(&m.description),
-        text(&m.external_id),
+    let mut cells = vec![m.id.to_string(), time(&m.created_at), time(&m.updated_at)];
+    cells.extend(m.text_columns().map(|v| v.clone().unwrap_or_default()));
+    cells.extend([
         m.contact_type.clone(),
         m.is_spammer.to_string(),
-        text(&m.address_organization_name),
-        text(&m.address_line1),
-        text(&m.address_line2),
-        text(&m.address_postcode),
-        text(&m.address_city),
-        text(&m.address_state),
-        text(&m.address_country),
         c.group_names.join(";"),
         entity::contact_state::links_of(m).join(";"),
         c.handles
@@ -204,7 +158,8 @@ pub fn csv_record(c: &ExportedContact) -> Vec<String> {
         } else {
             Value::Object(c.metadata.clone()).to_string()
         },
-    ]
+    ]);
+    cells
 }
 
 /// The contact as a vCard 4.0 card (CRLF line ends).

@@ -82,6 +82,18 @@ impl Mapping {
     }
 }
 
+/// A CSV delimiter as a person gives it: one ASCII character (not a quote
+/// or a line break), or "tab".
+pub fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text.as_bytes() {
+        b"tab" | b"\\t" | b"\t" => Ok(b'\t'),
+        [one] if one.is_ascii() && *one != b'"' && *one != b'\n' && *one != b'\r' => Ok(*one),
+        _ => Err(format!(
+            "{text:?}: give one ASCII character (not a quote or line break), or \"tab\""
+        )),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
     pub format: FileFormat,

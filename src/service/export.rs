@@ -117,9 +117,10 @@ async fn export_in(
     };
     let mut written = 0u64;
     if format == ExportFormat::Csv {
-        let mut header: Vec<&str> = export::CSV_HEADER.to_vec();
-        header.push("metadata");
-        send(csv_line(header.iter().map(|s| s.to_string()))).await?;
+        send(csv_line(
+            export::csv_header().into_iter().map(str::to_owned),
+        ))
+        .await?;
     }
     let mut after: Option<Position> = None;
     loop {

@@ -62,7 +62,11 @@ impl ImportFileMutation {
             ))
         })?;
         let mapping = mapping_of(mapping)?;
-        let delimiter = delimiter.as_deref().map(parse_delimiter).transpose()?;
+        let delimiter = delimiter
+            .as_deref()
+            .map(crate::formats::parse_delimiter)
+            .transpose()
+            .map_err(|e| AppError::bad_input("delimiter", format!("delimiter: {e}")))?;
         let upload = file.value(ctx)?;
         let format = match format {
             Some(f) => f.into(),
@@ -113,17 +117,5 @@ impl ImportFileMutation {
         let state = ctx_state(ctx)?;
         let (report, job) = import_undo::undo(&state.db, &state.events, &state.rules, id).await?;
         Ok(UndoImportPayload::new(report, job))
-    }
-}
-
-/// One ASCII character, or "tab".
-fn parse_delimiter(text: &str) -> Result<u8, AppError> {
-    match text.as_bytes() {
-        b"tab" | b"\\t" | b"\t" => Ok(b'\t'),
-        [b] if b.is_ascii() && *b != b'"' && *b != b'\n' && *b != b'\r' => Ok(*b),
-        _ => Err(AppError::bad_input(
-            "delimiter",
-            format!("delimiter: {text:?} is not one ASCII character or \"tab\""),
-        )),
     }
 }
